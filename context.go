@@ -1,0 +1,181 @@
+package bearer
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Token is a verified JWT. It is immutable: accessors return copies, so
+// nothing a handler does to what it gets can change what another request
+// sees. Tokens come only from Verify and Authenticate.
+type Token struct {
+	raw     string
+	header  string // the JOSE header, JSON
+	payload string // the claims set, JSON
+
+	alg    algorithm
+	kid    string
+	hasKid bool
+	typ    string
+
+	iss, sub, jti string
+	aud           []string
+	audOne        [1]string // backs aud when it is a single string
+	exp, nbf, iat time.Time
+	scope         string // raw JSON value of "scope", else of "scp"
+
+	input, sig []byte     // signing input and signature, until verified
+	key        *verifyKey // the key that verified the signature
+	m          *Middleware
+}
+
+// Subject returns the sub claim, or "".
+func (t *Token) Subject() string { return t.sub }
+
+// Issuer returns the iss claim, or "".
+func (t *Token) Issuer() string { return t.iss }
+
+// Audience returns the aud claim as a list (a single string becomes one
+// element), or nil.
+func (t *Token) Audience() []string { return slices.Clone(t.aud) }
+
+// ID returns the jti claim, or "".
+func (t *Token) ID() string { return t.jti }
+
+// Expiry returns the exp claim, or the zero time.
+func (t *Token) Expiry() time.Time { return t.exp }
+
+// IssuedAt returns the iat claim, or the zero time.
+func (t *Token) IssuedAt() time.Time { return t.iat }
+
+// NotBefore returns the nbf claim, or the zero time.
+func (t *Token) NotBefore() time.Time { return t.nbf }
+
+// Scopes returns the token's scopes: the "scope" claim (a space-separated
+// string, RFC 8693 §4.2) or, when absent, "scp" (an array, or a
+// space-separated string as Entra ID sends it).
+func (t *Token) Scopes() []string {
+	var scopes []string
+	t.eachScope(func(s string) bool {
+		scopes = append(scopes, s)
+		return true
+	})
+	return scopes
+}
+
+// HasScopes reports whether the token has every one of scopes.
+func (t *Token) HasScopes(scopes ...string) bool {
+	for _, want := range scopes {
+		found := false
+		t.eachScope(func(s string) bool {
+			found = s == want
+			return !found
+		})
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+// eachScope calls fn for each scope until fn returns false.
+func (t *Token) eachScope(fn func(string) bool) {
+	if s, ok := jsonString(t.scope); ok {
+		for f := range strings.FieldsSeq(s) {
+			if !fn(f) {
+				return
+			}
+		}
+		return
+	}
+	more := true
+	forEachString(t.scope, func(s string) {
+		if more && s != "" {
+			more = fn(s)
+		}
+	})
+}
+
+// Claim returns the claim called name, decoded as encoding/json decodes into
+// an any (numbers are float64). The name is matched exactly, so URL-style
+// names ("https://example.com/roles") work. Each call decodes afresh: the
+// result is the caller's to change.
+func (t *Token) Claim(name string) (any, bool) {
+	return member(t.payload, name)
+}
+
+// Header returns the JOSE header parameter called name (alg, kid, typ ...).
+func (t *Token) Header(name string) (any, bool) {
+	return member(t.header, name)
+}
+
+func member(object, name string) (any, bool) {
+	raw, ok := findMember(object, name)
+	if !ok {
+		return nil, false
+	}
+	var v any
+	if err := json.Unmarshal([]byte(raw), &v); err != nil {
+		return nil, false
+	}
+	return v, true
+}
+
+// Decode decodes the claims set into v, as json.Unmarshal does.
+func (t *Token) Decode(v any) error {
+	return json.Unmarshal([]byte(t.payload), v)
+}
+
+// Raw returns the token as it was received, for relaying to a downstream
+// service.
+func (t *Token) Raw() string { return t.raw }
+
+type tokenKey struct{}
+
+// anonymousKey marks a request let through without a token by
+// WithCredentialsOptional, so that RequireScopes answers it with that
+// middleware's realm and error handler.
+type anonymousKey struct{}
+
+// NewContext returns a copy of ctx that carries t.
+func NewContext(ctx context.Context, t *Token) context.Context {
+	return context.WithValue(ctx, tokenKey{}, t)
+}
+
+// FromContext returns the token the middleware put into ctx.
+func FromContext(ctx context.Context) (*Token, bool) {
+	t, ok := ctx.Value(tokenKey{}).(*Token)
+	return t, ok && t != nil
+}
+
+// Subject returns the subject of the token in ctx, or "" when there is none.
+func Subject(ctx context.Context) string {
+	if t, ok := FromContext(ctx); ok {
+		return t.sub
+	}
+	return ""
+}
+
+// Scopes returns the scopes of the token in ctx, or nil when there is none.
+func Scopes(ctx context.Context) []string {
+	if t, ok := FromContext(ctx); ok {
+		return t.Scopes()
+	}
+	return nil
+}
+
+// ClaimsFrom decodes the claims of the token in ctx into a T, typically a
+// struct of the application's own claims. It fails with ErrNoToken when ctx
+// has no token.
+func ClaimsFrom[T any](ctx context.Context) (T, error) {
+	var claims T
+	t, ok := FromContext(ctx)
+	if !ok {
+		return claims, errNoToken
+	}
+	err := t.Decode(&claims)
+	return claims, err
+}

@@ -1,0 +1,258 @@
+package bearer
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Sentinel errors. Every error returned by Authenticate, Verify and the
+// scope checks is an *Error that wraps one of these, so callers match causes
+// with errors.Is. ErrInvalidToken also matches every more specific cause of a
+// rejected token (ErrExpired, ErrSignature, ...), ErrInvalidRequest every
+// malformed request.
+var (
+	// ErrNoToken: the request carries no bearer token.
+	ErrNoToken = errors.New("bearer: no token")
+	// ErrInvalidRequest: the request is malformed (two Authorization
+	// headers, an empty or non-b64token credential, a token sent two ways).
+	ErrInvalidRequest = errors.New("bearer: invalid request")
+	// ErrInvalidToken: the token is rejected; the more specific sentinels
+	// below say why.
+	ErrInvalidToken = errors.New("bearer: invalid token")
+	// ErrMalformed: the token is not a well-formed JWS compact JWT.
+	ErrMalformed = errors.New("bearer: malformed token")
+	// ErrTooLarge: the token exceeds the size limit (WithMaxTokenSize).
+	ErrTooLarge = errors.New("bearer: token too large")
+	// ErrAlgorithm: the token's alg is not allowed for the key or the allowlist.
+	ErrAlgorithm = errors.New("bearer: algorithm not allowed")
+	// ErrUnsupportedHeader: the token lists a crit header parameter this
+	// package does not understand (RFC 7515 §4.1.11).
+	ErrUnsupportedHeader = errors.New("bearer: unsupported critical header")
+	// ErrTokenType: the typ header differs from WithTokenType.
+	ErrTokenType = errors.New("bearer: token type not accepted")
+	// ErrUnknownKey: no key of the key source matches the token's kid and alg.
+	ErrUnknownKey = errors.New("bearer: unknown signing key")
+	// ErrSignature: the signature does not verify.
+	ErrSignature = errors.New("bearer: signature invalid")
+	// ErrExpired: exp is in the past (beyond the leeway).
+	ErrExpired = errors.New("bearer: token expired")
+	// ErrNotYetValid: nbf or iat is in the future (beyond the leeway).
+	ErrNotYetValid = errors.New("bearer: token not yet valid")
+	// ErrIssuer: iss is missing or not one of WithIssuer.
+	ErrIssuer = errors.New("bearer: issuer not accepted")
+	// ErrAudience: aud is missing or names none of WithAudience.
+	ErrAudience = errors.New("bearer: audience not accepted")
+	// ErrMissingClaim: a required claim (exp, or one of WithRequiredClaims) is absent.
+	ErrMissingClaim = errors.New("bearer: missing required claim")
+	// ErrRejected: a WithValidator function rejected the token.
+	ErrRejected = errors.New("bearer: token rejected")
+	// ErrKeysUnavailable: the key source has no keys and cannot fetch any;
+	// the token may be fine, so the answer is 503, not 401.
+	ErrKeysUnavailable = errors.New("bearer: signing keys unavailable")
+	// ErrInsufficientScope: the token lacks a scope the route requires.
+	ErrInsufficientScope = errors.New("bearer: insufficient scope")
+)
+
+// OAuth error codes used in Error.Code (RFC 6750 §3.1, RFC 6749 §4.1.2.1).
+const (
+	CodeInvalidRequest         = "invalid_request"
+	CodeInvalidToken           = "invalid_token"
+	CodeInsufficientScope      = "insufficient_scope"
+	CodeTemporarilyUnavailable = "temporarily_unavailable"
+)
+
+// Error is the answer to a request that failed authentication or
+// authorization. Its fields are what WriteError sends: Code and Description
+// go into the WWW-Authenticate challenge and the JSON body, Scope into the
+// challenge of a 403. Description is always a fixed short text: never the
+// token, key material or an internal error string.
+type Error struct {
+	Code        string        // OAuth error code; "" when the request had no token
+	Description string        // fixed human-readable text, safe to send
+	Scope       string        // space-separated scopes required (insufficient_scope only)
+	Status      int           // HTTP status: 400, 401, 403 or 503
+	RetryAfter  time.Duration // for 503: when to try again; 0 means unknown
+	Err         error         // the cause: a sentinel, possibly wrapping more detail
+}
+
+// Error returns a message for logs; it includes the cause, which may carry
+// internal detail, so send Description to clients, not Error().
+func (e *Error) Error() string {
+	if e.Err == nil {
+		return "bearer: " + e.Description
+	}
+	return e.Err.Error()
+}
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Is reports whether the error belongs to the class target names, so that
+// errors.Is(err, ErrInvalidToken) holds for an expired token as well.
+func (e *Error) Is(target error) bool {
+	switch target {
+	case ErrInvalidToken:
+		return e.Code == CodeInvalidToken
+	case ErrInvalidRequest:
+		return e.Code == CodeInvalidRequest
+	case ErrInsufficientScope:
+		return e.Code == CodeInsufficientScope
+	}
+	return false
+}
+
+// The answers, one per cause, built once: descriptions are fixed texts.
+func invalidToken(cause error, description string) *Error {
+	return &Error{Code: CodeInvalidToken, Description: description, Status: http.StatusUnauthorized, Err: cause}
+}
+
+func invalidRequest(description string) *Error {
+	return &Error{Code: CodeInvalidRequest, Description: description, Status: http.StatusBadRequest, Err: ErrInvalidRequest}
+}
+
+var (
+	errNoToken              = &Error{Description: "bearer token required", Status: http.StatusUnauthorized, Err: ErrNoToken}
+	errMultipleHeaders      = invalidRequest("multiple authorization headers")
+	errMalformedCredentials = invalidRequest("malformed bearer credentials")
+	errMultipleTokens       = invalidRequest("token sent more than one way")
+	errMalformed            = invalidToken(ErrMalformed, "malformed token")
+	errMalformedClaims      = invalidToken(ErrMalformed, "malformed claims")
+	errTooLarge             = invalidToken(ErrTooLarge, "token too large")
+	errAlgorithm            = invalidToken(ErrAlgorithm, "algorithm not allowed")
+	errCritical             = invalidToken(ErrUnsupportedHeader, "unsupported critical header")
+	errTokenType            = invalidToken(ErrTokenType, "token type not accepted")
+	errUnknownKey           = invalidToken(ErrUnknownKey, "unknown signing key")
+	errSignature            = invalidToken(ErrSignature, "signature invalid")
+	errExpired              = invalidToken(ErrExpired, "token expired")
+	errNotYetValid          = invalidToken(ErrNotYetValid, "token not yet valid")
+	errIssuedInFuture       = invalidToken(ErrNotYetValid, "token issued in the future")
+	errIssuer               = invalidToken(ErrIssuer, "issuer not accepted")
+	errAudience             = invalidToken(ErrAudience, "audience not accepted")
+	errMissingExpiry        = invalidToken(ErrMissingClaim, "token has no expiry")
+	errMissingClaim         = invalidToken(ErrMissingClaim, "missing required claim")
+	errKeysUnavailable      = &Error{Code: CodeTemporarilyUnavailable, Description: "signing keys unavailable", Status: http.StatusServiceUnavailable, Err: ErrKeysUnavailable}
+)
+
+// errorFrom turns any error into the *Error to answer with. Errors that are
+// not ours (from a custom Extractor, a validator, a key source) become a
+// generic answer whose Description reveals nothing of them.
+func errorFrom(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	switch {
+	case errors.Is(err, ErrNoToken):
+		return errNoToken
+	case errors.Is(err, ErrInvalidRequest):
+		return &Error{Code: CodeInvalidRequest, Description: "invalid request", Status: http.StatusBadRequest, Err: err}
+	case errors.Is(err, ErrKeysUnavailable):
+		return &Error{Code: CodeTemporarilyUnavailable, Description: errKeysUnavailable.Description, Status: http.StatusServiceUnavailable, Err: err}
+	case errors.Is(err, ErrInsufficientScope):
+		return &Error{Code: CodeInsufficientScope, Description: "insufficient scope", Status: http.StatusForbidden, Err: err}
+	}
+	return invalidToken(err, "token rejected")
+}
+
+// ErrorHandler writes the answer to a request whose authentication or
+// authorization failed. err is always an *Error.
+type ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+
+// WriteError writes the RFC 6750 answer for err: the status, the
+// WWW-Authenticate challenge (none for 503, which gets Retry-After instead)
+// and a small JSON body. It works on a nil *Middleware, with no realm.
+func (m *Middleware) WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	e := errorFrom(err)
+	h := w.Header()
+	if c := m.Challenge(e); c != "" {
+		h.Set("WWW-Authenticate", c)
+	}
+	if e.Status == http.StatusServiceUnavailable {
+		h.Set("Retry-After", retryAfterSeconds(e.RetryAfter))
+	}
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(e.Status)
+	w.Write(e.body())
+}
+
+// Challenge returns the WWW-Authenticate value RFC 6750 §3 prescribes for
+// err, or "" when the answer carries no challenge (503). Adapters use it to
+// set the header while the framework writes the body. It works on a nil
+// *Middleware, with no realm.
+func (m *Middleware) Challenge(err error) string {
+	e := errorFrom(err)
+	if e.Status == http.StatusServiceUnavailable {
+		return ""
+	}
+	var b strings.Builder
+	b.Grow(64)
+	b.WriteString("Bearer")
+	sep := " "
+	param := func(name, value string) {
+		b.WriteString(sep)
+		b.WriteString(name)
+		b.WriteString(`="`)
+		writeQuoted(&b, value)
+		b.WriteByte('"')
+		sep = ", "
+	}
+	if m != nil && m.realm != "" {
+		param("realm", m.realm)
+	}
+	if e.Code != "" {
+		param("error", e.Code)
+		if e.Description != "" {
+			param("error_description", e.Description)
+		}
+		if e.Scope != "" {
+			param("scope", e.Scope)
+		}
+	}
+	return b.String()
+}
+
+// writeQuoted writes s as the content of an RFC 7230 quoted-string: quotes
+// and backslashes are escaped, and control characters, which could split the
+// header, are dropped.
+func writeQuoted(b *strings.Builder, s string) {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c < 0x20 && c != '\t', c == 0x7f:
+			// dropped
+		default:
+			b.WriteByte(c)
+		}
+	}
+}
+
+// body is the JSON answer: {"error":"...","error_description":"..."}.
+func (e *Error) body() []byte {
+	code := e.Code
+	if code == "" {
+		code = "unauthorized"
+	}
+	b, _ := json.Marshal(struct {
+		Error       string `json:"error"`
+		Description string `json:"error_description,omitempty"`
+		Scope       string `json:"scope,omitempty"`
+	}{code, e.Description, e.Scope})
+	return append(b, '\n')
+}
+
+func retryAfterSeconds(d time.Duration) string {
+	s := int64((d + time.Second - 1) / time.Second)
+	if s < 1 {
+		s = 1
+	}
+	return strconv.FormatInt(s, 10)
+}

@@ -1,0 +1,180 @@
+package bearer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// An Option configures a Middleware in New.
+type Option func(m *Middleware, c *config) error
+
+// WithIssuer accepts tokens whose iss is one of iss (exact match).
+// Without it, any issuer is accepted.
+func WithIssuer(iss ...string) Option {
+	return func(m *Middleware, _ *config) error {
+		if len(iss) == 0 || contains(iss, "") {
+			return errors.New("bearer: WithIssuer needs non-empty issuers")
+		}
+		m.issuers = append(m.issuers, iss...)
+		return nil
+	}
+}
+
+// WithAudience accepts tokens whose aud names at least one of aud.
+// Without it, any audience is accepted; set it whenever the issuer serves
+// more than one API (RFC 8725 §3.9), or a token for one is good for all.
+func WithAudience(aud ...string) Option {
+	return func(m *Middleware, _ *config) error {
+		if len(aud) == 0 || contains(aud, "") {
+			return errors.New("bearer: WithAudience needs non-empty audiences")
+		}
+		m.audiences = append(m.audiences, aud...)
+		return nil
+	}
+}
+
+// WithLeeway sets the clock skew tolerated when exp, nbf and iat are
+// checked. The default is DefaultLeeway (30s).
+func WithLeeway(d time.Duration) Option {
+	return func(m *Middleware, _ *config) error {
+		if d < 0 {
+			return errors.New("bearer: negative leeway")
+		}
+		m.leeway = d
+		return nil
+	}
+}
+
+// WithAlgorithms narrows the accepted algorithms to names ("RS256",
+// "ES256", "EdDSA", "HS256" ...). Keys still decide: a name here never lets
+// a key verify an algorithm of another key type. For Secret it widens the
+// default HS256 to the HMAC algorithms named. "none" is not an algorithm.
+func WithAlgorithms(names ...string) Option {
+	return func(_ *Middleware, c *config) error {
+		algs, err := parseAlgorithms(names)
+		if err != nil {
+			return err
+		}
+		if algs == 0 {
+			return errors.New("bearer: WithAlgorithms needs at least one algorithm")
+		}
+		c.allow = algs
+		return nil
+	}
+}
+
+// WithExtractor sets where tokens are read from. The default is
+// AuthorizationHeader().
+func WithExtractor(e Extractor) Option {
+	return func(m *Middleware, _ *config) error {
+		if e == nil {
+			return errors.New("bearer: nil Extractor")
+		}
+		m.extract = e
+		return nil
+	}
+}
+
+// WithErrorHandler replaces WriteError as the answer to failed requests,
+// in Handler and in RequireScopes behind it.
+func WithErrorHandler(h ErrorHandler) Option {
+	return func(m *Middleware, _ *config) error {
+		if h == nil {
+			return errors.New("bearer: nil ErrorHandler")
+		}
+		m.onError = h
+		return nil
+	}
+}
+
+// WithCredentialsOptional lets requests without a token through, with no
+// token in their context. A token that is present but bad is still refused.
+func WithCredentialsOptional() Option {
+	return func(m *Middleware, _ *config) error {
+		m.optional = true
+		return nil
+	}
+}
+
+// WithRealm sets the realm of WWW-Authenticate challenges (RFC 6750 §3).
+// By default challenges carry no realm.
+func WithRealm(realm string) Option {
+	return func(m *Middleware, _ *config) error {
+		if strings.ContainsFunc(realm, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+			return errors.New("bearer: realm contains control characters")
+		}
+		m.realm = realm
+		return nil
+	}
+}
+
+// WithRequiredClaims refuses tokens without each of the claims names (a
+// claim set to null counts as absent).
+func WithRequiredClaims(names ...string) Option {
+	return func(m *Middleware, _ *config) error {
+		m.requiredClaims = append(m.requiredClaims, names...)
+		return nil
+	}
+}
+
+// WithValidator adds a check run on every token whose signature and
+// standard claims hold. A non-nil error rejects the token: an *Error is
+// answered as it is; any other error becomes 401 invalid_token "token
+// rejected" wrapping ErrRejected, its text kept out of the answer.
+func WithValidator(fn func(ctx context.Context, t *Token) error) Option {
+	return func(m *Middleware, _ *config) error {
+		if fn == nil {
+			return errors.New("bearer: nil validator")
+		}
+		m.validators = append(m.validators, fn)
+		return nil
+	}
+}
+
+// WithClock sets the source of the current time, for tests.
+func WithClock(now func() time.Time) Option {
+	return func(m *Middleware, _ *config) error {
+		if now == nil {
+			return errors.New("bearer: nil clock")
+		}
+		m.clock = now
+		return nil
+	}
+}
+
+// WithTokenType requires the typ header to be typ, compared as RFC 7515
+// §4.1.9 says (case-insensitively, "application/" optional). Use "at+jwt"
+// to accept only RFC 9068 access tokens, so that ID tokens are refused.
+func WithTokenType(typ string) Option {
+	return func(m *Middleware, _ *config) error {
+		if typ = normalizeType(typ); typ == "" {
+			return errors.New("bearer: empty token type")
+		}
+		m.tokenType = typ
+		return nil
+	}
+}
+
+// WithMaxTokenSize sets the largest token accepted, in bytes; larger ones
+// are refused before any parsing. The default is DefaultMaxTokenSize.
+func WithMaxTokenSize(n int) Option {
+	return func(m *Middleware, _ *config) error {
+		if n <= 0 {
+			return fmt.Errorf("bearer: max token size %d is not positive", n)
+		}
+		m.maxSize = n
+		return nil
+	}
+}
+
+// WithExpiryOptional accepts tokens without an exp claim. Such tokens are
+// valid until their key is withdrawn; prefer short-lived tokens.
+func WithExpiryOptional() Option {
+	return func(m *Middleware, _ *config) error {
+		m.expiryOptional = true
+		return nil
+	}
+}

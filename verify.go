@@ -1,0 +1,350 @@
+package bearer
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+)
+
+// b64 decodes JWS segments: base64url without padding, and Strict so that
+// non-zero trailing bits (a second spelling of the same bytes) are refused.
+var b64 = base64.RawURLEncoding.Strict()
+
+// Verify checks raw, a compact JWS JWT, and returns the verified token. It
+// does what the middleware does after extraction, for callers without an
+// HTTP request (gRPC, websockets, queues). Every error is an *Error wrapping
+// a sentinel.
+//
+// The steps, in order: size limit, JWS compact parse, header checks (alg
+// allowlist, crit, typ), key lookup, signature, then claims (exp, nbf, iat,
+// iss, aud, required claims, validators).
+func (m *Middleware) Verify(ctx context.Context, raw string) (*Token, error) {
+	if len(raw) > m.maxSize {
+		return nil, errTooLarge
+	}
+	t, err := parse(raw)
+	if err != nil {
+		return nil, err
+	}
+	if !m.allow.has(t.alg) {
+		return nil, errAlgorithm
+	}
+	if m.tokenType != "" && normalizeType(t.typ) != m.tokenType {
+		return nil, errTokenType
+	}
+	keys, err := m.keys.keys(ctx, keyQuery{kid: t.kid, hasKid: t.hasKid, alg: t.alg, iss: t.iss})
+	if err != nil {
+		return nil, err
+	}
+	if err := t.verifySignature(keys); err != nil {
+		return nil, err
+	}
+	if err := m.validate(ctx, t); err != nil {
+		return nil, err
+	}
+	t.m = m
+	return t, nil
+}
+
+// parse splits and decodes a compact JWS and reads its header and claims.
+// It checks form only; nothing here is trusted until the signature is.
+func parse(raw string) (*Token, error) {
+	// One pass over the token: only the base64url alphabet and exactly two
+	// dots. This refuses padding, "+" and "/", whitespace (which Go's
+	// decoder would skip), the JSON serialization, and 4- and 5-part
+	// (JWE) tokens before any decoding.
+	d1, d2 := -1, -1
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '_':
+		case c == '.' && d1 < 0:
+			d1 = i
+		case c == '.' && d2 < 0:
+			d2 = i
+		default:
+			return nil, errMalformed
+		}
+	}
+	if d1 <= 0 || d2 <= d1+1 || d2 == len(raw)-1 {
+		return nil, errMalformed
+	}
+
+	// One buffer for the signing input and the decoded segments.
+	hLen := b64.DecodedLen(d1)
+	pLen := b64.DecodedLen(d2 - d1 - 1)
+	sLen := b64.DecodedLen(len(raw) - d2 - 1)
+	buf := make([]byte, len(raw)+hLen+pLen+sLen)
+	copy(buf, raw)
+	dec := buf[len(raw):]
+	hn, err := b64.Decode(dec, buf[:d1])
+	if err != nil {
+		return nil, errMalformed
+	}
+	pn, err := b64.Decode(dec[hn:], buf[d1+1:d2])
+	if err != nil {
+		return nil, errMalformed
+	}
+	sn, err := b64.Decode(dec[hn+pn:], buf[d2+1:len(raw)])
+	if err != nil {
+		return nil, errMalformed
+	}
+	if !json.Valid(dec[:hn]) || !json.Valid(dec[hn:hn+pn]) {
+		return nil, errMalformed
+	}
+	text := string(dec[:hn+pn]) // header and claims share one string
+	t := &Token{
+		raw:     raw,
+		header:  text[:hn],
+		payload: text[hn:],
+		input:   buf[:d2],
+		sig:     dec[hn+pn : hn+pn+sn],
+	}
+	if err := t.readHeader(); err != nil {
+		return nil, err
+	}
+	if err := t.readClaims(); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// readHeader reads the JOSE header. jku, x5u, jwk and x5c are never used
+// to find a key; they are ignored like any other parameter.
+func (t *Token) readHeader() error {
+	var s objectScanner
+	if !s.reset(t.header) {
+		return errMalformed
+	}
+	hasAlg := false
+	for {
+		name, v, dup, ok := s.next()
+		if !ok {
+			break
+		}
+		if dup {
+			return errMalformed
+		}
+		switch name {
+		case "alg":
+			alg, ok := jsonString(v)
+			if !ok {
+				return errMalformed
+			}
+			t.alg, hasAlg = parseAlgorithm(alg), true
+		case "kid":
+			if t.kid, ok = jsonString(v); !ok {
+				return errMalformed
+			}
+			t.hasKid = true
+		case "typ":
+			if t.typ, ok = jsonString(v); !ok {
+				return errMalformed
+			}
+		case "crit":
+			// No extension is understood, so any crit is refused
+			// (RFC 7515 §4.1.11); that includes b64 (RFC 7797).
+			return errCritical
+		}
+	}
+	if !hasAlg {
+		return errMalformed
+	}
+	if t.alg == algNone {
+		return errAlgorithm
+	}
+	return nil
+}
+
+// readClaims reads the registered claims the verifier and the accessors
+// need; the rest stay in the payload for Claim and Decode.
+func (t *Token) readClaims() error {
+	var s objectScanner
+	if !s.reset(t.payload) {
+		return errMalformedClaims
+	}
+	var scp string
+	for {
+		name, v, dup, ok := s.next()
+		if !ok {
+			break
+		}
+		if dup {
+			return errMalformedClaims
+		}
+		switch name {
+		case "iss":
+			ok = readString(v, &t.iss)
+		case "sub":
+			ok = readString(v, &t.sub)
+		case "jti":
+			ok = readString(v, &t.jti)
+		case "aud":
+			ok = t.readAudience(v)
+		case "exp":
+			ok = readNumericDate(v, &t.exp)
+		case "nbf":
+			ok = readNumericDate(v, &t.nbf)
+		case "iat":
+			ok = readNumericDate(v, &t.iat)
+		case "scope":
+			t.scope, ok = v, isScopeValue(v)
+		case "scp":
+			scp, ok = v, isScopeValue(v)
+		}
+		if !ok {
+			return errMalformedClaims
+		}
+	}
+	if t.scope == "" {
+		t.scope = scp
+	}
+	return nil
+}
+
+func readString(v string, dst *string) bool {
+	if v == "null" {
+		return true
+	}
+	s, ok := jsonString(v)
+	*dst = s
+	return ok
+}
+
+// readAudience accepts a string or an array of strings (RFC 7519 §4.1.3).
+func (t *Token) readAudience(v string) bool {
+	if v == "null" {
+		return true
+	}
+	if s, ok := jsonString(v); ok {
+		t.audOne[0] = s
+		t.aud = t.audOne[:]
+		return true
+	}
+	n := 0
+	if !forEachString(v, func(string) { n++ }) {
+		return false
+	}
+	t.aud = make([]string, 0, n)
+	forEachString(v, func(s string) { t.aud = append(t.aud, s) })
+	return true
+}
+
+// NumericDate bounds: beyond year 9999 a date means "never", and the
+// conversion to time.Time must not overflow.
+const maxNumericDate = 253402300799
+
+// readNumericDate accepts a JSON number only (RFC 7519 §2): "123", true
+// and "2030-01-01T00:00:00Z" are malformed claims.
+func readNumericDate(v string, dst *time.Time) bool {
+	f, ok := jsonNumber(v)
+	if !ok || math.IsInf(f, 0) || math.IsNaN(f) {
+		return false
+	}
+	f = max(min(f, maxNumericDate), -maxNumericDate)
+	sec, frac := math.Modf(f)
+	*dst = time.Unix(int64(sec), int64(frac*1e9))
+	return true
+}
+
+func isScopeValue(v string) bool {
+	if v == "null" {
+		return true
+	}
+	if _, ok := jsonString(v); ok {
+		return true
+	}
+	return forEachString(v, func(string) {})
+}
+
+// verifySignature tries the candidate keys that may verify the token's
+// algorithm. A key bound to another algorithm is never tried: that is the
+// defence against algorithm confusion (RFC 8725 §2.1).
+func (t *Token) verifySignature(keys []*verifyKey) error {
+	tried := false
+	for _, k := range keys {
+		if !k.algs.has(t.alg) {
+			continue
+		}
+		tried = true
+		if verifySignature(k, t.alg, t.input, t.sig) {
+			t.key = k
+			t.input, t.sig = nil, nil // not needed any more
+			return nil
+		}
+	}
+	if !tried {
+		return errAlgorithm
+	}
+	return errSignature
+}
+
+// validate checks the claims of a token whose signature holds.
+func (m *Middleware) validate(ctx context.Context, t *Token) error {
+	now := m.clock()
+	switch {
+	case t.exp.IsZero():
+		if !m.expiryOptional {
+			return errMissingExpiry
+		}
+	case !now.Before(t.exp.Add(m.leeway)):
+		return errExpired
+	}
+	if !t.nbf.IsZero() && now.Add(m.leeway).Before(t.nbf) {
+		return errNotYetValid
+	}
+	if !t.iat.IsZero() && now.Add(m.leeway).Before(t.iat) {
+		return errIssuedInFuture
+	}
+	if len(m.issuers) > 0 && !contains(m.issuers, t.iss) {
+		return errIssuer
+	}
+	if len(m.audiences) > 0 && !containsAny(m.audiences, t.aud) {
+		return errAudience
+	}
+	for _, name := range m.requiredClaims {
+		if v, ok := findMember(t.payload, name); !ok || v == "null" {
+			return errMissingClaim
+		}
+	}
+	for _, validate := range m.validators {
+		if err := validate(ctx, t); err != nil {
+			var e *Error
+			if errors.As(err, &e) {
+				return e
+			}
+			return invalidToken(fmt.Errorf("%w: %w", ErrRejected, err), "token rejected")
+		}
+	}
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func containsAny(list, values []string) bool {
+	for _, v := range values {
+		if contains(list, v) {
+			return true
+		}
+	}
+	return false
+}
+
+// normalizeType compares typ values as RFC 7515 §4.1.9 says: case
+// insensitively, with the "application/" prefix optional.
+func normalizeType(typ string) string {
+	typ = strings.ToLower(typ)
+	return strings.TrimPrefix(typ, "application/")
+}
