@@ -13,8 +13,8 @@ import (
 
 // objectScanner iterates the members of a JSON object.
 type objectScanner struct {
-	data string
-	pos  int
+	data  string
+	pos   int
 	seen  []string // member names so far, for the duplicate check
 	buf   [16]string
 	index map[string]struct{} // replaces seen for objects with many members

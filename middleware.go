@@ -38,6 +38,7 @@ const (
 // immutable after New.
 type Middleware struct {
 	keys           keyStore
+	env            sourceEnv // what options tell the key source
 	allow          algSet
 	extract        Extractor
 	onError        ErrorHandler
@@ -69,30 +70,23 @@ func New(keys KeySource, opts ...Option) (*Middleware, error) {
 		maxSize: DefaultMaxTokenSize,
 	}
 	m.onError = m.WriteError
-	var cfg config
 	for _, opt := range opts {
 		if opt == nil {
 			continue
 		}
-		if err := opt(m, &cfg); err != nil {
+		if err := opt(m); err != nil {
 			return nil, err
 		}
 	}
-	env := sourceEnv{allow: cfg.allow}
-	if cfg.allow != 0 {
-		m.allow = cfg.allow
+	if m.env.allow != 0 {
+		m.allow = m.env.allow
 	}
-	store, err := keys.open(env)
+	store, err := keys.open(m.env)
 	if err != nil {
 		return nil, fmt.Errorf("bearer: key source: %w", err)
 	}
 	m.keys = store
 	return m, nil
-}
-
-// config holds what options say that does not live in the Middleware itself.
-type config struct {
-	allow algSet
 }
 
 // Handler returns next wrapped: requests with a valid token reach next with

@@ -9,12 +9,12 @@ import (
 )
 
 // An Option configures a Middleware in New.
-type Option func(m *Middleware, c *config) error
+type Option func(m *Middleware) error
 
 // WithIssuer accepts tokens whose iss is one of iss (exact match).
 // Without it, any issuer is accepted.
 func WithIssuer(iss ...string) Option {
-	return func(m *Middleware, _ *config) error {
+	return func(m *Middleware) error {
 		if len(iss) == 0 || contains(iss, "") {
 			return errors.New("bearer: WithIssuer needs non-empty issuers")
 		}
@@ -27,7 +27,7 @@ func WithIssuer(iss ...string) Option {
 // Without it, any audience is accepted; set it whenever the issuer serves
 // more than one API (RFC 8725 §3.9), or a token for one is good for all.
 func WithAudience(aud ...string) Option {
-	return func(m *Middleware, _ *config) error {
+	return func(m *Middleware) error {
 		if len(aud) == 0 || contains(aud, "") {
 			return errors.New("bearer: WithAudience needs non-empty audiences")
 		}
@@ -39,7 +39,7 @@ func WithAudience(aud ...string) Option {
 // WithLeeway sets the clock skew tolerated when exp, nbf and iat are
 // checked. The default is DefaultLeeway (30s).
 func WithLeeway(d time.Duration) Option {
-	return func(m *Middleware, _ *config) error {
+	return func(m *Middleware) error {
 		if d < 0 {
 			return errors.New("bearer: negative leeway")
 		}
@@ -53,7 +53,7 @@ func WithLeeway(d time.Duration) Option {
 // a key verify an algorithm of another key type. For Secret it widens the
 // default HS256 to the HMAC algorithms named. "none" is not an algorithm.
 func WithAlgorithms(names ...string) Option {
-	return func(_ *Middleware, c *config) error {
+	return func(m *Middleware) error {
 		algs, err := parseAlgorithms(names)
 		if err != nil {
 			return err
@@ -61,7 +61,7 @@ func WithAlgorithms(names ...string) Option {
 		if algs == 0 {
 			return errors.New("bearer: WithAlgorithms needs at least one algorithm")
 		}
-		c.allow = algs
+		m.env.allow = algs
 		return nil
 	}
 }
@@ -69,7 +69,7 @@ func WithAlgorithms(names ...string) Option {
 // WithExtractor sets where tokens are read from. The default is
 // AuthorizationHeader().
 func WithExtractor(e Extractor) Option {
-	return func(m *Middleware, _ *config) error {
+	return func(m *Middleware) error {
 		if e == nil {
 			return errors.New("bearer: nil Extractor")
 		}
@@ -81,7 +81,7 @@ func WithExtractor(e Extractor) Option {
 // WithErrorHandler replaces WriteError as the answer to failed requests,
 // in Handler and in RequireScopes behind it.
 func WithErrorHandler(h ErrorHandler) Option {
-	return func(m *Middleware, _ *config) error {
+	return func(m *Middleware) error {
 		if h == nil {
 			return errors.New("bearer: nil ErrorHandler")
 		}
@@ -93,7 +93,7 @@ func WithErrorHandler(h ErrorHandler) Option {
 // WithCredentialsOptional lets requests without a token through, with no
 // token in their context. A token that is present but bad is still refused.
 func WithCredentialsOptional() Option {
-	return func(m *Middleware, _ *config) error {
+	return func(m *Middleware) error {
 		m.optional = true
 		return nil
 	}
@@ -102,7 +102,7 @@ func WithCredentialsOptional() Option {
 // WithRealm sets the realm of WWW-Authenticate challenges (RFC 6750 §3).
 // By default challenges carry no realm.
 func WithRealm(realm string) Option {
-	return func(m *Middleware, _ *config) error {
+	return func(m *Middleware) error {
 		if strings.ContainsFunc(realm, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 			return errors.New("bearer: realm contains control characters")
 		}
@@ -114,7 +114,7 @@ func WithRealm(realm string) Option {
 // WithRequiredClaims refuses tokens without each of the claims names (a
 // claim set to null counts as absent).
 func WithRequiredClaims(names ...string) Option {
-	return func(m *Middleware, _ *config) error {
+	return func(m *Middleware) error {
 		m.requiredClaims = append(m.requiredClaims, names...)
 		return nil
 	}
@@ -125,7 +125,7 @@ func WithRequiredClaims(names ...string) Option {
 // answered as it is; any other error becomes 401 invalid_token "token
 // rejected" wrapping ErrRejected, its text kept out of the answer.
 func WithValidator(fn func(ctx context.Context, t *Token) error) Option {
-	return func(m *Middleware, _ *config) error {
+	return func(m *Middleware) error {
 		if fn == nil {
 			return errors.New("bearer: nil validator")
 		}
@@ -136,7 +136,7 @@ func WithValidator(fn func(ctx context.Context, t *Token) error) Option {
 
 // WithClock sets the source of the current time, for tests.
 func WithClock(now func() time.Time) Option {
-	return func(m *Middleware, _ *config) error {
+	return func(m *Middleware) error {
 		if now == nil {
 			return errors.New("bearer: nil clock")
 		}
@@ -149,7 +149,7 @@ func WithClock(now func() time.Time) Option {
 // §4.1.9 says (case-insensitively, "application/" optional). Use "at+jwt"
 // to accept only RFC 9068 access tokens, so that ID tokens are refused.
 func WithTokenType(typ string) Option {
-	return func(m *Middleware, _ *config) error {
+	return func(m *Middleware) error {
 		if typ = normalizeType(typ); typ == "" {
 			return errors.New("bearer: empty token type")
 		}
@@ -161,7 +161,7 @@ func WithTokenType(typ string) Option {
 // WithMaxTokenSize sets the largest token accepted, in bytes; larger ones
 // are refused before any parsing. The default is DefaultMaxTokenSize.
 func WithMaxTokenSize(n int) Option {
-	return func(m *Middleware, _ *config) error {
+	return func(m *Middleware) error {
 		if n <= 0 {
 			return fmt.Errorf("bearer: max token size %d is not positive", n)
 		}
@@ -173,7 +173,7 @@ func WithMaxTokenSize(n int) Option {
 // WithExpiryOptional accepts tokens without an exp claim. Such tokens are
 // valid until their key is withdrawn; prefer short-lived tokens.
 func WithExpiryOptional() Option {
-	return func(m *Middleware, _ *config) error {
+	return func(m *Middleware) error {
 		m.expiryOptional = true
 		return nil
 	}
