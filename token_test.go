@@ -72,13 +72,13 @@ func TestTokenAccessors(t *testing.T) {
 	m := newMiddleware(t, iss.KeySource(), bearer.WithClock(clock))
 	raw := iss.MustMint(bearertest.Claims{
 		"sub": "alice", "jti": "id-1", "nbf": now.Add(-time.Minute).Unix(),
-		"scope":                        "read  write",
-		"https://example.com/roles":    []string{"admin"},
-		"name":                         "Al\u00efce \"the\" user",
-		"https://example.com/tenant":   map[string]any{"id": 7},
-		"exp":                          now.Add(90*time.Minute).Unix() + 0,
-		"iat":                          1_800_000_000.5,
-		"esc\u0061ped":                 "v",
+		"scope":                      "read  write",
+		"https://example.com/roles":  []string{"admin"},
+		"name":                       "Al\u00efce \"the\" user",
+		"https://example.com/tenant": map[string]any{"id": 7},
+		"exp":                        now.Add(90*time.Minute).Unix() + 0,
+		"iat":                        1_800_000_000.5,
+		"esc\u0061ped":               "v",
 	})
 	tok := verify(t, m, raw)
 
