@@ -82,8 +82,13 @@ func (t *Token) HasScopes(scopes ...string) bool {
 }
 
 // eachScope calls fn for each scope until fn returns false.
-func (t *Token) eachScope(fn func(string) bool) {
-	if s, ok := jsonString(t.scope); ok {
+func (t *Token) eachScope(fn func(string) bool) { eachWord(t.scope, fn) }
+
+// eachWord calls fn, until it returns false, for each word of the raw JSON
+// value v: an element of an array of strings, or a space-separated part of
+// a string. Scopes come in both forms.
+func eachWord(v string, fn func(string) bool) {
+	if s, ok := jsonString(v); ok {
 		for f := range strings.FieldsSeq(s) {
 			if !fn(f) {
 				return
@@ -92,7 +97,7 @@ func (t *Token) eachScope(fn func(string) bool) {
 		return
 	}
 	more := true
-	forEachString(t.scope, func(s string) {
+	forEachString(v, func(s string) {
 		if more && s != "" {
 			more = fn(s)
 		}
@@ -135,10 +140,26 @@ func (t *Token) Raw() string { return t.raw }
 
 type tokenKey struct{}
 
-// anonymousKey marks a request let through without a token by
-// WithCredentialsOptional, so that RequireScopes answers it with that
-// middleware's realm and error handler.
+// anonymousKey marks a request let through without a token (Mode), with
+// the reason, and the middleware whose realm and error handler Require
+// answers it with.
 type anonymousKey struct{}
+
+type anonymous struct {
+	m   *Middleware
+	err *Error
+}
+
+// ErrorFrom returns why the request of ctx is anonymous: when the Mode let
+// it through without a valid token, the *Error that would otherwise have
+// been the answer (ErrNoToken for a request without a token).
+func ErrorFrom(ctx context.Context) (*Error, bool) {
+	a, ok := ctx.Value(anonymousKey{}).(*anonymous)
+	if !ok {
+		return nil, false
+	}
+	return a.err, true
+}
 
 // NewContext returns a copy of ctx that carries t.
 func NewContext(ctx context.Context, t *Token) context.Context {

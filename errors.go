@@ -3,6 +3,7 @@ package bearer
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -137,6 +138,8 @@ var (
 	errKeysUnavailable      = &Error{Code: CodeTemporarilyUnavailable, Description: "signing keys unavailable", Status: http.StatusServiceUnavailable, Err: ErrKeysUnavailable}
 )
 
+func errNilOption(what string) error { return fmt.Errorf("bearer: nil %s", what) }
+
 // errorFrom turns any error into the *Error to answer with. Errors that are
 // not ours (from a custom Extractor, a validator, a key source) become a
 // generic answer whose Description reveals nothing of them.
@@ -204,6 +207,9 @@ func (m *Middleware) Challenge(err error) string {
 	}
 	if m != nil && m.realm != "" {
 		param("realm", m.realm)
+	}
+	if m != nil && m.metadataURL != "" {
+		param("resource_metadata", m.metadataURL)
 	}
 	if e.Code != "" {
 		param("error", e.Code)

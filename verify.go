@@ -27,7 +27,7 @@ func (m *Middleware) Verify(ctx context.Context, raw string) (*Token, error) {
 	if len(raw) > m.maxSize {
 		return nil, errTooLarge
 	}
-	t, err := parse(raw)
+	t, err := parse(raw, m.scopeClaim)
 	if err != nil {
 		return nil, err
 	}
@@ -53,7 +53,7 @@ func (m *Middleware) Verify(ctx context.Context, raw string) (*Token, error) {
 
 // parse splits and decodes a compact JWS and reads its header and claims.
 // It checks form only; nothing here is trusted until the signature is.
-func parse(raw string) (*Token, error) {
+func parse(raw, scopeClaim string) (*Token, error) {
 	// One pass over the token: only the base64url alphabet and exactly two
 	// dots. This refuses padding, "+" and "/", whitespace (which Go's
 	// decoder would skip), the JSON serialization, and 4- and 5-part
@@ -108,7 +108,7 @@ func parse(raw string) (*Token, error) {
 	if err := t.readHeader(); err != nil {
 		return nil, err
 	}
-	if err := t.readClaims(); err != nil {
+	if err := t.readClaims(scopeClaim); err != nil {
 		return nil, err
 	}
 	return t, nil
@@ -162,8 +162,9 @@ func (t *Token) readHeader() error {
 }
 
 // readClaims reads the registered claims the verifier and the accessors
-// need; the rest stay in the payload for Claim and Decode.
-func (t *Token) readClaims() error {
+// need, and the scopes from scopeClaim ("" for "scope", else "scp"); the
+// rest stay in the payload for Claim and Decode.
+func (t *Token) readClaims(scopeClaim string) error {
 	var s objectScanner
 	if !s.reset(t.payload) {
 		return errMalformedClaims
@@ -176,6 +177,17 @@ func (t *Token) readClaims() error {
 		}
 		if dup {
 			return errMalformedClaims
+		}
+		if scopeClaim != "" {
+			if name == scopeClaim {
+				t.scope = v
+				if !isScopeValue(v) {
+					return errMalformedClaims
+				}
+			}
+			if name == "scope" || name == "scp" {
+				continue // not the scopes here: an ordinary claim
+			}
 		}
 		switch name {
 		case "iss":
