@@ -51,9 +51,15 @@ var (
 	ErrMissingClaim = errors.New("bearer: missing required claim")
 	// ErrRejected: a WithValidator function rejected the token.
 	ErrRejected = errors.New("bearer: token rejected")
+	// ErrRevoked: the token has been revoked (WithRevocation).
+	ErrRevoked = errors.New("bearer: token revoked")
 	// ErrKeysUnavailable: the key source has no keys and cannot fetch any;
 	// the token may be fine, so the answer is 503, not 401.
 	ErrKeysUnavailable = errors.New("bearer: signing keys unavailable")
+	// ErrRevocationUnavailable: the Revoker of WithRevocation cannot say
+	// whether the token is revoked; as with ErrKeysUnavailable the answer is
+	// 503, unless WithRevocationFailOpen accepts the token.
+	ErrRevocationUnavailable = errors.New("bearer: revocation status unavailable")
 	// ErrInsufficientScope: the token lacks a scope the route requires.
 	ErrInsufficientScope = errors.New("bearer: insufficient scope")
 )
@@ -140,6 +146,16 @@ var (
 
 func errNilOption(what string) error { return fmt.Errorf("bearer: nil %s", what) }
 
+// The answers of WithRevocation.
+var (
+	errRevoked               = invalidToken(ErrRevoked, "token revoked")
+	errRevocationUnavailable = unavailable(ErrRevocationUnavailable, "revocation status unavailable")
+)
+
+func unavailable(cause error, description string) *Error {
+	return &Error{Code: CodeTemporarilyUnavailable, Description: description, Status: http.StatusServiceUnavailable, Err: cause}
+}
+
 // errorFrom turns any error into the *Error to answer with. Errors that are
 // not ours (from a custom Extractor, a validator, a key source) become a
 // generic answer whose Description reveals nothing of them.
@@ -155,6 +171,8 @@ func errorFrom(err error) *Error {
 		return &Error{Code: CodeInvalidRequest, Description: "invalid request", Status: http.StatusBadRequest, Err: err}
 	case errors.Is(err, ErrKeysUnavailable):
 		return &Error{Code: CodeTemporarilyUnavailable, Description: errKeysUnavailable.Description, Status: http.StatusServiceUnavailable, Err: err}
+	case errors.Is(err, ErrRevocationUnavailable):
+		return unavailable(err, errRevocationUnavailable.Description)
 	case errors.Is(err, ErrInsufficientScope):
 		return &Error{Code: CodeInsufficientScope, Description: "insufficient scope", Status: http.StatusForbidden, Err: err}
 	}

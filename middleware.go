@@ -59,6 +59,9 @@ type Middleware struct {
 	metadata       *ResourceMetadata
 	metadataURL    string // the resource_metadata challenge parameter
 	profile        bool   // WithAccessTokenProfile
+
+	revoker            Revoker // WithRevocation
+	revocationFailOpen bool
 }
 
 // Mode says what happens to requests without a valid token.
@@ -102,6 +105,9 @@ func New(keys KeySource, opts ...Option) (*Middleware, error) {
 	}
 	if m.profile && len(m.audiences) == 0 {
 		return nil, errors.New("bearer: WithAccessTokenProfile needs WithAudience (RFC 9068 §4)")
+	}
+	if err := m.checkRevocationConfig(); err != nil {
+		return nil, err
 	}
 	if m.env.allow != 0 {
 		m.allow = m.env.allow

@@ -22,7 +22,7 @@ var b64 = base64.RawURLEncoding.Strict()
 //
 // The steps, in order: size limit, JWS compact parse, header checks (alg
 // allowlist, crit, typ), key lookup, signature, then claims (exp, nbf, iat,
-// iss, aud, required claims, validators).
+// iss, aud, required claims, validators), then revocation (WithRevocation).
 func (m *Middleware) Verify(ctx context.Context, raw string) (*Token, error) {
 	if len(raw) > m.maxSize {
 		return nil, errTooLarge
@@ -45,6 +45,9 @@ func (m *Middleware) Verify(ctx context.Context, raw string) (*Token, error) {
 		return nil, err
 	}
 	if err := m.validate(ctx, t); err != nil {
+		return nil, err
+	}
+	if err := m.checkRevocation(ctx, t); err != nil {
 		return nil, err
 	}
 	t.m = m

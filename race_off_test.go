@@ -1,0 +1,5 @@
+//go:build !race
+
+package bearer_test
+
+const raceEnabled = false
