@@ -28,6 +28,7 @@ type Token struct {
 	scope         string // raw JSON value of "scope", else of "scp"
 
 	input, sig []byte     // signing input and signature, until verified
+	claimsErr  error      // why the claims set is malformed, told once the signature holds
 	key        *verifyKey // the key that verified the signature
 	m          *Middleware
 }

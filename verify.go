@@ -44,6 +44,9 @@ func (m *Middleware) Verify(ctx context.Context, raw string) (*Token, error) {
 	if err := t.verifySignature(keys); err != nil {
 		return nil, err
 	}
+	if t.claimsErr != nil {
+		return nil, t.claimsErr
+	}
 	if err := m.validate(ctx, t); err != nil {
 		return nil, err
 	}
@@ -52,7 +55,8 @@ func (m *Middleware) Verify(ctx context.Context, raw string) (*Token, error) {
 }
 
 // parse splits and decodes a compact JWS and reads its header and claims.
-// It checks form only; nothing here is trusted until the signature is.
+// It checks form only; nothing here is trusted until the signature is, and a
+// malformed claims set is only reported after the signature check.
 func parse(raw string) (*Token, error) {
 	// One pass over the token: only the base64url alphabet and exactly two
 	// dots. This refuses padding, "+" and "/", whitespace (which Go's
@@ -71,7 +75,9 @@ func parse(raw string) (*Token, error) {
 			return nil, errMalformed
 		}
 	}
-	if d1 <= 0 || d2 <= d1+1 || d2 == len(raw)-1 {
+	// An empty payload is a well-formed JWS (it fails later as a claims
+	// set); an empty header or signature is not.
+	if d1 <= 0 || d2 < d1+1 || d2 == len(raw)-1 {
 		return nil, errMalformed
 	}
 
@@ -94,7 +100,7 @@ func parse(raw string) (*Token, error) {
 	if err != nil {
 		return nil, errMalformed
 	}
-	if !json.Valid(dec[:hn]) || !json.Valid(dec[hn:hn+pn]) {
+	if !json.Valid(dec[:hn]) {
 		return nil, errMalformed
 	}
 	text := string(dec[:hn+pn]) // header and claims share one string
@@ -108,8 +114,14 @@ func parse(raw string) (*Token, error) {
 	if err := t.readHeader(); err != nil {
 		return nil, err
 	}
-	if err := t.readClaims(); err != nil {
-		return nil, err
+	// RFC 7519 §7.2 validates the claims set (step 10) only once the
+	// signature holds (step 7): a forged token is "signature invalid"
+	// whatever its payload, and only a genuine JWS whose payload is not a
+	// claims set is "malformed claims". The verdict waits in claimsErr.
+	if json.Valid(dec[hn : hn+pn]) {
+		t.claimsErr = t.readClaims()
+	} else {
+		t.claimsErr = errMalformedClaims
 	}
 	return t, nil
 }
