@@ -60,7 +60,7 @@ var b64tokenSyntax = regexp.MustCompile(`^[A-Za-z0-9\-._~+/]+=*$`)
 // keys leaks into the answer, and that Verify refuses the same token with
 // the expected sentinel.
 func TestAttacks(t *testing.T) {
-	k := newAtkKeys(t)
+	k := sharedAtkKeys()
 	var attackerHits atomic.Int64
 	attacker := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		attackerHits.Add(1)
@@ -72,7 +72,23 @@ func TestAttacks(t *testing.T) {
 			t.Errorf("the attacker's server got %d requests: a key URL in the token header was followed", n)
 		}
 	}
+	secrets := []string{string(k.secret), b64url.EncodeToString(k.secret), base64.StdEncoding.EncodeToString(k.secret), hex.EncodeToString(k.secret),
+		b64url.EncodeToString(k.rsa.N.Bytes()), b64url.EncodeToString(k.rsa1024.N.Bytes())}
+	for _, a := range attackCatalogue(t, k, attacker.URL, noFetch) {
+		t.Run(a.name, func(t *testing.T) {
+			if a.ref == "" {
+				t.Fatal("every attack names its reference")
+			}
+			runAttack(t, k, a, append(secrets, a.forbid...))
+		})
+	}
+	noFetch(t)
+}
 
+// attackCatalogue returns the rows of TestAttacks; the fuzz targets take
+// their tokens as seeds. attacker is the URL of a server that must never be
+// asked for anything, noFetch the check that it was not.
+func attackCatalogue(t testing.TB, k *atkKeys, attacker string, noFetch func(*testing.T)) []attack {
 	keySet := func(keys ...string) bearer.KeySource {
 		src, err := bearer.KeySetJSON(jwks(keys...))
 		if err != nil {
@@ -157,11 +173,11 @@ func TestAttacks(t *testing.T) {
 		{name: "embedded/jwk RSA of the attacker", ref: "RFC 8725 §3.10; CVE-2018-0114", keys: rsaSrc,
 			token: jwt(t, "RS256", k.rsaAttacker, `{"alg":"RS256","jwk":`+jwkRSA("a", "RS256", &k.rsaAttacker.PublicKey)+`}`, claims), want: bearer.ErrSignature, desc: badSig},
 		{name: "embedded/jku to the attacker's set, attacker kid", ref: "RFC 8725 §3.10 (SSRF)", keys: asymSet, check: noFetch,
-			token: jwt(t, "ES256", k.ecAttacker, `{"alg":"ES256","kid":"attacker","jku":"`+attacker.URL+`/jwks.json"}`, claims), want: bearer.ErrUnknownKey, desc: unknownKid},
+			token: jwt(t, "ES256", k.ecAttacker, `{"alg":"ES256","kid":"attacker","jku":"`+attacker+`/jwks.json"}`, claims), want: bearer.ErrUnknownKey, desc: unknownKid},
 		{name: "embedded/jku to the attacker's set, victim kid", ref: "RFC 8725 §3.10 (SSRF)", keys: asymSet, check: noFetch,
-			token: jwt(t, "ES256", k.ecAttacker, `{"alg":"ES256","kid":"ec-1","jku":"`+attacker.URL+`/jwks.json"}`, claims), want: bearer.ErrSignature, desc: badSig},
+			token: jwt(t, "ES256", k.ecAttacker, `{"alg":"ES256","kid":"ec-1","jku":"`+attacker+`/jwks.json"}`, claims), want: bearer.ErrSignature, desc: badSig},
 		{name: "embedded/x5u to the attacker", ref: "RFC 8725 §3.10 (SSRF); RFC 7515 §4.1.5", keys: ecSrc, check: noFetch,
-			token: jwt(t, "ES256", k.ecAttacker, `{"alg":"ES256","x5u":"`+attacker.URL+`/cert.pem"}`, claims), want: bearer.ErrSignature, desc: badSig},
+			token: jwt(t, "ES256", k.ecAttacker, `{"alg":"ES256","x5u":"`+attacker+`/cert.pem"}`, claims), want: bearer.ErrSignature, desc: badSig},
 		{name: "embedded/x5c self-signed by the attacker", ref: "RFC 7515 §4.1.6; RFC 8725 §3.10", keys: ecSrc,
 			token: jwt(t, "ES256", k.ecAttacker, `{"alg":"ES256","x5c":["`+selfSigned(t, k.ecAttacker)+`"]}`, claims), want: bearer.ErrSignature, desc: badSig},
 
@@ -374,17 +390,7 @@ func TestAttacks(t *testing.T) {
 		}
 	}
 
-	secrets := []string{string(k.secret), b64url.EncodeToString(k.secret), base64.StdEncoding.EncodeToString(k.secret), hex.EncodeToString(k.secret),
-		b64url.EncodeToString(k.rsa.N.Bytes()), b64url.EncodeToString(k.rsa1024.N.Bytes())}
-	for _, a := range attacks {
-		t.Run(a.name, func(t *testing.T) {
-			if a.ref == "" {
-				t.Fatal("every attack names its reference")
-			}
-			runAttack(t, k, a, append(secrets, a.forbid...))
-		})
-	}
-	noFetch(t)
+	return attacks
 }
 
 // runAttack configures a middleware for a, sends a's token over HTTP and
@@ -580,7 +586,7 @@ func psychic(tok string, key *ecdsa.PrivateKey, r, s func(v, n *big.Int) *big.In
 
 // derSignature re-signs tok's input with an ASN.1 DER signature, the form
 // crypto/ecdsa produces and JWS does not use.
-func derSignature(t *testing.T, tok string, key *ecdsa.PrivateKey) string {
+func derSignature(t testing.TB, tok string, key *ecdsa.PrivateKey) string {
 	input := tok[:strings.LastIndexByte(tok, '.')]
 	raw := signature(t, "ES256", key, []byte(input))
 	der, err := asn1Signature(raw)
@@ -668,7 +674,7 @@ func stdAlphabetSegment(header string) string {
 func nested(n int) string { return strings.Repeat("[", n) + strings.Repeat("]", n) }
 
 // sizedToken returns a genuine HS256 token exactly size bytes long.
-func sizedToken(t *testing.T, k *atkKeys, size int) string {
+func sizedToken(t testing.TB, k *atkKeys, size int) string {
 	tok := func(spaces, pad int) string {
 		return jwt(t, "HS256", k.secret, `{"alg":"HS256","typ":"JWT"`+strings.Repeat(" ", spaces)+`}`, k.claims(`"p":"`+strings.Repeat("x", pad)+`"`))
 	}

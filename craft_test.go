@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"math/big"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -42,12 +43,15 @@ type atkKeys struct {
 	ed          ed25519.PrivateKey
 }
 
-func newAtkKeys(t testing.TB) *atkKeys {
-	t.Helper()
+// sharedAtkKeys makes the keys once per test binary: RSA key generation
+// is slow under the race detector, and the fuzz targets seed from the
+// catalogue too.
+var sharedAtkKeys = sync.OnceValue(newAtkKeys)
+
+func newAtkKeys() *atkKeys {
 	must := func(err error) {
-		t.Helper()
 		if err != nil {
-			t.Fatal(err)
+			panic(err)
 		}
 	}
 	k := &atkKeys{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), secret: make([]byte, 32)}
