@@ -3,7 +3,7 @@ MODULES := $(shell find . -name go.mod -not -path './.git/*' -exec dirname {} \;
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME ?= 10s
 
-.PHONY: test vet staticcheck race fmt bench tidy fuzz
+.PHONY: test vet staticcheck race fmt bench tidy fuzz vectors
 
 ## test: gofmt, go vet, staticcheck and go test -race in every module (what CI runs)
 test: fmt vet staticcheck race
@@ -28,6 +28,11 @@ fuzz:
 			(cd $$d && go test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) .); \
 		done; \
 	done
+
+## vectors: the standard vectors' tally (Wycheproof counts, divergences, skips with reasons)
+vectors:
+	@out=$$(cd conformance && go test -count=1 -v -run '^TestWycheproof$$' .) || { echo "$$out"; exit 1; }; \
+		echo "$$out" | grep -E '^wycheproof:|--- SKIP|^ +wycheproof_test.go:.*skip'
 
 ## bench: the side-by-side benchmarks of bench/ (not part of CI)
 bench:
