@@ -23,7 +23,23 @@ var b64 = base64.RawURLEncoding.Strict()
 // The steps, in order: size limit, JWS compact parse, header checks (alg
 // allowlist, crit, typ), key lookup, signature, then claims (exp, nbf, iat,
 // iss, aud, required claims, validators).
+//
+// A token bound to a key (a cnf claim, RFC 7800) is refused here: without
+// a proof of possession it is just a stolen token. See WithDPoP.
 func (m *Middleware) Verify(ctx context.Context, raw string) (*Token, error) {
+	t, err := m.verify(ctx, raw)
+	if err != nil {
+		return nil, err
+	}
+	if t.cnf != "" {
+		return nil, errBoundToken
+	}
+	return t, nil
+}
+
+// verify is Verify without the binding check, which the DPoP path does
+// its own way.
+func (m *Middleware) verify(ctx context.Context, raw string) (*Token, error) {
 	if len(raw) > m.maxSize {
 		return nil, errTooLarge
 	}
@@ -208,6 +224,8 @@ func (t *Token) readClaims(scopeClaim string) error {
 			t.scope, ok = v, isScopeValue(v)
 		case "scp":
 			scp, ok = v, isScopeValue(v)
+		case "cnf":
+			ok = t.readConfirmation(v)
 		}
 		if !ok {
 			return errMalformedClaims
@@ -217,6 +235,23 @@ func (t *Token) readClaims(scopeClaim string) error {
 		t.scope = scp
 	}
 	return nil
+}
+
+// readConfirmation reads the cnf claim (RFC 7800): any binding makes the
+// token need a proof of possession; jkt (RFC 9449 §6.1) is the one this
+// package can check.
+func (t *Token) readConfirmation(v string) bool {
+	if v == "null" {
+		return true
+	}
+	if v == "" || v[0] != '{' {
+		return false
+	}
+	t.cnf = v
+	if jkt, ok := findMember(v, "jkt"); ok {
+		return readString(jkt, &t.jkt)
+	}
+	return true
 }
 
 func readString(v string, dst *string) bool {
