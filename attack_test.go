@@ -72,8 +72,8 @@ func TestAttacks(t *testing.T) {
 			t.Errorf("the attacker's server got %d requests: a key URL in the token header was followed", n)
 		}
 	}
-	secrets := []string{string(k.secret), b64url.EncodeToString(k.secret), base64.StdEncoding.EncodeToString(k.secret), hex.EncodeToString(k.secret),
-		b64url.EncodeToString(k.rsa.N.Bytes()), b64url.EncodeToString(k.rsa1024.N.Bytes())}
+	secrets := []string{string(k.secret), b64u.EncodeToString(k.secret), base64.StdEncoding.EncodeToString(k.secret), hex.EncodeToString(k.secret),
+		b64u.EncodeToString(k.rsa.N.Bytes()), b64u.EncodeToString(k.rsa1024.N.Bytes())}
 	for _, a := range attackCatalogue(t, k, attacker.URL, noFetch) {
 		t.Run(a.name, func(t *testing.T) {
 			if a.ref == "" {
@@ -145,9 +145,9 @@ func attackCatalogue(t testing.TB, k *atkKeys, attacker string, noFetch func(*te
 
 		// alg "none", stripped of its signature or carrying one.
 		{name: "alg none/unsigned Secret", ref: "RFC 8725 §2.1, §3.1; CVE-2022-23540", keys: secretSrc,
-			token: b64url.EncodeToString([]byte(`{"alg":"none"}`)) + "." + b64url.EncodeToString([]byte(claims)) + ".", want: bearer.ErrMalformed, desc: malformed},
+			token: b64u.EncodeToString([]byte(`{"alg":"none"}`)) + "." + b64u.EncodeToString([]byte(claims)) + ".", want: bearer.ErrMalformed, desc: malformed},
 		{name: "alg none/unsigned PublicKey", ref: "RFC 8725 §2.1, §3.1; CVE-2022-23540", keys: rsaSrc,
-			token: b64url.EncodeToString([]byte(`{"alg":"none"}`)) + "." + b64url.EncodeToString([]byte(claims)) + ".", want: bearer.ErrMalformed, desc: malformed},
+			token: b64u.EncodeToString([]byte(`{"alg":"none"}`)) + "." + b64u.EncodeToString([]byte(claims)) + ".", want: bearer.ErrMalformed, desc: malformed},
 
 		// Algorithm confusion and alg/key-type mismatches: the key decides.
 		{name: "mismatch/ES256 signature under an RSA kid", ref: "RFC 8725 §3.1; RFC 7517 §4.4", keys: asymSet,
@@ -210,15 +210,15 @@ func attackCatalogue(t testing.TB, k *atkKeys, attacker string, noFetch func(*te
 		// Non-canonical base64url, each signed over its own spelling so
 		// that a lenient decoder would accept it.
 		{name: "base64/padding in the header", ref: "RFC 7515 §2 (base64url without padding)", keys: secretSrc,
-			token: signSegments(t, "HS256", k.secret, paddedSegment(`{"alg":"HS256"}`), b64url.EncodeToString([]byte(claims))), want: bearer.ErrMalformed, desc: malformed},
+			token: signSegments(t, "HS256", k.secret, paddedSegment(`{"alg":"HS256"}`), b64u.EncodeToString([]byte(claims))), want: bearer.ErrMalformed, desc: malformed},
 		{name: "base64/padding after the signature", ref: "RFC 7515 §2", keys: secretSrc,
 			token: hsTok + "=", want: bearer.ErrMalformed, desc: malformed},
 		{name: "base64/+ and / alphabet", ref: "RFC 7515 §2; RFC 4648 §5", keys: secretSrc,
-			token: signSegments(t, "HS256", k.secret, stdAlphabetSegment(`{"alg":"HS256","x":"???>>>"}`), b64url.EncodeToString([]byte(claims))), want: bearer.ErrMalformed, desc: malformed},
+			token: signSegments(t, "HS256", k.secret, stdAlphabetSegment(`{"alg":"HS256","x":"???>>>"}`), b64u.EncodeToString([]byte(claims))), want: bearer.ErrMalformed, desc: malformed},
 		{name: "base64/trailing bits in the signature", ref: "RFC 4648 §3.5 (canonical encoding)", keys: secretSrc,
 			token: nonCanonicalTail(hsTok), want: bearer.ErrMalformed, desc: malformed},
 		{name: "base64/trailing bits in the payload", ref: "RFC 4648 §3.5", keys: secretSrc,
-			token: signSegments(t, "HS256", k.secret, b64url.EncodeToString([]byte(hs256)), nonCanonicalTail(b64url.EncodeToString([]byte(unalignedClaims(k))))), want: bearer.ErrMalformed, desc: malformed},
+			token: signSegments(t, "HS256", k.secret, b64u.EncodeToString([]byte(hs256)), nonCanonicalTail(b64u.EncodeToString([]byte(unalignedClaims(k))))), want: bearer.ErrMalformed, desc: malformed},
 		{name: "base64/newline inside", ref: "RFC 7515 §2 (no line breaks or whitespace)", keys: secretSrc,
 			token: hsTok[:20] + "\r\n" + hsTok[20:], want: bearer.ErrMalformed, desc: malformed},
 		{name: "base64/space inside", ref: "RFC 7515 §2", keys: secretSrc,
@@ -232,11 +232,11 @@ func attackCatalogue(t testing.TB, k *atkKeys, attacker string, noFetch func(*te
 		{name: "serialization/general JSON", ref: "RFC 7519 §1, §7.2; RFC 7515 §7.2.1", keys: secretSrc,
 			token: mustJSON(map[string]any{"payload": segment(hsTok, 1), "signatures": []map[string]string{{"protected": segment(hsTok, 0), "signature": segment(hsTok, 2)}}}), want: bearer.ErrMalformed, desc: malformed},
 		{name: "serialization/nested JWS around an unsigned JWT", ref: "RFC 7519 §5.2, §7.2 step 8", keys: secretSrc,
-			token: jwt(t, "HS256", k.secret, `{"alg":"HS256","cty":"JWT"}`, b64url.EncodeToString([]byte(`{"alg":"none"}`))+"."+b64url.EncodeToString([]byte(k.claims(`"admin":true`)))+"."), want: bearer.ErrMalformed, desc: badClaims},
+			token: jwt(t, "HS256", k.secret, `{"alg":"HS256","cty":"JWT"}`, b64u.EncodeToString([]byte(`{"alg":"none"}`))+"."+b64u.EncodeToString([]byte(k.claims(`"admin":true`)))+"."), want: bearer.ErrMalformed, desc: badClaims},
 		{name: "serialization/nested JWS around a genuine JWT", ref: "RFC 7519 §5.2, §7.2 step 8", keys: secretSrc,
 			token: jwt(t, "HS256", k.secret, `{"alg":"HS256","cty":"JWT"}`, hsTok), want: bearer.ErrMalformed, desc: badClaims},
 		{name: "serialization/JWE (5 parts)", ref: "RFC 7516 §7.1; RFC 8725 §3.11", keys: secretSrc,
-			token: b64url.EncodeToString([]byte(`{"alg":"RSA-OAEP","enc":"A256GCM"}`)) + ".OKOawDo13gRp2ojaHV7LFpZcgV7T6DVZKTyKOMTYUmKoTCVJRgckCL9kiMT03JGeipsEdY3mx_etLbbWSrFr05kLzcSr4qKAq7YN7e9jwQRb23nfa6c9d-StnImGyFDbSv04uVuxIp5Zms1gNxKKK2Da14B8S4rzVRltdYwam_lDp5XnZAYpQdb76FdIKLaVmqgfwX7XWRxv2322i-vDxRfqNzo_tETKzpVLzfiwQyeyPGLBIO56YJ7eObdv0je81860ppamavo35UgoRdbYaBcoh9QcfylQr66oc6vFWXRcZ_ZT2LawVCWTIy3brGPi6UklfCpIMfIjf7iGdXKHzg.48V1_ALb6US04U3b.5eym8TW_c8SuK0ltJ3rpYIzOeDQz7TALvtu6UG9oMo4vpzs9tX_EFShS8iB7j6jiSdiwkIr3ajwQzaBtQD_A.XFBoMYUZodetZdvTiFvSkQ", want: bearer.ErrMalformed, desc: malformed},
+			token: b64u.EncodeToString([]byte(`{"alg":"RSA-OAEP","enc":"A256GCM"}`)) + ".OKOawDo13gRp2ojaHV7LFpZcgV7T6DVZKTyKOMTYUmKoTCVJRgckCL9kiMT03JGeipsEdY3mx_etLbbWSrFr05kLzcSr4qKAq7YN7e9jwQRb23nfa6c9d-StnImGyFDbSv04uVuxIp5Zms1gNxKKK2Da14B8S4rzVRltdYwam_lDp5XnZAYpQdb76FdIKLaVmqgfwX7XWRxv2322i-vDxRfqNzo_tETKzpVLzfiwQyeyPGLBIO56YJ7eObdv0je81860ppamavo35UgoRdbYaBcoh9QcfylQr66oc6vFWXRcZ_ZT2LawVCWTIy3brGPi6UklfCpIMfIjf7iGdXKHzg.48V1_ALb6US04U3b.5eym8TW_c8SuK0ltJ3rpYIzOeDQz7TALvtu6UG9oMo4vpzs9tX_EFShS8iB7j6jiSdiwkIr3ajwQzaBtQD_A.XFBoMYUZodetZdvTiFvSkQ", want: bearer.ErrMalformed, desc: malformed},
 		{name: "serialization/4 parts", ref: "RFC 7515 §7.1", keys: secretSrc,
 			token: hsTok + ".e30", want: bearer.ErrMalformed, desc: malformed},
 
@@ -341,9 +341,9 @@ func attackCatalogue(t testing.TB, k *atkKeys, attacker string, noFetch func(*te
 
 		// Tampering.
 		{name: "tamper/payload", ref: "RFC 7515 §5.2 step 8", keys: rsaSrc,
-			token: segment(rsTok, 0) + "." + b64url.EncodeToString([]byte(k.claims(`"admin":true`))) + "." + segment(rsTok, 2), want: bearer.ErrSignature, desc: badSig},
+			token: segment(rsTok, 0) + "." + b64u.EncodeToString([]byte(k.claims(`"admin":true`))) + "." + segment(rsTok, 2), want: bearer.ErrSignature, desc: badSig},
 		{name: "tamper/alg RS256 relabelled PS256", ref: "RFC 7515 §5.2 step 8", keys: rsaSrc,
-			token: b64url.EncodeToString([]byte(`{"alg":"PS256"}`)) + "." + segment(rsTok, 1) + "." + segment(rsTok, 2), want: bearer.ErrSignature, desc: badSig},
+			token: b64u.EncodeToString([]byte(`{"alg":"PS256"}`)) + "." + segment(rsTok, 1) + "." + segment(rsTok, 2), want: bearer.ErrSignature, desc: badSig},
 		{name: "tamper/forged token with malformed claims", ref: "RFC 7519 §7.2 (claims are read after step 7, the signature)", keys: secretSrc,
 			token: forgedHS(hs256, `{"sub":"admin","exp":"never"}`), want: bearer.ErrSignature, desc: badSig},
 		{name: "tamper/forged token with a payload that is not JSON", ref: "RFC 7519 §7.2", keys: secretSrc,
@@ -613,7 +613,7 @@ func asn1Signature(rs []byte) ([]byte, error) {
 }
 
 func mustDecode(s string) []byte {
-	b, err := b64url.DecodeString(s)
+	b, err := b64u.DecodeString(s)
 	if err != nil {
 		panic(err)
 	}
@@ -642,7 +642,7 @@ func nonCanonicalTail(s string) string {
 func unalignedClaims(k *atkKeys) string {
 	for pad := ""; ; pad += "x" {
 		c := k.claims(`"p":"` + pad + `"`)
-		if n := b64url.EncodedLen(len(c)); n%4 != 0 {
+		if n := b64u.EncodedLen(len(c)); n%4 != 0 {
 			return c
 		}
 	}

@@ -26,7 +26,7 @@ import (
 // bytes (duplicate members, odd encodings) that a JOSE library would refuse
 // to produce.
 
-var b64url = base64.RawURLEncoding
+var b64u = base64.RawURLEncoding
 
 // atkKeys holds the keys of the attack catalogue: the victim's, the
 // attacker's, and some deliberately unfit ones.
@@ -93,7 +93,7 @@ func (k *atkKeys) claimsWithout(extra ...string) string {
 // jwt encodes header and payload (raw JSON) and signs them.
 func jwt(t testing.TB, alg string, key any, header, payload string) string {
 	t.Helper()
-	return signSegments(t, alg, key, b64url.EncodeToString([]byte(header)), b64url.EncodeToString([]byte(payload)))
+	return signSegments(t, alg, key, b64u.EncodeToString([]byte(header)), b64u.EncodeToString([]byte(payload)))
 }
 
 // signSegments signs the segments exactly as given, encoded or not, so
@@ -101,7 +101,7 @@ func jwt(t testing.TB, alg string, key any, header, payload string) string {
 func signSegments(t testing.TB, alg string, key any, header, payload string) string {
 	t.Helper()
 	input := header + "." + payload
-	return input + "." + b64url.EncodeToString(signature(t, alg, key, []byte(input)))
+	return input + "." + b64u.EncodeToString(signature(t, alg, key, []byte(input)))
 }
 
 // signature computes a JWS signature (RFC 7518 §3) with the standard
@@ -163,7 +163,7 @@ func ecdsaRS(c elliptic.Curve, r, s *big.Int) []byte {
 
 // withSignature replaces the signature segment of tok.
 func withSignature(tok string, sig []byte) string {
-	return tok[:strings.LastIndexByte(tok, '.')+1] + b64url.EncodeToString(sig)
+	return tok[:strings.LastIndexByte(tok, '.')+1] + b64u.EncodeToString(sig)
 }
 
 // segment returns the i-th dot-separated segment of tok.
@@ -172,21 +172,21 @@ func segment(tok string, i int) string { return strings.Split(tok, ".")[i] }
 // jwkRSA, jwkEC, jwkOct and jwkOKP write JWKs (RFC 7517, RFC 8037).
 func jwkRSA(kid, alg string, pub *rsa.PublicKey) string {
 	return fmt.Sprintf(`{"kty":"RSA","kid":%q,"alg":%q,"use":"sig","n":%q,"e":%q}`, kid, alg,
-		b64url.EncodeToString(pub.N.Bytes()), b64url.EncodeToString(big.NewInt(int64(pub.E)).Bytes()))
+		b64u.EncodeToString(pub.N.Bytes()), b64u.EncodeToString(big.NewInt(int64(pub.E)).Bytes()))
 }
 
 func jwkEC(kid, alg string, pub *ecdsa.PublicKey) string {
 	x, y := ecPoint(pub)
 	return fmt.Sprintf(`{"kty":"EC","kid":%q,"alg":%q,"use":"sig","crv":%q,"x":%q,"y":%q}`, kid, alg,
-		pub.Curve.Params().Name, b64url.EncodeToString(x), b64url.EncodeToString(y))
+		pub.Curve.Params().Name, b64u.EncodeToString(x), b64u.EncodeToString(y))
 }
 
 func jwkOct(kid, alg string, secret []byte) string {
-	return fmt.Sprintf(`{"kty":"oct","kid":%q,"alg":%q,"k":%q}`, kid, alg, b64url.EncodeToString(secret))
+	return fmt.Sprintf(`{"kty":"oct","kid":%q,"alg":%q,"k":%q}`, kid, alg, b64u.EncodeToString(secret))
 }
 
 func jwkOKP(kid string, pub ed25519.PublicKey) string {
-	return fmt.Sprintf(`{"kty":"OKP","kid":%q,"alg":"EdDSA","use":"sig","crv":"Ed25519","x":%q}`, kid, b64url.EncodeToString(pub))
+	return fmt.Sprintf(`{"kty":"OKP","kid":%q,"alg":"EdDSA","use":"sig","crv":"Ed25519","x":%q}`, kid, b64u.EncodeToString(pub))
 }
 
 func jwks(keys ...string) []byte {

@@ -42,7 +42,7 @@ type fuzzKeys struct {
 func newFuzzKeys(t testing.TB) *fuzzKeys {
 	t.Helper()
 	dec := func(s string) []byte {
-		b, err := b64url.DecodeString(s)
+		b, err := b64u.DecodeString(s)
 		if err != nil {
 			t.Fatal(err)
 		}
