@@ -257,6 +257,13 @@ func attackCatalogue(t testing.TB, k *atkKeys, attacker string, noFetch func(*te
 		{name: "duplicate/sub in the claims", ref: "RFC 7519 §4", keys: secretSrc,
 			token: jwt(t, "HS256", k.secret, hs256, k.claims(`"sub":"admin"`)), want: bearer.ErrMalformed, desc: badClaims},
 
+		// UTF-8 only: invalid bytes would read one way through Subject and
+		// another through Decode, which replaces them.
+		{name: "utf8/invalid UTF-8 in the header", ref: "RFC 7515 §5.2 step 3; RFC 8725 §3.7", keys: secretSrc,
+			token: jwt(t, "HS256", k.secret, "{\"alg\":\"HS256\",\"x\":\"\xff\"}", claims), want: bearer.ErrMalformed, desc: malformed},
+		{name: "utf8/invalid UTF-8 in the claims", ref: "RFC 7519 §7.2 step 10; RFC 8725 §3.7", keys: secretSrc,
+			token: jwt(t, "HS256", k.secret, hs256, k.claims("\"role\":\"admin\xc0\"")), want: bearer.ErrMalformed, desc: badClaims},
+
 		// Size and depth.
 		{name: "size/one byte over the default 8 KiB", ref: "CWE-400; DESIGN.md size limit", keys: secretSrc,
 			token: sizedToken(t, k, bearer.DefaultMaxTokenSize+1), want: bearer.ErrTooLarge, desc: tooLarge},

@@ -9,6 +9,7 @@ import (
 	"math"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // b64 decodes JWS segments: base64url without padding, and Strict so that
@@ -116,7 +117,10 @@ func parse(raw, scopeClaim string) (*Token, error) {
 	if err != nil {
 		return nil, errMalformed
 	}
-	if !json.Valid(dec[:hn]) {
+	// RFC 7515 §5.2 and RFC 7519 §7.2 want UTF-8 JSON (RFC 8725 §3.7);
+	// json.Valid alone lets invalid UTF-8 through, which Subject and Decode
+	// would then read differently.
+	if !json.Valid(dec[:hn]) || !utf8.Valid(dec[:hn]) {
 		return nil, errMalformed
 	}
 	text := string(dec[:hn+pn]) // header and claims share one string
@@ -134,7 +138,7 @@ func parse(raw, scopeClaim string) (*Token, error) {
 	// signature holds (step 7): a forged token is "signature invalid"
 	// whatever its payload, and only a genuine JWS whose payload is not a
 	// claims set is "malformed claims". The verdict waits in claimsErr.
-	if json.Valid(dec[hn : hn+pn]) {
+	if claims := dec[hn : hn+pn]; json.Valid(claims) && utf8.Valid(claims) {
 		t.claimsErr = t.readClaims(scopeClaim)
 	} else {
 		t.claimsErr = errMalformedClaims
