@@ -26,8 +26,11 @@ type Token struct {
 	audOne        [1]string // backs aud when it is a single string
 	exp, nbf, iat time.Time
 	scope         string // raw JSON value of "scope", else of "scp"
+	cnf           string // raw JSON value of "cnf": the token is bound to a key
+	jkt           string // cnf.jkt: the thumbprint of the DPoP key
 
 	input, sig []byte     // signing input and signature, until verified
+	claimsErr  error      // why the claims set is malformed, told once the signature holds
 	key        *verifyKey // the key that verified the signature
 	m          *Middleware
 }
@@ -103,6 +106,12 @@ func eachWord(v string, fn func(string) bool) {
 		}
 	})
 }
+
+// DPoPThumbprint returns the RFC 7638 thumbprint of the key the token is
+// bound to (cnf.jkt, RFC 9449 §6.1), or "" for a token that is not bound.
+// A token with a thumbprint only ever passes the middleware with a DPoP
+// proof signed by that key.
+func (t *Token) DPoPThumbprint() string { return t.jkt }
 
 // Claim returns the claim called name, decoded as encoding/json decodes into
 // an any (numbers are float64). The name is matched exactly, so URL-style

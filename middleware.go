@@ -59,6 +59,7 @@ type Middleware struct {
 	metadata       *ResourceMetadata
 	metadataURL    string // the resource_metadata challenge parameter
 	profile        bool   // WithAccessTokenProfile
+	dpop           *dpopConfig
 
 	revoker            Revoker // WithRevocation
 	revocationFailOpen bool
@@ -158,6 +159,9 @@ func (m *Middleware) Admit(r *http.Request) (*http.Request, error) {
 // nothing; adapters and custom handlers answer with WriteError. Every error
 // is an *Error wrapping a sentinel.
 func (m *Middleware) Authenticate(r *http.Request) (*Token, error) {
+	if m.dpop != nil {
+		return m.authenticateDPoP(r)
+	}
 	raw, err := m.extract(r)
 	if err != nil {
 		return nil, errorFrom(err)

@@ -9,6 +9,7 @@ import (
 	"math"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // b64 decodes JWS segments: base64url without padding, and Strict so that
@@ -23,7 +24,23 @@ var b64 = base64.RawURLEncoding.Strict()
 // The steps, in order: size limit, JWS compact parse, header checks (alg
 // allowlist, crit, typ), key lookup, signature, then claims (exp, nbf, iat,
 // iss, aud, required claims, validators), then revocation (WithRevocation).
+//
+// A token bound to a key (a cnf claim, RFC 7800) is refused here: without
+// a proof of possession it is just a stolen token. See WithDPoP.
 func (m *Middleware) Verify(ctx context.Context, raw string) (*Token, error) {
+	t, err := m.verify(ctx, raw)
+	if err != nil {
+		return nil, err
+	}
+	if t.cnf != "" {
+		return nil, errBoundToken
+	}
+	return t, nil
+}
+
+// verify is Verify without the binding check, which the DPoP path does
+// its own way.
+func (m *Middleware) verify(ctx context.Context, raw string) (*Token, error) {
 	if len(raw) > m.maxSize {
 		return nil, errTooLarge
 	}
@@ -44,6 +61,9 @@ func (m *Middleware) Verify(ctx context.Context, raw string) (*Token, error) {
 	if err := t.verifySignature(keys); err != nil {
 		return nil, err
 	}
+	if t.claimsErr != nil {
+		return nil, t.claimsErr
+	}
 	if err := m.validate(ctx, t); err != nil {
 		return nil, err
 	}
@@ -55,7 +75,8 @@ func (m *Middleware) Verify(ctx context.Context, raw string) (*Token, error) {
 }
 
 // parse splits and decodes a compact JWS and reads its header and claims.
-// It checks form only; nothing here is trusted until the signature is.
+// It checks form only; nothing here is trusted until the signature is, and a
+// malformed claims set is only reported after the signature check.
 func parse(raw, scopeClaim string) (*Token, error) {
 	// One pass over the token: only the base64url alphabet and exactly two
 	// dots. This refuses padding, "+" and "/", whitespace (which Go's
@@ -74,7 +95,9 @@ func parse(raw, scopeClaim string) (*Token, error) {
 			return nil, errMalformed
 		}
 	}
-	if d1 <= 0 || d2 <= d1+1 || d2 == len(raw)-1 {
+	// An empty payload is a well-formed JWS (it fails later as a claims
+	// set); an empty header or signature is not.
+	if d1 <= 0 || d2 < d1+1 || d2 == len(raw)-1 {
 		return nil, errMalformed
 	}
 
@@ -97,7 +120,10 @@ func parse(raw, scopeClaim string) (*Token, error) {
 	if err != nil {
 		return nil, errMalformed
 	}
-	if !json.Valid(dec[:hn]) || !json.Valid(dec[hn:hn+pn]) {
+	// RFC 7515 §5.2 and RFC 7519 §7.2 want UTF-8 JSON (RFC 8725 §3.7);
+	// json.Valid alone lets invalid UTF-8 through, which Subject and Decode
+	// would then read differently.
+	if !json.Valid(dec[:hn]) || !utf8.Valid(dec[:hn]) {
 		return nil, errMalformed
 	}
 	text := string(dec[:hn+pn]) // header and claims share one string
@@ -111,8 +137,14 @@ func parse(raw, scopeClaim string) (*Token, error) {
 	if err := t.readHeader(); err != nil {
 		return nil, err
 	}
-	if err := t.readClaims(scopeClaim); err != nil {
-		return nil, err
+	// RFC 7519 §7.2 validates the claims set (step 10) only once the
+	// signature holds (step 7): a forged token is "signature invalid"
+	// whatever its payload, and only a genuine JWS whose payload is not a
+	// claims set is "malformed claims". The verdict waits in claimsErr.
+	if claims := dec[hn : hn+pn]; json.Valid(claims) && utf8.Valid(claims) {
+		t.claimsErr = t.readClaims(scopeClaim)
+	} else {
+		t.claimsErr = errMalformedClaims
 	}
 	return t, nil
 }
@@ -211,6 +243,8 @@ func (t *Token) readClaims(scopeClaim string) error {
 			t.scope, ok = v, isScopeValue(v)
 		case "scp":
 			scp, ok = v, isScopeValue(v)
+		case "cnf":
+			ok = t.readConfirmation(v)
 		}
 		if !ok {
 			return errMalformedClaims
@@ -220,6 +254,23 @@ func (t *Token) readClaims(scopeClaim string) error {
 		t.scope = scp
 	}
 	return nil
+}
+
+// readConfirmation reads the cnf claim (RFC 7800): any binding makes the
+// token need a proof of possession; jkt (RFC 9449 §6.1) is the one this
+// package can check.
+func (t *Token) readConfirmation(v string) bool {
+	if v == "null" {
+		return true
+	}
+	if v == "" || v[0] != '{' {
+		return false
+	}
+	t.cnf = v
+	if jkt, ok := findMember(v, "jkt"); ok {
+		return readString(jkt, &t.jkt)
+	}
+	return true
 }
 
 func readString(v string, dst *string) bool {
