@@ -574,3 +574,18 @@ func TestArguments(t *testing.T) {
 		t.Errorf("second Close: %v", err)
 	}
 }
+
+// TestQuietSubscription: a subscription with nothing to say is checked by
+// PING, and the answers keep the list current: no false alarm.
+func TestQuietSubscription(t *testing.T) {
+	noLeaks(t)
+	ctx := context.Background()
+	iss := bearertest.MustIssuer(bearertest.ES256)
+	rev := newRevoker(t, newClient(t, sharedAddr(t)), redisrevoke.WithPrefix(prefix(t)), redisrevoke.WithMaxStaleness(0))
+	tok := tokenOf(t, iss, mint(iss, "alice"))
+	for end := time.Now().Add(2500 * time.Millisecond); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		if _, err := rev.Revoked(ctx, tok); err != nil {
+			t.Fatalf("quiet for a while: %v", err)
+		}
+	}
+}
