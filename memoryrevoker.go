@@ -237,30 +237,3 @@ func (r *MemoryRevoker) sweep() {
 		}
 	}
 }
-
-// CheckRevocation reports whether rev is an entry a RevocationList
-// accepts: a token ID with the token's expiry (else the error wraps
-// ErrNotRevocable), or a subject with a cut-off time (Before). A
-// revocation that sets Subject or Before is by subject. RevocationList
-// implementations call it so that all of them accept the same entries.
-func CheckRevocation(rev Revocation) error {
-	switch {
-	case rev.TokenID != "" && rev.Subject != "":
-		return errBothNames
-	case rev.Subject != "" || !rev.Before.IsZero():
-		if rev.Subject == "" || rev.Before.IsZero() {
-			return errors.New("bearer: a revocation by subject needs a subject and a cut-off time")
-		}
-	case rev.TokenID == "":
-		return fmt.Errorf("%w: no jti", ErrNotRevocable)
-	case rev.Expires.IsZero():
-		return fmt.Errorf("%w: no exp", ErrNotRevocable)
-	}
-	return nil
-}
-
-var (
-	errNilToken  = errors.New("bearer: nil token")
-	errNoName    = errors.New("bearer: a revocation names a token ID or a subject")
-	errBothNames = errors.New("bearer: a revocation names a token ID or a subject, not both")
-)
