@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -74,7 +75,7 @@ func TestCheckAllocations(t *testing.T) {
 // BenchmarkVerify compares Verify without and with a warm Redis-backed
 // Revoker: the difference is the cost of the revocation check.
 //
-//	go test -run '^$' -bench 'Verify|Revoked' -benchmem -count 10 .
+//	go test -run '^$' -bench 'Verify|CheckCost|Revoked' -benchmem -count 10 .
 func BenchmarkVerify(b *testing.B) {
 	ctx := context.Background()
 	plain, revoking, _, tok := warm(b)
@@ -91,6 +92,37 @@ func BenchmarkVerify(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkCheckCost measures what the revocation check adds to Verify,
+// even on a busy machine: the two middlewares verify in turn, in
+// alternating order, and added-ns/op is the median of the differences, so
+// that a preemption in one call does not count.
+func BenchmarkCheckCost(b *testing.B) {
+	ctx := context.Background()
+	plain, revoking, _, tok := warm(b)
+	var diffs, plainNs []time.Duration
+	for b.Loop() {
+		first, second := plain, revoking
+		if len(diffs)%2 == 1 {
+			first, second = revoking, plain
+		}
+		t0 := time.Now()
+		first.Verify(ctx, tok)
+		t1 := time.Now()
+		second.Verify(ctx, tok)
+		t2 := time.Now()
+		with, without := t2.Sub(t1), t1.Sub(t0)
+		if first == revoking {
+			with, without = without, with
+		}
+		diffs = append(diffs, with-without)
+		plainNs = append(plainNs, without)
+	}
+	slices.Sort(diffs)
+	slices.Sort(plainNs)
+	b.ReportMetric(float64(diffs[len(diffs)/2]), "added-ns/op")
+	b.ReportMetric(float64(plainNs[len(plainNs)/2]), "verify-ns/op")
 }
 
 // BenchmarkRevoked is the check alone, from one goroutine and from all.
