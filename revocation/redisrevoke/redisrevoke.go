@@ -224,10 +224,11 @@ func (r *Revoker) newView() (*bearer.MemoryRevoker, error) {
 		bearer.RevokerClock(r.now))
 }
 
-// Close stops the Revoker's background work and waits for it. Revoked then
-// answers from the list as it was.
+// Close stops the Revoker's background work and waits for it. The list is
+// no longer kept current: Revoked then answers as when Redis is lost.
 func (r *Revoker) Close() error {
 	r.stopOnce.Do(func() {
+		r.staleSince.CompareAndSwap(0, r.now().UnixNano())
 		r.cancel()
 		r.mu.Lock()
 		r.closed = true

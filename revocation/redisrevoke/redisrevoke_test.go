@@ -555,7 +555,7 @@ func TestArguments(t *testing.T) {
 		t.Error("nil client: no error")
 	}
 
-	rev := newRevoker(t, newClient(t, sharedAddr(t)), redisrevoke.WithPrefix(prefix(t)))
+	rev := newRevoker(t, newClient(t, sharedAddr(t)), redisrevoke.WithPrefix(prefix(t)), redisrevoke.WithMaxStaleness(0))
 	iss := bearertest.MustIssuer(bearertest.ES256)
 	if err := rev.RevokeToken(ctx, tokenOf(t, iss, iss.MustMint(nil))); !errors.Is(err, bearer.ErrNotRevocable) {
 		t.Errorf("token without jti: %v", err)
@@ -573,6 +573,9 @@ func TestArguments(t *testing.T) {
 	}
 	if err := rev.Close(); err != nil {
 		t.Error(err)
+	}
+	if _, err := rev.Revoked(ctx, tokenOf(t, iss, iss.MustMint(nil))); !errors.Is(err, redisrevoke.ErrStale) {
+		t.Errorf("Revoked after Close: %v, want ErrStale", err)
 	}
 	if err := rev.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
