@@ -167,18 +167,39 @@ type ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 // and a small JSON body. It works on a nil *Middleware, with no realm.
 func (m *Middleware) WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	e := errorFrom(err)
-	h := w.Header()
+	m.SetErrorHeaders(w.Header(), e)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(e.Status)
+	w.Write(e.body())
+}
+
+// SetErrorHeaders sets on h the headers of the answer to err that WriteError
+// sends, all but Content-Type: the WWW-Authenticate challenge (Retry-After
+// for 503), Cache-Control: no-store and X-Content-Type-Options: nosniff.
+// Adapters call it when the framework writes the body. It works on a nil
+// *Middleware, with no realm.
+func (m *Middleware) SetErrorHeaders(h http.Header, err error) {
+	e := errorFrom(err)
 	if c := m.Challenge(e); c != "" {
 		h.Set("WWW-Authenticate", c)
 	}
 	if e.Status == http.StatusServiceUnavailable {
 		h.Set("Retry-After", retryAfterSeconds(e.RetryAfter))
 	}
-	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(e.Status)
-	w.Write(e.body())
+}
+
+// HandleError answers a failed request with m's ErrorHandler: WriteError,
+// unless WithErrorHandler set another. It works on a nil *Middleware
+// (WriteError, with no realm). Adapters call it so that their answers
+// follow the same configuration as Handler's.
+func (m *Middleware) HandleError(w http.ResponseWriter, r *http.Request, err error) {
+	if m == nil {
+		m.WriteError(w, r, err)
+		return
+	}
+	m.onError(w, r, err)
 }
 
 // Challenge returns the WWW-Authenticate value RFC 6750 §3 prescribes for
@@ -235,17 +256,30 @@ func writeQuoted(b *strings.Builder, s string) {
 	}
 }
 
-// body is the JSON answer: {"error":"...","error_description":"..."}.
-func (e *Error) body() []byte {
+// StatusCode returns e.Status. Frameworks that take the status of an
+// error from such a method (Echo v5, for one) so answer with the right one.
+func (e *Error) StatusCode() int { return e.Status }
+
+// MarshalJSON encodes e as the body of its answer:
+// {"error":"invalid_token","error_description":"token expired"}, with
+// "scope" for insufficient_scope and "unauthorized" as the error of a
+// request without a token. Frameworks that write errors as JSON so send
+// the body WriteError sends; the cause (Err) is never part of it.
+func (e *Error) MarshalJSON() ([]byte, error) {
 	code := e.Code
 	if code == "" {
 		code = "unauthorized"
 	}
-	b, _ := json.Marshal(struct {
+	return json.Marshal(struct {
 		Error       string `json:"error"`
 		Description string `json:"error_description,omitempty"`
 		Scope       string `json:"scope,omitempty"`
 	}{code, e.Description, e.Scope})
+}
+
+// body is the JSON answer WriteError sends.
+func (e *Error) body() []byte {
+	b, _ := e.MarshalJSON()
 	return append(b, '\n')
 }
 

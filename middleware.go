@@ -93,15 +93,12 @@ func New(keys KeySource, opts ...Option) (*Middleware, error) {
 // the token in their context; others get the error answer.
 func (m *Middleware) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		t, err := m.Authenticate(r)
-		switch {
-		case err == nil:
-			next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), t)))
-		case m.optional && errors.Is(err, ErrNoToken):
-			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), anonymousKey{}, m)))
-		default:
+		ctx, err := m.AuthenticateContext(r)
+		if err != nil {
 			m.onError(w, r, err)
+			return
 		}
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 
@@ -114,6 +111,42 @@ func (m *Middleware) Authenticate(r *http.Request) (*Token, error) {
 		return nil, errorFrom(err)
 	}
 	return m.Verify(r.Context(), raw)
+}
+
+// AuthenticateContext does what Handler does before calling the next
+// handler, for framework adapters: it authenticates r and returns the
+// context the next handler must see. That is r's context carrying the
+// token or, under WithCredentialsOptional, for a request without a token,
+// r's context marked so that scope checks answer it as m would. It writes
+// nothing; every error is an *Error.
+func (m *Middleware) AuthenticateContext(r *http.Request) (context.Context, error) {
+	t, err := m.Authenticate(r)
+	return m.admit(r.Context(), t, err)
+}
+
+// AuthenticateHeader is AuthenticateContext for requests that are not an
+// *http.Request, such as gRPC calls: values are the request's
+// Authorization header values (gRPC metadata "authorization"), read by the
+// rules of AuthorizationHeader whatever WithExtractor says.
+func (m *Middleware) AuthenticateHeader(ctx context.Context, values []string) (context.Context, error) {
+	raw, err := bearerCredentials(values)
+	var t *Token
+	if err == nil {
+		t, err = m.Verify(ctx, raw)
+	}
+	return m.admit(ctx, t, err)
+}
+
+// admit turns the outcome of authentication into the next handler's
+// context, or the error to answer with.
+func (m *Middleware) admit(ctx context.Context, t *Token, err error) (context.Context, error) {
+	switch {
+	case err == nil:
+		return NewContext(ctx, t), nil
+	case m.optional && errors.Is(err, ErrNoToken):
+		return context.WithValue(ctx, anonymousKey{}, m), nil
+	}
+	return nil, errorFrom(err)
 }
 
 // Close stops the key source's background work and waits for it.

@@ -19,7 +19,7 @@ func RequireScopes(scopes ...string) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if err := CheckScopes(r.Context(), scopes...); err != nil {
-				errorHandlerFor(r.Context())(w, r, err)
+				MiddlewareFrom(r.Context()).HandleError(w, r, err)
 				return
 			}
 			next.ServeHTTP(w, r)
@@ -47,29 +47,37 @@ func CheckScopes(ctx context.Context, scopes ...string) error {
 	}
 }
 
-// errorHandlerFor finds the error handler of the middleware that handled
-// the request, so that scope failures get its realm and its answers.
-func errorHandlerFor(ctx context.Context) ErrorHandler {
-	var m *Middleware
+// MiddlewareFrom returns the Middleware that let the request with context
+// ctx through: the one that verified its token or, under
+// WithCredentialsOptional, admitted it without one. It returns nil when
+// there is none; HandleError, WriteError, SetErrorHeaders and Challenge
+// work on a nil *Middleware, with no realm. Scope checks use it to answer
+// with that middleware's realm and error handler.
+func MiddlewareFrom(ctx context.Context) *Middleware {
 	if t, ok := FromContext(ctx); ok {
-		m = t.m
-	} else if a, ok := ctx.Value(anonymousKey{}).(*Middleware); ok {
-		m = a
+		return t.m
 	}
-	if m == nil {
-		return m.WriteError
-	}
-	return m.onError
+	m, _ := ctx.Value(anonymousKey{}).(*Middleware)
+	return m
 }
 
-// mustBeScopes panics unless each scope is a scope-token:
-// 1*( %x21 / %x23-5B / %x5D-7E ).
-func mustBeScopes(scopes []string) {
+// ValidateScopes reports an error unless each of scopes is a scope-token
+// of RFC 6749 §3.3: printable ASCII without space, quote or backslash.
+// RequireScopes and the framework adapters panic on such an error at
+// start-up, since a scope that no token can carry is a programming error.
+func ValidateScopes(scopes ...string) error {
 	for _, s := range scopes {
 		if s == "" || strings.ContainsFunc(s, func(r rune) bool {
 			return r <= 0x20 || r == '"' || r == '\\' || r >= 0x7f
 		}) {
-			panic(fmt.Sprintf("bearer: invalid scope %q", s))
+			return fmt.Errorf("bearer: invalid scope %q", s)
 		}
+	}
+	return nil
+}
+
+func mustBeScopes(scopes []string) {
+	if err := ValidateScopes(scopes...); err != nil {
+		panic(err)
 	}
 }
