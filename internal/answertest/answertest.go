@@ -204,3 +204,15 @@ func (c Case) Check(t testing.TB, got Answer) {
 		t.Errorf("%s:\n got %+v\nwant %+v", c.Name, got, want)
 	}
 }
+
+// Case returns the case of Cases called name.
+func (f *Fixture) Case(t testing.TB, name string) Case {
+	t.Helper()
+	for _, c := range f.Cases(t) {
+		if c.Name == name {
+			return c
+		}
+	}
+	t.Fatalf("no case %q", name)
+	return Case{}
+}
