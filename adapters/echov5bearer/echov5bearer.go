@@ -24,9 +24,9 @@
 // exact RFC 6750 challenge whatever the error handler writes, as long as it
 // keeps the response's headers. A custom handler should send the
 // *bearer.Error's Description or the error as JSON, never its Error(),
-// which is meant for logs and may hold internal detail (as
-// DefaultHTTPErrorHandler(true) and ProblemDetailsHTTPErrorHandler(true)
-// do: expose errors in development only).
+// which is meant for logs and may hold internal detail; for the same
+// reason, Echo's error handlers that expose errors (exposeError true) are
+// for development only.
 //
 // The bearer.WithErrorHandler option does not apply here: the
 // HTTPErrorHandler is Echo's place for that. Everything else does,
