@@ -62,37 +62,45 @@ func Scopes(m *bearer.Middleware, scopes ...string) Pair {
 	return Pair{m.Handler(bearer.RequireScopes(scopes...)(okHandler)), m.Handler(okHandler)}
 }
 
+// Added returns the allocations per request p.With makes beyond
+// p.Without, answering GET / with the Authorization header authorization.
+func (p Pair) Added(authorization string) float64 {
+	return AllocsPerRequest(p.With, authorization) - AllocsPerRequest(p.Without, authorization)
+}
+
 // Benchmark runs the four handlers of a net/http pair and a framework pair
 // as sub-benchmarks that report allocations. What the adapter adds is the
 // difference between the framework's two, less the difference between the
 // net/http ones.
 func Benchmark(b *testing.B, authorization string, netHTTP, framework Pair) {
-	for _, h := range []struct {
-		name string
-		h    http.Handler
-	}{
-		{"net-http-without", netHTTP.Without},
-		{"net-http-with", netHTTP.With},
-		{"framework-without", framework.Without},
-		{"framework-with", framework.With},
-	} {
-		b.Run(h.name, func(b *testing.B) { Serve(b, h.h, authorization) })
-	}
+	BenchmarkPair(b, "net-http", authorization, netHTTP)
+	BenchmarkPair(b, "framework", authorization, framework)
+}
+
+// BenchmarkPair runs p.Without and p.With as sub-benchmarks
+// name-without and name-with.
+func BenchmarkPair(b *testing.B, name, authorization string, p Pair) {
+	b.Run(name+"-without", func(b *testing.B) { Serve(b, p.Without, authorization) })
+	b.Run(name+"-with", func(b *testing.B) { Serve(b, p.With, authorization) })
 }
 
 // CheckOverhead reports an error if what framework measures allocates more
 // than max per request beyond what netHTTP measures.
 func CheckOverhead(t *testing.T, authorization string, netHTTP, framework Pair, max float64) {
 	t.Helper()
+	CheckAdded(t, netHTTP.Added(authorization), framework.Added(authorization), max)
+}
+
+// CheckAdded reports an error if an adapter that adds adapter allocations
+// per request adds more than max beyond netHTTP, what the net/http
+// middleware adds.
+func CheckAdded(t *testing.T, netHTTP, adapter, max float64) {
+	t.Helper()
 	if RaceEnabled {
 		t.Skip("allocation counts differ under the race detector")
 	}
-	added := func(p Pair) float64 {
-		return AllocsPerRequest(p.With, authorization) - AllocsPerRequest(p.Without, authorization)
-	}
-	want, got := added(netHTTP), added(framework)
-	t.Logf("allocations per request: net/http %.1f, adapter %.1f", want, got)
-	if got > want+max {
-		t.Errorf("the adapter allocates %.1f per request, net/http %.1f: more than %.0f over it", got, want, max)
+	t.Logf("allocations per request: net/http %.1f, adapter %.1f", netHTTP, adapter)
+	if adapter > netHTTP+max {
+		t.Errorf("the adapter allocates %.1f per request, net/http %.1f: more than %.0f over it", adapter, netHTTP, max)
 	}
 }
