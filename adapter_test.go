@@ -45,13 +45,13 @@ func TestHandlerKeysUnavailable(t *testing.T) {
 	}
 }
 
-// AuthenticateHeader gives the answers of the table for header values that
+// AdmitHeader gives the answers of the table for header values that
 // come from somewhere other than an *http.Request.
-func TestAuthenticateHeader(t *testing.T) {
+func TestAdmitHeader(t *testing.T) {
 	f := answertest.New(t)
 	m := f.Middleware
 	for _, c := range f.Cases(t) {
-		ctx, err := m.AuthenticateHeader(t.Context(), c.Authorization)
+		ctx, err := m.AdmitHeader(t.Context(), c.Authorization)
 		var e *bearer.Error
 		if ctx != nil || !errors.As(err, &e) {
 			t.Errorf("%s: got %v, %v; want an *Error", c.Name, ctx, err)
@@ -62,7 +62,7 @@ func TestAuthenticateHeader(t *testing.T) {
 				e.Status, e.Description, m.Challenge(err), err, c.Status, c.Description, c.Challenge, c.Cause)
 		}
 	}
-	ctx, err := m.AuthenticateHeader(t.Context(), []string{"bearer  " + f.Token(t, "read")})
+	ctx, err := m.AdmitHeader(t.Context(), []string{"bearer  " + f.Token(t, "read")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,11 +76,11 @@ func TestAuthenticateHeader(t *testing.T) {
 func TestAuthenticateOptional(t *testing.T) {
 	f := answertest.New(t, bearer.WithCredentialsOptional())
 	m := f.Middleware
-	req := httptest.NewRequest(http.MethodGet, "/", nil)
-	ctx, err := m.AuthenticateContext(req)
+	req, err := m.Admit(httptest.NewRequest(http.MethodGet, "/", nil))
 	if err != nil {
 		t.Fatal(err)
 	}
+	ctx := req.Context()
 	if _, ok := bearer.FromContext(ctx); ok || bearer.MiddlewareFrom(ctx) != m {
 		t.Fatalf("no token: got a token %v or middleware %p", ok, bearer.MiddlewareFrom(ctx))
 	}
@@ -88,10 +88,10 @@ func TestAuthenticateOptional(t *testing.T) {
 	if !errors.Is(err, bearer.ErrNoToken) || bearer.MiddlewareFrom(ctx).Challenge(err) != `Bearer realm="api"` {
 		t.Errorf("scope check: %v, challenge %q", err, bearer.MiddlewareFrom(ctx).Challenge(err))
 	}
-	if _, err := m.AuthenticateHeader(t.Context(), nil); err != nil {
-		t.Errorf("AuthenticateHeader without a token: %v", err)
+	if _, err := m.AdmitHeader(t.Context(), nil); err != nil {
+		t.Errorf("AdmitHeader without a token: %v", err)
 	}
-	if _, err := m.AuthenticateHeader(t.Context(), []string{"Bearer not-a-jwt"}); !errors.Is(err, bearer.ErrMalformed) {
+	if _, err := m.AdmitHeader(t.Context(), []string{"Bearer not-a-jwt"}); !errors.Is(err, bearer.ErrMalformed) {
 		t.Errorf("bad token under WithCredentialsOptional: %v, want ErrMalformed", err)
 	}
 	if m := bearer.MiddlewareFrom(t.Context()); m != nil {
@@ -106,7 +106,7 @@ func TestHandleError(t *testing.T) {
 		w.WriteHeader(http.StatusTeapot)
 	}))
 	req := httptest.NewRequest(http.MethodGet, "/", nil)
-	_, err := f.Middleware.AuthenticateContext(req)
+	_, err := f.Middleware.Admit(req)
 
 	rec := httptest.NewRecorder()
 	f.Middleware.HandleError(rec, req, err)
@@ -124,13 +124,13 @@ func TestHandleError(t *testing.T) {
 func TestSetErrorHeaders(t *testing.T) {
 	f := answertest.New(t)
 	h := http.Header{}
-	f.Middleware.SetErrorHeaders(h, answertest.Unavailable)
+	f.Middleware.SetErrorHeaders(h, nil, answertest.Unavailable)
 	if h.Get("WWW-Authenticate") != "" || h.Get("Retry-After") != "30" || h.Get("Cache-Control") != "no-store" || h.Get("Content-Type") != "" {
 		t.Errorf("503 headers: %v", h)
 	}
 	h = http.Header{}
 	err := bearer.CheckScopes(bearer.NewContext(t.Context(), mustVerify(t, f, "read")), "read", "write")
-	f.Middleware.SetErrorHeaders(h, err)
+	f.Middleware.SetErrorHeaders(h, nil, err)
 	if h.Get("WWW-Authenticate") != answertest.ScopeChallenge("read write") || h.Get("Retry-After") != "" {
 		t.Errorf("403 headers: %v", h)
 	}
@@ -159,19 +159,31 @@ func TestErrorMarshalJSON(t *testing.T) {
 	if string(b) != `{"error":"invalid_token","error_description":"token rejected"}` || secret.StatusCode() != 401 {
 		t.Errorf("got %s, status %d", b, secret.StatusCode())
 	}
-	_, err = f.Middleware.AuthenticateHeader(context.Background(), nil)
+	_, err = f.Middleware.AdmitHeader(context.Background(), nil)
 	if b, _ = json.Marshal(err); string(b) != `{"error":"unauthorized","error_description":"bearer token required"}` {
 		t.Errorf("no token: got %s", b)
 	}
 }
 
-func TestValidateScopes(t *testing.T) {
-	if err := bearer.ValidateScopes("orders:read", "https://api.example.com/write", "!#[]~"); err != nil {
-		t.Error(err)
+// Modes apply to AdmitHeader as to Admit; DPoP, which needs an HTTP
+// request to prove, does not, so a middleware that requires it refuses
+// every call there.
+func TestAdmitHeaderModes(t *testing.T) {
+	f := answertest.New(t, bearer.WithMode(bearer.AllowFailed))
+	ctx, err := f.Middleware.AdmitHeader(t.Context(), []string{"Bearer not-a-jwt"})
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, bad := range []string{"", "two words", `quo"te`, `back\slash`, "tab\t", "é"} {
-		if err := bearer.ValidateScopes("ok", bad); err == nil {
-			t.Errorf("%q: no error", bad)
-		}
+	if why, ok := bearer.ErrorFrom(ctx); !ok || !errors.Is(why, bearer.ErrMalformed) || bearer.MiddlewareFrom(ctx) != f.Middleware {
+		t.Errorf("AllowFailed: got %v %v", why, ok)
+	}
+
+	f = answertest.New(t, bearer.WithDPoP(bearer.DPoP{Required: true}))
+	if _, err := f.Middleware.AdmitHeader(t.Context(), []string{"Bearer " + f.Token(t, "")}); !errors.Is(err, bearer.ErrDPoPRequired) {
+		t.Errorf("DPoP required: got %v", err)
+	}
+	f = answertest.New(t, bearer.WithDPoP(bearer.DPoP{}))
+	if _, err := f.Middleware.AdmitHeader(t.Context(), []string{"Bearer " + f.Token(t, "")}); err != nil {
+		t.Errorf("DPoP allowed, plain bearer token: %v", err)
 	}
 }

@@ -52,8 +52,31 @@ type Middleware struct {
 	requiredClaims []string
 	validators     []func(context.Context, *Token) error
 	expiryOptional bool
-	optional       bool
+	mode           Mode
+	skip           []func(*http.Request) bool
+	preflight      bool   // let CORS preflight requests through
+	scopeClaim     string // "" reads "scope", then "scp"
+	metadata       *ResourceMetadata
+	metadataURL    string // the resource_metadata challenge parameter
+	profile        bool   // WithAccessTokenProfile
+	dpop           *dpopConfig
 }
+
+// Mode says what happens to requests without a valid token.
+type Mode uint8
+
+const (
+	// Required: every request needs a valid token. The default.
+	Required Mode = iota
+	// CredentialsOptional: a request without a token passes on anonymous;
+	// a present but bad token is refused.
+	CredentialsOptional
+	// AllowFailed: a request whose token is missing or bad passes on
+	// anonymous; the handler finds the reason with ErrorFrom. Use it
+	// where the handler decides (a page that shows more to signed-in
+	// users), never as a way to silence failures.
+	AllowFailed
+)
 
 // New returns a Middleware that verifies tokens with the keys of keys. A bad
 // configuration is an error, never a panic. Call Close when done with it: a
@@ -78,6 +101,9 @@ func New(keys KeySource, opts ...Option) (*Middleware, error) {
 			return nil, err
 		}
 	}
+	if m.profile && len(m.audiences) == 0 {
+		return nil, errors.New("bearer: WithAccessTokenProfile needs WithAudience (RFC 9068 §4)")
+	}
 	if m.env.allow != 0 {
 		m.allow = m.env.allow
 	}
@@ -90,63 +116,86 @@ func New(keys KeySource, opts ...Option) (*Middleware, error) {
 }
 
 // Handler returns next wrapped: requests with a valid token reach next with
-// the token in their context; others get the error answer.
+// the token in their context; others get the error answer, or pass on
+// anonymous as the Mode says.
 func (m *Middleware) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, err := m.AuthenticateContext(r)
+		r, err := m.Admit(r)
 		if err != nil {
 			m.onError(w, r, err)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(ctx))
+		next.ServeHTTP(w, r)
 	})
+}
+
+// Admit applies the middleware to r without writing anything: it returns
+// the request to pass on (r itself when a skip rule matches; otherwise a
+// copy whose context has the token, or is marked anonymous as the Mode
+// allows) or the error to answer with. Handler and the framework adapters
+// are built on it.
+func (m *Middleware) Admit(r *http.Request) (*http.Request, error) {
+	if m.skips(r) {
+		return r, nil
+	}
+	t, err := m.Authenticate(r)
+	ctx, e := m.admit(r.Context(), t, err)
+	if e != nil {
+		return r, e
+	}
+	return r.WithContext(ctx), nil
+}
+
+// AdmitHeader is Admit for calls that are not an *http.Request, such as
+// gRPC calls: values are the call's Authorization header values (gRPC
+// metadata "authorization"), read by the rules of AuthorizationHeader
+// whatever WithExtractor says. It returns the context to pass on, with the
+// token or marked anonymous as the Mode allows, or the error to answer
+// with. Skip rules, which look at HTTP requests, do not apply; nor do DPoP
+// proofs, which sign an HTTP method and URL: under WithDPoP with Required
+// set, every call is refused.
+func (m *Middleware) AdmitHeader(ctx context.Context, values []string) (context.Context, error) {
+	raw, err := bearerCredentials(values)
+	var t *Token
+	switch {
+	case err != nil:
+	case m.dpop != nil && m.dpop.required:
+		err = errDPoPRequired
+	default:
+		t, err = m.Verify(ctx, raw)
+	}
+	next, e := m.admit(ctx, t, err)
+	if e != nil {
+		return nil, e
+	}
+	return next, nil
+}
+
+// admit turns the outcome of authentication into the context to pass on,
+// or the error to answer with, as the Mode says.
+func (m *Middleware) admit(ctx context.Context, t *Token, err error) (context.Context, *Error) {
+	if err == nil {
+		return NewContext(ctx, t), nil
+	}
+	e := errorFrom(err)
+	if m.mode == AllowFailed || m.mode == CredentialsOptional && errors.Is(e, ErrNoToken) {
+		return context.WithValue(ctx, anonymousKey{}, &anonymous{m, e}), nil
+	}
+	return nil, e
 }
 
 // Authenticate extracts the token from r and verifies it. It writes
 // nothing; adapters and custom handlers answer with WriteError. Every error
 // is an *Error wrapping a sentinel.
 func (m *Middleware) Authenticate(r *http.Request) (*Token, error) {
+	if m.dpop != nil {
+		return m.authenticateDPoP(r)
+	}
 	raw, err := m.extract(r)
 	if err != nil {
 		return nil, errorFrom(err)
 	}
 	return m.Verify(r.Context(), raw)
-}
-
-// AuthenticateContext does what Handler does before calling the next
-// handler, for framework adapters: it authenticates r and returns the
-// context the next handler must see. That is r's context carrying the
-// token or, under WithCredentialsOptional, for a request without a token,
-// r's context marked so that scope checks answer it as m would. It writes
-// nothing; every error is an *Error.
-func (m *Middleware) AuthenticateContext(r *http.Request) (context.Context, error) {
-	t, err := m.Authenticate(r)
-	return m.admit(r.Context(), t, err)
-}
-
-// AuthenticateHeader is AuthenticateContext for requests that are not an
-// *http.Request, such as gRPC calls: values are the request's
-// Authorization header values (gRPC metadata "authorization"), read by the
-// rules of AuthorizationHeader whatever WithExtractor says.
-func (m *Middleware) AuthenticateHeader(ctx context.Context, values []string) (context.Context, error) {
-	raw, err := bearerCredentials(values)
-	var t *Token
-	if err == nil {
-		t, err = m.Verify(ctx, raw)
-	}
-	return m.admit(ctx, t, err)
-}
-
-// admit turns the outcome of authentication into the next handler's
-// context, or the error to answer with.
-func (m *Middleware) admit(ctx context.Context, t *Token, err error) (context.Context, error) {
-	switch {
-	case err == nil:
-		return NewContext(ctx, t), nil
-	case m.optional && errors.Is(err, ErrNoToken):
-		return context.WithValue(ctx, anonymousKey{}, m), nil
-	}
-	return nil, errorFrom(err)
 }
 
 // Close stops the key source's background work and waits for it.

@@ -33,6 +33,7 @@ package echobearer
 
 import (
 	"errors"
+	"slices"
 
 	"github.com/bearerauth/bearer"
 	"github.com/labstack/echo/v4"
@@ -83,36 +84,40 @@ func (config Config) ToMiddleware() (echo.MiddlewareFunc, error) {
 			if skip(c) {
 				return next(c)
 			}
-			r := c.Request()
-			ctx, err := m.AuthenticateContext(r)
+			r, err := m.Admit(c.Request())
 			if err != nil {
 				return httpError(c, m, err)
 			}
-			c.SetRequest(r.WithContext(ctx))
+			c.SetRequest(r)
 			return next(c)
 		}
 	}, nil
 }
 
-// RequireScopes returns Echo middleware that lets a request through only
-// if its token has every one of scopes; otherwise it ends with a 403
-// insufficient_scope error, or 401 when there is no token. Place it behind
-// Middleware, on a route or a group. It panics if a scope is not a valid
-// scope-token.
-func RequireScopes(scopes ...string) echo.MiddlewareFunc {
-	if err := bearer.ValidateScopes(scopes...); err != nil {
-		panic(err)
-	}
-	scopes = append([]string(nil), scopes...)
+// Require returns Echo middleware that lets a request through only if its
+// token satisfies every rule (bearer.AllScopes, bearer.AnyScope,
+// bearer.ClaimEquals ...); otherwise it ends with the first failure, 403
+// as a rule for net/http answers, or 401 when there is no token. Place it
+// behind Middleware, on a route or a group.
+func Require(rules ...bearer.Rule) echo.MiddlewareFunc {
+	rules = slices.Clone(rules)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			ctx := c.Request().Context()
-			if err := bearer.CheckScopes(ctx, scopes...); err != nil {
+			if err := bearer.Check(ctx, rules...); err != nil {
 				return httpError(c, bearer.MiddlewareFrom(ctx), err)
 			}
 			return next(c)
 		}
 	}
+}
+
+// RequireScopes is Require(bearer.AllScopes(scopes...)): the token must
+// have every one of scopes, or the request ends with 403
+// insufficient_scope naming them. It panics if a scope is not a valid
+// scope-token.
+func RequireScopes(scopes ...string) echo.MiddlewareFunc {
+	return Require(bearer.AllScopes(scopes...))
 }
 
 // FromContext returns the token Middleware put into the request's context.
@@ -125,6 +130,6 @@ func FromContext(c echo.Context) (*bearer.Token, bool) {
 func httpError(c echo.Context, m *bearer.Middleware, err error) error {
 	var e *bearer.Error
 	errors.As(err, &e) // the core's errors always are *bearer.Error
-	m.SetErrorHeaders(c.Response().Header(), e)
+	m.SetErrorHeaders(c.Response().Header(), c.Request(), e)
 	return &echo.HTTPError{Code: e.Status, Message: e, Internal: e}
 }

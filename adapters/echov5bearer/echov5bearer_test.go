@@ -36,6 +36,7 @@ func server(t *testing.T, f *answertest.Fixture, setup func(e *echo.Echo)) strin
 	e.GET("/read", hello, echov5bearer.RequireScopes("read"))
 	admin := e.Group("/admin", echov5bearer.RequireScopes("admin", "audit"))
 	admin.GET("/users", hello)
+	e.GET("/bob", hello, echov5bearer.Require(bearer.ClaimEquals("sub", "bob")))
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
 	return srv.URL
@@ -117,6 +118,20 @@ func TestProblemDetails(t *testing.T) {
 		Body: `{"type":"about:blank","title":"Unauthorized","status":401}`}
 	if a != want {
 		t.Errorf("got %+v, want %+v", a, want)
+	}
+}
+
+// Require takes any rule, and answers its failure as the net/http
+// middleware does.
+func TestRequire(t *testing.T) {
+	f := answertest.New(t)
+	url := server(t, f, nil)
+	a := answertest.Get(t, url+"/bob", "Bearer "+f.Token(t, "admin"))
+	want := answertest.Answer{Status: http.StatusForbidden,
+		Challenge:    `Bearer realm="api", error="insufficient_scope", error_description="insufficient privileges"`,
+		CacheControl: "no-store", Body: `{"error":"insufficient_scope","error_description":"insufficient privileges"}`}
+	if a != want {
+		t.Errorf("got %+v\nwant %+v", a, want)
 	}
 }
 

@@ -21,6 +21,8 @@
 package ginbearer
 
 import (
+	"slices"
+
 	"github.com/bearerauth/bearer"
 	"github.com/gin-gonic/gin"
 )
@@ -37,34 +39,38 @@ func Middleware(m *bearer.Middleware) gin.HandlerFunc {
 		panic("ginbearer: nil *bearer.Middleware")
 	}
 	return func(c *gin.Context) {
-		ctx, err := m.AuthenticateContext(c.Request)
+		r, err := m.Admit(c.Request)
 		if err != nil {
 			abort(c, m, err)
 			return
 		}
-		c.Request = c.Request.WithContext(ctx)
-		if t, ok := bearer.FromContext(ctx); ok {
+		c.Request = r
+		if t, ok := bearer.FromContext(r.Context()); ok {
 			c.Set(TokenKey, t)
 		}
 	}
 }
 
-// RequireScopes returns Gin middleware that lets a request go on only if
-// its token has every one of scopes; otherwise it answers 403
-// insufficient_scope, or 401 when there is no token, and aborts. Place it
-// behind Middleware, on a route or a group. It panics if a scope is not a
-// valid scope-token.
-func RequireScopes(scopes ...string) gin.HandlerFunc {
-	if err := bearer.ValidateScopes(scopes...); err != nil {
-		panic(err)
-	}
-	scopes = append([]string(nil), scopes...)
+// Require returns Gin middleware that lets a request go on only if its
+// token satisfies every rule (bearer.AllScopes, bearer.AnyScope,
+// bearer.ClaimEquals ...); otherwise it answers with the first failure,
+// 403 as a rule for net/http answers, or 401 when there is no token, and
+// aborts. Place it behind Middleware, on a route or a group.
+func Require(rules ...bearer.Rule) gin.HandlerFunc {
+	rules = slices.Clone(rules)
 	return func(c *gin.Context) {
 		ctx := c.Request.Context()
-		if err := bearer.CheckScopes(ctx, scopes...); err != nil {
+		if err := bearer.Check(ctx, rules...); err != nil {
 			abort(c, bearer.MiddlewareFrom(ctx), err)
 		}
 	}
+}
+
+// RequireScopes is Require(bearer.AllScopes(scopes...)): the token must
+// have every one of scopes, or the request gets 403 insufficient_scope
+// naming them. It panics if a scope is not a valid scope-token.
+func RequireScopes(scopes ...string) gin.HandlerFunc {
+	return Require(bearer.AllScopes(scopes...))
 }
 
 // FromContext returns the token Middleware verified for the request.

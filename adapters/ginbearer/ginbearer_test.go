@@ -48,6 +48,7 @@ func server(t *testing.T, f *answertest.Fixture, errs *[]*gin.Error) string {
 	r.GET("/read", ginbearer.RequireScopes("read"), hello)
 	admin := r.Group("/admin", ginbearer.RequireScopes("admin", "audit"))
 	admin.GET("/users", hello)
+	r.GET("/bob", ginbearer.Require(bearer.ClaimEquals("sub", "bob")), hello)
 	srv := httptest.NewServer(r)
 	t.Cleanup(srv.Close)
 	return srv.URL
@@ -116,6 +117,20 @@ func TestErrorHandler(t *testing.T) {
 	}
 	if a := answertest.Get(t, url+"/read", "Bearer "+f.Token(t, "")); a.Status != 403 || a.Body != "custom: insufficient scope" {
 		t.Errorf("missing scope: %+v", a)
+	}
+}
+
+// Require takes any rule, and answers its failure as the net/http
+// middleware does.
+func TestRequire(t *testing.T) {
+	f := answertest.New(t)
+	url := server(t, f, nil)
+	a := answertest.Get(t, url+"/bob", "Bearer "+f.Token(t, "admin"))
+	want := answertest.Answer{Status: http.StatusForbidden,
+		Challenge:    `Bearer realm="api", error="insufficient_scope", error_description="insufficient privileges"`,
+		CacheControl: "no-store", Body: `{"error":"insufficient_scope","error_description":"insufficient privileges"}`}
+	if a != want {
+		t.Errorf("got %+v\nwant %+v", a, want)
 	}
 }
 

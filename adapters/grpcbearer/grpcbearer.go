@@ -20,10 +20,12 @@
 // # Scopes
 //
 // Every method needs a valid token. WithScopes adds the scopes a method
-// needs, by full method name; a method not listed needs no scope. A method
-// listed with no scopes needs a token even under
-// bearer.WithCredentialsOptional, which otherwise lets calls without a
-// token through: that is how a service mixes public and private methods.
+// needs, by full method name, and WithRules any bearer.Rule; a method not
+// listed needs no scope. A method listed with no scopes needs a token even
+// under bearer.WithCredentialsOptional, which otherwise lets calls without
+// a token through: that is how a service mixes public and private methods.
+// The middleware's Mode applies as in net/http; its skip rules and DPoP,
+// which look at HTTP requests, do not (see bearer.Middleware.AdmitHeader).
 //
 // # Errors
 //
@@ -36,9 +38,9 @@
 // had), with a google.rpc.RetryInfo detail when the core knows when to
 // retry. The message is the answer's fixed description ("token expired"),
 // never the cause, which interceptors chained before these find with
-// errors.Is and errors.As, as the error wraps the *bearer.Error. The trailer "www-authenticate" carries the exact
-// challenge the HTTP answer would carry, realm, error code and required
-// scope included.
+// errors.Is and errors.As, as the error wraps the *bearer.Error. The
+// trailer "www-authenticate" carries the exact challenge the HTTP answer
+// would carry, realm, error code and required scope included.
 package grpcbearer
 
 import (
@@ -46,6 +48,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/bearerauth/bearer"
@@ -61,23 +64,32 @@ import (
 type Option func(*interceptor)
 
 // WithScopes sets the scopes each method needs, keyed by full method name
-// ("/package.Service/Method"). The token must have all of a method's
-// scopes. It panics if a name is not a full method name or a scope is not
-// a valid scope-token: a typo there would leave a method unguarded.
+// ("/package.Service/Method"): the token must have all of a method's
+// scopes. It is WithRules with bearer.AllScopes for each method. It panics
+// if a name is not a full method name or a scope is not a valid
+// scope-token: a typo there would leave a method unguarded.
 func WithScopes(scopes map[string][]string) Option {
-	copied := make(map[string][]string, len(scopes))
+	rules := make(map[string][]bearer.Rule, len(scopes))
 	for method, s := range scopes {
+		rules[method] = []bearer.Rule{bearer.AllScopes(s...)}
+	}
+	return WithRules(rules)
+}
+
+// WithRules sets the rules each method's token must satisfy (see
+// bearer.Require), keyed by full method name ("/package.Service/Method").
+// It panics if a name is not a full method name.
+func WithRules(rules map[string][]bearer.Rule) Option {
+	copied := make(map[string][]bearer.Rule, len(rules))
+	for method, r := range rules {
 		if !isFullMethod(method) {
 			panic(fmt.Sprintf("grpcbearer: %q is not a full method name (/package.Service/Method)", method))
 		}
-		if err := bearer.ValidateScopes(s...); err != nil {
-			panic(err)
-		}
-		copied[method] = append([]string{}, s...)
+		copied[method] = slices.Clone(r)
 	}
 	return func(i *interceptor) {
-		for method, s := range copied {
-			i.scopes[method] = s
+		for method, r := range copied {
+			i.rules[method] = append(i.rules[method], r...)
 		}
 	}
 }
@@ -114,15 +126,15 @@ func StreamServerInterceptor(m *bearer.Middleware, opts ...Option) grpc.StreamSe
 }
 
 type interceptor struct {
-	m      *bearer.Middleware
-	scopes map[string][]string
+	m     *bearer.Middleware
+	rules map[string][]bearer.Rule
 }
 
 func newInterceptor(m *bearer.Middleware, opts []Option) *interceptor {
 	if m == nil {
 		panic("grpcbearer: nil *bearer.Middleware")
 	}
-	i := &interceptor{m: m, scopes: map[string][]string{}}
+	i := &interceptor{m: m, rules: map[string][]bearer.Rule{}}
 	for _, opt := range opts {
 		opt(i)
 	}
@@ -132,13 +144,13 @@ func newInterceptor(m *bearer.Middleware, opts []Option) *interceptor {
 // authenticate returns the handler's context, or the status error to end
 // the call with.
 func (i *interceptor) authenticate(ctx context.Context, method string) (context.Context, error) {
-	next, err := i.m.AuthenticateHeader(ctx, metadata.ValueFromIncomingContext(ctx, "authorization"))
+	next, err := i.m.AdmitHeader(ctx, metadata.ValueFromIncomingContext(ctx, "authorization"))
 	if err == nil {
-		scopes, listed := i.scopes[method]
+		rules, listed := i.rules[method]
 		if !listed {
 			return next, nil
 		}
-		if err = bearer.CheckScopes(next, scopes...); err == nil {
+		if err = bearer.Check(next, rules...); err == nil {
 			return next, nil
 		}
 	}
@@ -146,13 +158,15 @@ func (i *interceptor) authenticate(ctx context.Context, method string) (context.
 }
 
 // status translates err, an *bearer.Error, into a gRPC status error, and
-// sets the challenge as trailer.
+// sets the challenges of the HTTP answer as trailer.
 func (i *interceptor) status(ctx context.Context, err error) error {
 	var e *bearer.Error
 	errors.As(err, &e) // the core's errors always are *bearer.Error
-	if c := i.m.Challenge(e); c != "" {
+	h := http.Header{}
+	i.m.SetErrorHeaders(h, nil, e)
+	if c := h.Values("WWW-Authenticate"); len(c) > 0 {
 		// The trailer is a courtesy: the status alone decides the call.
-		_ = grpc.SetTrailer(ctx, metadata.Pairs("www-authenticate", c))
+		_ = grpc.SetTrailer(ctx, metadata.MD{"www-authenticate": c})
 	}
 	code := codes.Unauthenticated
 	switch e.Status {

@@ -234,6 +234,24 @@ func TestScopes(t *testing.T) {
 	}
 }
 
+// WithRules takes any rule, and ends a call that fails it as the net/http
+// middleware answers the request.
+func TestRules(t *testing.T) {
+	f := answertest.New(t)
+	conn, _ := dial(t, f.Middleware, grpcbearer.WithRules(map[string][]bearer.Rule{
+		hello: {bearer.ClaimEquals("sub", "bob")},
+	}))
+	got, _ := call(t, conn, hello, "Bearer "+f.Token(t, ""))
+	want := result{Code: codes.PermissionDenied, Message: "insufficient privileges",
+		Challenge: `Bearer realm="api", error="insufficient_scope", error_description="insufficient privileges"`}
+	if got != want {
+		t.Errorf("got %+v\nwant %+v", got, want)
+	}
+	if got, _ := call(t, conn, watch, "Bearer "+f.Token(t, "")); got.Code != codes.OK {
+		t.Errorf("method without rules: %+v", got)
+	}
+}
+
 func TestKeysUnavailable(t *testing.T) {
 	f := answertest.KeysUnavailable(t)
 	conn, _ := dial(t, f.Middleware)
