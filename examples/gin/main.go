@@ -8,68 +8,29 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"flag"
-	"fmt"
 	"log"
 	"net/http"
 	"os"
-	"os/signal"
-	"syscall"
-	"time"
 
 	"github.com/bearerauth/bearer"
 	"github.com/bearerauth/bearer/adapters/ginbearer"
-	"github.com/bearerauth/bearer/bearertest"
+	"github.com/bearerauth/bearer/examples/internal/demo"
 	"github.com/gin-gonic/gin"
 )
-
-const audience = "gin-example"
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8082", "listen address")
 	flag.Parse()
 	gin.SetMode(gin.ReleaseMode)
 
-	issuer := bearertest.MustIssuer(bearertest.ES256, bearertest.WithAudience(audience))
-	auth, err := bearer.New(issuer.KeySource(),
-		bearer.WithIssuer(issuer.Issuer()),
-		bearer.WithAudience(audience),
-		bearer.WithRealm("gin-example"))
+	issuer, auth, err := demo.Auth("gin-example")
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer auth.Close()
-
-	srv := &http.Server{Addr: *addr, Handler: routes(auth), ReadHeaderTimeout: 5 * time.Second}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	go func() {
-		<-ctx.Done()
-		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(shutdown)
-	}()
-
-	fmt.Printf(`Gin example listening on http://%[1]s
-
-Tokens, valid for an hour:
-  ADMIN=%[2]s
-  USER=%[3]s
-
-Try:
-  curl -s http://%[1]s/public
-  curl -si http://%[1]s/api/me                                      # 401, no token
-  curl -s http://%[1]s/api/me -H "Authorization: Bearer $USER"
-  curl -si http://%[1]s/api/admin/stats -H "Authorization: Bearer $USER"   # 403 insufficient_scope
-  curl -s http://%[1]s/api/admin/stats -H "Authorization: Bearer $ADMIN"
-
-Ctrl-C stops it.
-`, *addr,
-		issuer.MustMint(bearertest.Claims{"sub": "alice", "scope": "admin"}),
-		issuer.MustMint(bearertest.Claims{"sub": "bob", "scope": "profile"}))
-	if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+	demo.PrintCurl(os.Stdout, "Gin", *addr, "/api", issuer)
+	if err := demo.ListenAndServe(*addr, routes(auth)); err != nil {
 		log.Fatal(err)
 	}
 }

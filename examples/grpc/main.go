@@ -23,15 +23,13 @@ import (
 
 	"github.com/bearerauth/bearer"
 	"github.com/bearerauth/bearer/adapters/grpcbearer"
-	"github.com/bearerauth/bearer/bearertest"
+	"github.com/bearerauth/bearer/examples/internal/demo"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 )
-
-const audience = "grpc-example"
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:50051", "server address")
@@ -53,11 +51,7 @@ func main() {
 }
 
 func serve(ctx context.Context, addr string) error {
-	issuer := bearertest.MustIssuer(bearertest.ES256, bearertest.WithAudience(audience))
-	auth, err := bearer.New(issuer.KeySource(),
-		bearer.WithIssuer(issuer.Issuer()),
-		bearer.WithAudience(audience),
-		bearer.WithRealm("grpc-example"))
+	issuer, auth, err := demo.Auth("grpc-example")
 	if err != nil {
 		return err
 	}
@@ -73,6 +67,7 @@ func serve(ctx context.Context, addr string) error {
 		srv.GracefulStop()
 	}()
 
+	admin, user := demo.Tokens(issuer)
 	fmt.Printf(`gRPC example listening on %[1]s
 
 Tokens, valid for an hour:
@@ -87,9 +82,7 @@ Try, from another terminal in examples/:
   go run ./grpc -call Admin -token "$ADMIN"
 
 Ctrl-C stops it.
-`, lis.Addr(),
-		issuer.MustMint(bearertest.Claims{"sub": "alice", "scope": "admin"}),
-		issuer.MustMint(bearertest.Claims{"sub": "bob", "scope": "profile"}))
+`, lis.Addr(), admin, user)
 	return srv.Serve(lis)
 }
 

@@ -5,15 +5,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bearerauth/bearer"
-	"github.com/bearerauth/bearer/bearertest"
+	"github.com/bearerauth/bearer/examples/internal/demo"
 )
 
 // TestCalls runs the example's server on a loopback port and its client
 // mode against it, as the printed commands do.
 func TestCalls(t *testing.T) {
-	issuer := bearertest.MustIssuer(bearertest.ES256, bearertest.WithAudience(audience))
-	auth, err := bearer.New(issuer.KeySource(), bearer.WithIssuer(issuer.Issuer()), bearer.WithAudience(audience), bearer.WithRealm("grpc-example"))
+	issuer, auth, err := demo.Auth("grpc-example")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,8 +23,7 @@ func TestCalls(t *testing.T) {
 	srv := newServer(auth)
 	go srv.Serve(lis)
 	defer srv.Stop()
-	admin := issuer.MustMint(bearertest.Claims{"sub": "alice", "scope": "admin"})
-	user := issuer.MustMint(bearertest.Claims{"sub": "bob", "scope": "profile"})
+	admin, user := demo.Tokens(issuer)
 
 	for _, c := range []struct{ method, token, want string }{
 		{"Hello", "", "Unauthenticated: bearer token required\nwww-authenticate: Bearer realm=\"grpc-example\"\n"},

@@ -25,9 +25,9 @@ func request(authorization string) *http.Request {
 	return r
 }
 
-// Serve benchmarks h answering GET / with the Authorization header
+// Bench benchmarks h answering GET / with the Authorization header
 // authorization, without a network, and reports allocations.
-func Serve(b *testing.B, h http.Handler, authorization string) {
+func Bench(b *testing.B, h http.Handler, authorization string) {
 	r, w := request(authorization), discard{}
 	b.ReportAllocs()
 	for b.Loop() {
@@ -80,8 +80,8 @@ func Benchmark(b *testing.B, authorization string, netHTTP, framework Pair) {
 // BenchmarkPair runs p.Without and p.With as sub-benchmarks
 // name-without and name-with.
 func BenchmarkPair(b *testing.B, name, authorization string, p Pair) {
-	b.Run(name+"-without", func(b *testing.B) { Serve(b, p.Without, authorization) })
-	b.Run(name+"-with", func(b *testing.B) { Serve(b, p.With, authorization) })
+	b.Run(name+"-without", func(b *testing.B) { Bench(b, p.Without, authorization) })
+	b.Run(name+"-with", func(b *testing.B) { Bench(b, p.With, authorization) })
 }
 
 // CheckOverhead reports an error if what framework measures allocates more

@@ -129,8 +129,8 @@ func ScopeChallenge(scopes string) string {
 	return `Bearer realm="api", error="insufficient_scope", error_description="insufficient scope", scope="` + scopes + `"`
 }
 
-// ScopeBody is the JSON body of a 403 for scopes.
-func ScopeBody(scopes string) string {
+// scopeBody is the JSON body of a 403 for scopes.
+func scopeBody(scopes string) string {
 	return `{"error":"insufficient_scope","error_description":"insufficient scope","scope":"` + scopes + `"}`
 }
 
@@ -143,9 +143,6 @@ var Unavailable = &bearer.Error{
 	RetryAfter:  30 * time.Second,
 	Err:         bearer.ErrKeysUnavailable,
 }
-
-// UnavailableBody is the JSON body of the 503 answer.
-const UnavailableBody = `{"error":"temporarily_unavailable","error_description":"signing keys unavailable"}`
 
 // KeysUnavailable returns a Fixture whose middleware meets Unavailable on
 // every token that is otherwise valid. The static key sources never fail
@@ -199,10 +196,35 @@ func Get(t testing.TB, url string, authorization ...string) Answer {
 // Check reports an error unless got is the answer of c.
 func (c Case) Check(t testing.TB, got Answer) {
 	t.Helper()
-	want := Answer{Status: c.Status, Challenge: c.Challenge, CacheControl: "no-store", Body: c.Body}
+	Expect(t, c.Name, got, Answer{Status: c.Status, Challenge: c.Challenge, CacheControl: "no-store", Body: c.Body})
+}
+
+// Expect reports an error unless got is want.
+func Expect(t testing.TB, name string, got, want Answer) {
+	t.Helper()
 	if got != want {
-		t.Errorf("%s:\n got %+v\nwant %+v", c.Name, got, want)
+		t.Errorf("%s:\n got %+v\nwant %+v", name, got, want)
 	}
+}
+
+// The answers of the other lines of the table, as the Fixture's middleware
+// gives them.
+var (
+	// NoToken answers a scope check on a request admitted without a token.
+	NoToken = Answer{Status: http.StatusUnauthorized, Challenge: `Bearer realm="api"`, CacheControl: "no-store",
+		Body: `{"error":"unauthorized","error_description":"bearer token required"}`}
+	// NoPrivileges answers a failed rule that is not about scopes.
+	NoPrivileges = Answer{Status: http.StatusForbidden, CacheControl: "no-store",
+		Challenge: `Bearer realm="api", error="insufficient_scope", error_description="insufficient privileges"`,
+		Body:      `{"error":"insufficient_scope","error_description":"insufficient privileges"}`}
+	// NoKeys answers a request when the keys are unavailable (Unavailable).
+	NoKeys = Answer{Status: http.StatusServiceUnavailable, RetryAfter: "30", CacheControl: "no-store",
+		Body: `{"error":"temporarily_unavailable","error_description":"signing keys unavailable"}`}
+)
+
+// NoScope is the answer to a token without scopes, a space-separated list.
+func NoScope(scopes string) Answer {
+	return Answer{Status: http.StatusForbidden, Challenge: ScopeChallenge(scopes), CacheControl: "no-store", Body: scopeBody(scopes)}
 }
 
 // Case returns the case of Cases called name.
