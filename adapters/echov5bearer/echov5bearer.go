@@ -5,6 +5,7 @@
 //	m, err := bearer.New(keys, bearer.WithIssuer(iss), bearer.WithAudience(aud))
 //	e.Use(echov5bearer.Middleware(m))
 //	admin := e.Group("/admin", echov5bearer.RequireScopes("admin"))
+//	e.GET("/reports", reports, echov5bearer.Require(bearer.AnyScope("reports", "admin")))
 //
 // A verified token goes into the request's context (written back with
 // c.SetRequest), where bearer.FromContext(c.Request().Context()) and
@@ -29,8 +30,9 @@
 // for development only.
 //
 // The bearer.WithErrorHandler option does not apply here: the
-// HTTPErrorHandler is Echo's place for that. Everything else does,
-// including WithCredentialsOptional and WithRealm.
+// HTTPErrorHandler is Echo's place for that. Every other option does, the
+// Mode (WithCredentialsOptional ...), skip rules (WithSkip) and the realm
+// included; Config.Skipper is the Echo way to skip by route.
 package echov5bearer
 
 import (

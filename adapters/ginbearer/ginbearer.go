@@ -5,6 +5,7 @@
 //	m, err := bearer.New(keys, bearer.WithIssuer(iss), bearer.WithAudience(aud))
 //	api := r.Group("/api", ginbearer.Middleware(m))
 //	admin := api.Group("/admin", ginbearer.RequireScopes("admin"))
+//	api.GET("/reports", ginbearer.Require(bearer.AnyScope("reports", "admin")), reports)
 //
 // A verified token goes into the request's context, where
 // bearer.FromContext(c.Request.Context()) finds it, and into the Gin
@@ -17,7 +18,9 @@
 // with c.Error, as a private error, so that Gin's logger and the
 // application's middleware see it in c.Errors.
 //
-// Routes that need no token stay outside the group the middleware is on.
+// Every option of the middleware applies, bearer.WithErrorHandler, the
+// Mode and skip rules included. Routes that need no token stay outside the
+// group the middleware is on.
 package ginbearer
 
 import (
