@@ -13,6 +13,7 @@ import (
 
 	"github.com/bearerauth/bearer"
 	"github.com/bearerauth/bearer/bearertest"
+	"github.com/bearerauth/bearer/internal/answertest"
 )
 
 // testClock is a clock the test moves; servers read it concurrently.
@@ -478,7 +479,7 @@ func TestRevocationConcurrent(t *testing.T) {
 // TestRevocationAllocations: with a MemoryRevoker, a request for a token
 // that is not revoked allocates nothing more.
 func TestRevocationAllocations(t *testing.T) {
-	if raceEnabled {
+	if answertest.RaceEnabled {
 		t.Skip("allocation counts are not exact under the race detector")
 	}
 	ctx := context.Background()

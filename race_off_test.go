@@ -1,5 +1,0 @@
-//go:build !race
-
-package bearer_test
-
-const raceEnabled = false

@@ -1,7 +1,0 @@
-//go:build race
-
-package bearer_test
-
-// raceEnabled: the race detector allocates now and then on its own, so
-// allocation counts are not checked under it.
-const raceEnabled = true
