@@ -1,12 +1,12 @@
 module github.com/bearerauth/bearer/revocation/redisrevoke
 
-go 1.26.0
+go 1.25.0
 
 replace github.com/bearerauth/bearer => ../..
 
 require (
 	github.com/bearerauth/bearer v0.0.0
-	github.com/redis/go-redis/v9 v9.23.0
+	github.com/redis/go-redis/v9 v9.20.1
 	go.uber.org/goleak v1.3.0
 )
 
@@ -24,5 +24,5 @@ require (
 	github.com/segmentio/asm v1.2.1 // indirect
 	github.com/valyala/fastjson v1.6.10 // indirect
 	go.uber.org/atomic v1.12.0 // indirect
-	golang.org/x/sys v0.48.0 // indirect
+	golang.org/x/sys v0.47.0 // indirect
 )
