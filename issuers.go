@@ -153,10 +153,10 @@ func (m *Middleware) bindIssuers(bound map[string][]string) error {
 	}
 	for iss, aud := range bound {
 		if aud != nil {
-			if m.issuerAudiences == nil {
-				m.issuerAudiences = make(map[string][]string)
+			if m.issuerAud == nil {
+				m.issuerAud = make(map[string][]string)
 			}
-			m.issuerAudiences[iss] = aud
+			m.issuerAud[iss] = aud
 		}
 	}
 	return nil

@@ -236,7 +236,11 @@ func parseKeys(raw []json.RawMessage, p keyPolicy) ([]*verifyKey, []skippedKey) 
 func parseKey(raw []byte, p keyPolicy) (*verifyKey, string, error) {
 	key, err := jwk.ParseKey(raw)
 	if err != nil {
-		return nil, "", fmt.Errorf("bearer: unparsable key: %w", err)
+		var named struct { // the kid of a key jwx cannot parse, for reports
+			Kid string `json:"kid"`
+		}
+		json.Unmarshal(raw, &named)
+		return nil, named.Kid, fmt.Errorf("bearer: unparsable key: %w", err)
 	}
 	kid, _ := key.KeyID()
 	if use, ok := key.KeyUsage(); ok && use != "sig" {

@@ -37,23 +37,23 @@ const (
 // Middleware verifies bearer tokens. It is safe for concurrent use and
 // immutable after New.
 type Middleware struct {
-	keys            keyStore
-	env             sourceEnv // what options tell the key source
-	allow           algSet
-	extract         Extractor
-	onError         ErrorHandler
-	realm           string
-	issuers         []string
-	audiences       []string
-	issuerAudiences map[string][]string // per issuer, replacing audiences (Issuers)
-	leeway          time.Duration
-	clock           func() time.Time
-	tokenType       string
-	maxSize         int
-	requiredClaims  []string
-	validators      []func(context.Context, *Token) error
-	expiryOptional  bool
-	optional        bool
+	keys           keyStore
+	env            sourceEnv // what options tell the key source
+	allow          algSet
+	extract        Extractor
+	onError        ErrorHandler
+	realm          string
+	issuers        []string
+	audiences      []string
+	issuerAud      map[string][]string // per issuer, replacing audiences (Issuers)
+	leeway         time.Duration
+	clock          func() time.Time
+	tokenType      string
+	maxSize        int
+	requiredClaims []string
+	validators     []func(context.Context, *Token) error
+	expiryOptional bool
+	optional       bool
 }
 
 // New returns a Middleware that verifies tokens with the keys of keys. A bad

@@ -185,7 +185,7 @@ func (l *fetchLog) recovered(now time.Time) {
 }
 
 // WithLogger sets where remote key sources log: warnings when fetches
-// fail (the first at once, then at most one a minute), info when they
+// fail (the first at once, then at most one every ten minutes), info when they
 // recover, an error when cached keys expire, skipped keys at debug level.
 // The default is slog.Default(); a logger with slog.DiscardHandler silences
 // them.

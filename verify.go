@@ -307,7 +307,7 @@ func (m *Middleware) validate(ctx context.Context, t *Token) error {
 		return errIssuedInFuture
 	}
 	audiences := m.audiences
-	if aud, ok := m.issuerAudiences[t.iss]; ok {
+	if aud, ok := m.issuerAud[t.iss]; ok {
 		audiences = aud
 	}
 	if len(audiences) > 0 && !containsAny(audiences, t.aud) {
