@@ -180,6 +180,34 @@ func TestNoFetchWithoutKidOrForBadSignature(t *testing.T) {
 	})
 }
 
+// While there are no keys, tokens without a kid wait for a fetch in flight
+// but never start one; tokens with a kid start one per cooldown.
+func TestNoKeysNoKidNeverFetches(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := newIdP(t, bearertest.ES256)
+		srv.Keys.Fail(http.StatusInternalServerError)
+		m := newRemote(t, srv, []bearer.RemoteOption{bearer.WithRetryBackoff(time.Hour, time.Hour)})
+		noKid, err := srv.MintWithHeader(map[string]any{"kid": nil}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 60 {
+			wantUnavailable(t, call(m, noKid), "")
+			time.Sleep(time.Second)
+		}
+		if n := srv.Keys.Requests(); n != 1 {
+			t.Fatalf("%d fetches, want only the first: tokens without kid never fetch", n)
+		}
+		for range 60 {
+			wantUnavailable(t, call(m, srv.MustMint(nil)), "")
+			time.Sleep(time.Second)
+		}
+		if n := srv.Keys.Requests(); n != 3 {
+			t.Fatalf("%d fetches, want 3: tokens with a kid fetch once per cooldown", n)
+		}
+	})
+}
+
 // 100 requests arriving before the first keys all wait for the one initial
 // fetch, and all pass once it lands.
 func TestColdStartRequestsShareOneFetch(t *testing.T) {
