@@ -102,9 +102,9 @@ func TestDiscoverRetriesWithBackoff(t *testing.T) {
 // Malformed documents are failed discoveries.
 func TestDiscoverBadDocuments(t *testing.T) {
 	for name, doc := range map[string]string{
-		"garbage":     "<html></html>",
-		"no jwks_uri": `{"issuer":"ISSUER"}`,
-		"bad jwks_uri": `{"issuer":"ISSUER","jwks_uri":"::"}`,
+		"garbage":                    "<html></html>",
+		"no jwks_uri":                `{"issuer":"ISSUER"}`,
+		"bad jwks_uri":               `{"issuer":"ISSUER","jwks_uri":"::"}`,
 		"plain http to another host": `{"issuer":"ISSUER","jwks_uri":"http://idp.example.com/jwks"}`,
 	} {
 		t.Run(name, func(t *testing.T) {

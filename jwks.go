@@ -153,21 +153,25 @@ type fetchRound struct {
 }
 
 func (st *remoteStore) keys(ctx context.Context, q keyQuery) ([]*verifyKey, error) {
-	if s := st.snap.Load(); s.usable(time.Now()) {
-		ks, err := s.set.lookup(q)
-		if err == nil || !q.hasKid {
-			return ks, err
+	for {
+		s := st.snap.Load()
+		if s.usable(time.Now()) {
+			ks, err := s.set.lookup(q)
+			if err == nil || !q.hasKid {
+				return ks, err
+			}
 		}
+		if r, current := st.join(s, q.hasKid); current {
+			return st.miss(ctx, q, r)
+		}
+		// A fetch published new keys since s was read: look again.
 	}
-	return st.miss(ctx, q)
 }
 
-// miss handles a token whose key is not at hand: it joins the fetch in
-// flight, or starts one if the token has a kid and the cooldown allows, and
-// waits for it, bounded by the key wait and the request's context. The
-// fetch itself belongs to run, not to this request.
-func (st *remoteStore) miss(ctx context.Context, q keyQuery) ([]*verifyKey, error) {
-	r := st.join(q.hasKid)
+// miss handles a token whose key is not at hand: it waits for r, the fetch
+// in flight (if any), bounded by the key wait and the request's context.
+// The fetch itself belongs to run, not to this request.
+func (st *remoteStore) miss(ctx context.Context, q keyQuery, r *fetchRound) ([]*verifyKey, error) {
 	if r == nil {
 		s, now := st.snap.Load(), time.Now()
 		switch {
@@ -212,19 +216,24 @@ func (st *remoteStore) miss(ctx context.Context, q keyQuery) ([]*verifyKey, erro
 
 // join returns the fetch in flight or, when start is set and the cooldown
 // and any Retry-After allow, a new key-miss fetch; nil when there is none
-// to wait for.
-func (st *remoteStore) join(start bool) *fetchRound {
+// to wait for. current is false when seen is no longer the published
+// snapshot: the caller must look at the new one first. Snapshots are
+// published under mu, so a fetch in flight here has not published yet.
+func (st *remoteStore) join(seen *keySnapshot, start bool) (r *fetchRound, current bool) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	if st.snap.Load() != seen {
+		return nil, false
+	}
 	if st.inflight != nil {
-		return st.inflight
+		return st.inflight, true
 	}
 	if !start || st.closed {
-		return nil
+		return nil, true
 	}
 	now := time.Now()
 	if !st.lastMiss.IsZero() && now.Sub(st.lastMiss) < st.cfg.cooldown || now.Before(st.notBefore) {
-		return nil
+		return nil, true
 	}
 	st.lastMiss = now
 	st.inflight = &fetchRound{done: make(chan struct{}), trigger: FetchKeyMiss}
@@ -232,7 +241,7 @@ func (st *remoteStore) join(start bool) *fetchRound {
 	case st.kick <- struct{}{}:
 	default:
 	}
-	return st.inflight
+	return st.inflight, true
 }
 
 func (st *remoteStore) missed(o KeyMissOutcome) {
@@ -294,30 +303,31 @@ func (st *remoteStore) close() error {
 func (st *remoteStore) run(ctx context.Context) {
 	defer close(st.stopped)
 	defer st.shut()
-	timer := time.NewTimer(0)
-	<-timer.C
 	for {
 		next := st.attempt(ctx)
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || !st.sleep(ctx, next) {
 			return
 		}
-		timer.Reset(time.Until(next))
-	wait:
-		for {
-			select {
-			case <-ctx.Done():
-				timer.Stop()
-				return
-			case <-timer.C:
-				break wait
-			case <-st.kick:
-				st.mu.Lock()
-				pending := st.inflight != nil
-				st.mu.Unlock()
-				if pending {
-					timer.Stop()
-					break wait
-				}
+	}
+}
+
+// sleep waits until next, or until a key miss asks for a fetch; it
+// returns false when ctx ends first.
+func (st *remoteStore) sleep(ctx context.Context, next time.Time) bool {
+	timer := time.NewTimer(time.Until(next))
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-timer.C:
+			return true
+		case <-st.kick:
+			st.mu.Lock()
+			pending := st.inflight != nil
+			st.mu.Unlock()
+			if pending {
+				return true
 			}
 		}
 	}
@@ -350,12 +360,12 @@ func (st *remoteStore) attempt(ctx context.Context) time.Time {
 	if s == nil {
 		return time.Time{} // closing; shut releases the waiters
 	}
-	st.snap.Store(s)
-	close(old.next)
 	st.mu.Lock()
+	st.snap.Store(s)
 	st.inflight = nil
 	st.notBefore = notBefore
 	st.mu.Unlock()
+	close(old.next)
 	close(r.done)
 	return s.retryAt
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -734,4 +735,38 @@ func signHS256(t *testing.T, secret []byte, kid string) string {
 	mac := hmac.New(sha256.New, secret)
 	mac.Write([]byte(input))
 	return input + "." + enc(mac.Sum(nil))
+}
+
+// A redirect to another host is refused (keys come from the host the
+// configuration names); one on the same host is followed. Real TCP
+// servers: two in-memory ones could not be told apart by host.
+func TestRedirects(t *testing.T) {
+	t.Run("to another host", func(t *testing.T) {
+		a := bearertest.NewServer(bearertest.ES256)
+		defer a.Close()
+		b := bearertest.NewServer(bearertest.ES256, bearertest.WithIssuer(a.URL))
+		defer b.Close()
+		a.Keys.Redirect(b.JWKSURL)
+		obs := newEvents()
+		m := newMiddleware(t, bearer.RemoteJWKS(a.JWKSURL), bearer.WithKeyObserver(obs))
+		e := <-obs.fetched
+		if !errors.Is(e.Err, bearer.ErrRedirect) || e.Status != 0 {
+			t.Fatalf("fetch event %+v, want ErrRedirect", e)
+		}
+		if n := b.Keys.Requests(); n != 0 {
+			t.Fatalf("the other host got %d requests", n)
+		}
+		wantUnavailable(t, call(m, b.MustMint(nil)), "")
+	})
+	t.Run("on the same host", func(t *testing.T) {
+		iss := bearertest.MustIssuer(bearertest.RS256)
+		mux := http.NewServeMux()
+		mux.Handle("/old", http.RedirectHandler("/new", http.StatusMovedPermanently))
+		mux.HandleFunc("/new", func(w http.ResponseWriter, r *http.Request) { w.Write(iss.JWKS()) })
+		srv := httptest.NewServer(mux)
+		defer srv.Close()
+		m := newMiddleware(t, bearer.RemoteJWKS(srv.URL+"/old"))
+		mustReady(t, m)
+		wantOK(t, call(m, iss.MustMint(bearertest.Claims{"sub": "a"})), "a")
+	})
 }
