@@ -17,7 +17,7 @@ import (
 func newDiscover(t *testing.T, srv *bearertest.Server, ropts []bearer.RemoteOption, opts ...bearer.Option) *bearer.Middleware {
 	t.Helper()
 	ropts = append([]bearer.RemoteOption{bearer.WithHTTPClient(srv.Client())}, ropts...)
-	return newMiddleware(t, bearer.Discover(srv.URL, ropts...), opts...)
+	return newMiddleware(t, bearer.Discover(srv.URL, ropts...), append([]bearer.Option{quiet}, opts...)...)
 }
 
 // Discover finds the keys through the discovery document, reads it once,
@@ -27,12 +27,12 @@ func TestDiscover(t *testing.T) {
 		srv := newIdP(t, bearertest.RS256)
 		m := newDiscover(t, srv, nil, bearer.WithAudience(bearertest.DefaultAudience))
 		mustReady(t, m)
-		wantOK(t, call(m, srv.MustMint(bearertest.Claims{"sub": "alice"})), "alice")
+		wantOK(t, send(m, srv.MustMint(bearertest.Claims{"sub": "alice"})), "alice")
 
 		for _, iss := range []any{srv.URL + "/", "https://evil.example", nil} {
-			wantInvalid(t, call(m, srv.MustMint(bearertest.Claims{"iss": iss})), "issuer not accepted")
+			wantInvalid(t, send(m, srv.MustMint(bearertest.Claims{"iss": iss})), "issuer not accepted")
 		}
-		wantInvalid(t, call(m, srv.MustMint(bearertest.Claims{"aud": "other"})), "audience not accepted")
+		wantInvalid(t, send(m, srv.MustMint(bearertest.Claims{"aud": "other"})), "audience not accepted")
 
 		time.Sleep(3 * time.Hour)
 		if d, k := srv.Discovery.Requests(), srv.Keys.Requests(); d != 1 || k < 10 {
@@ -47,7 +47,7 @@ func TestDiscoverWithIssuer(t *testing.T) {
 		srv := newIdP(t, bearertest.ES256)
 		m := newDiscover(t, srv, nil, bearer.WithIssuer(srv.URL))
 		mustReady(t, m)
-		wantOK(t, call(m, srv.MustMint(bearertest.Claims{"sub": "a"})), "a")
+		wantOK(t, send(m, srv.MustMint(bearertest.Claims{"sub": "a"})), "a")
 
 		_, err := bearer.New(bearer.Discover(srv.URL, bearer.WithHTTPClient(srv.Client())), bearer.WithIssuer("https://other.example"), quiet)
 		if err == nil {
@@ -62,7 +62,7 @@ func TestDiscoverIssuerMismatch(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := newIdP(t, bearertest.ES256, bearertest.WithIssuer("https://other.example"))
 		m := newDiscover(t, srv, nil)
-		wantUnavailable(t, call(m, srv.MustMint(bearertest.Claims{"iss": srv.URL})), "")
+		wantUnavailable(t, send(m, srv.MustMint(bearertest.Claims{"iss": srv.URL})), "")
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		err := m.Ready(ctx)
@@ -92,7 +92,7 @@ func TestDiscoverRetriesWithBackoff(t *testing.T) {
 		}
 		srv.Discovery.Recover()
 		mustReady(t, m)
-		wantOK(t, call(m, srv.MustMint(bearertest.Claims{"sub": "a"})), "a")
+		wantOK(t, send(m, srv.MustMint(bearertest.Claims{"sub": "a"})), "a")
 		if e := obs.lastFetch(); e.URL != srv.JWKSURL || e.Status != http.StatusOK || e.Keys != 1 {
 			t.Fatalf("key fetch event %+v", e)
 		}
@@ -113,7 +113,7 @@ func TestDiscoverBadDocuments(t *testing.T) {
 				srv.Discovery.Serve([]byte(replaceIssuer(doc, srv.URL)))
 				obs := newEvents()
 				m := newDiscover(t, srv, nil, bearer.WithKeyObserver(obs))
-				wantUnavailable(t, call(m, srv.MustMint(nil)), "")
+				wantUnavailable(t, send(m, srv.MustMint(nil)), "")
 				if e := obs.lastFetch(); e.Err == nil || srv.Keys.Requests() != 0 {
 					t.Fatalf("fetch event %+v, %d key fetches; want a failed discovery and none", e, srv.Keys.Requests())
 				}
@@ -141,7 +141,7 @@ func TestDiscoverRefusesPlainHTTPJWKSURI(t *testing.T) {
 	}))
 	defer tlsSrv.Close()
 	obs := newEvents()
-	m := newMiddleware(t, bearer.Discover(tlsSrv.URL, bearer.WithHTTPClient(tlsSrv.Client())), bearer.WithKeyObserver(obs))
+	m := newMiddleware(t, bearer.Discover(tlsSrv.URL, bearer.WithHTTPClient(tlsSrv.Client())), bearer.WithKeyObserver(obs), quiet)
 	e := <-obs.fetched
 	if e.URL != tlsSrv.URL+bearertest.DiscoveryPath || e.Status != http.StatusOK || !errors.Is(e.Err, bearer.ErrInsecureURL) {
 		t.Fatalf("discovery fetch event %+v, want ErrInsecureURL", e)

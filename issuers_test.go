@@ -23,22 +23,22 @@ func TestIssuers(t *testing.T) {
 			bearer.TrustedIssuer{Keys: bearer.Discover(a.URL, bearer.WithHTTPClient(a.Client())), Audience: []string{"api-a"}},
 			bearer.TrustedIssuer{Issuer: b.URL, Keys: bearer.RemoteJWKS(b.JWKSURL, bearer.WithHTTPClient(b.Client())), Audience: []string{"api-b"}},
 			bearer.TrustedIssuer{Issuer: static.Issuer(), Keys: static.KeySource()},
-		), bearer.WithAudience("api"))
+		), bearer.WithAudience("api"), quiet)
 		mustReady(t, m)
 
-		wantOK(t, call(m, a.MustMint(bearertest.Claims{"sub": "from-a"})), "from-a")
-		wantOK(t, call(m, b.MustMint(bearertest.Claims{"sub": "from-b"})), "from-b")
-		wantOK(t, call(m, static.MustMint(bearertest.Claims{"sub": "from-static"})), "from-static")
+		wantOK(t, send(m, a.MustMint(bearertest.Claims{"sub": "from-a"})), "from-a")
+		wantOK(t, send(m, b.MustMint(bearertest.Claims{"sub": "from-b"})), "from-b")
+		wantOK(t, send(m, static.MustMint(bearertest.Claims{"sub": "from-static"})), "from-static")
 
 		// Each issuer's audiences are its own.
-		wantInvalid(t, call(m, a.MustMint(bearertest.Claims{"aud": "api-b"})), "audience not accepted")
-		wantInvalid(t, call(m, b.MustMint(bearertest.Claims{"aud": "api-a"})), "audience not accepted")
-		wantInvalid(t, call(m, a.MustMint(bearertest.Claims{"aud": "api"})), "audience not accepted")
-		wantInvalid(t, call(m, static.MustMint(bearertest.Claims{"aud": "api-a"})), "audience not accepted")
+		wantInvalid(t, send(m, a.MustMint(bearertest.Claims{"aud": "api-b"})), "audience not accepted")
+		wantInvalid(t, send(m, b.MustMint(bearertest.Claims{"aud": "api-a"})), "audience not accepted")
+		wantInvalid(t, send(m, a.MustMint(bearertest.Claims{"aud": "api"})), "audience not accepted")
+		wantInvalid(t, send(m, static.MustMint(bearertest.Claims{"aud": "api-a"})), "audience not accepted")
 
 		// A token of b claiming to be a's is looked up in a's keys only.
 		bKeys := b.Keys.Requests()
-		wantInvalid(t, call(m, b.MustMint(bearertest.Claims{"iss": a.URL, "aud": "api-a"})), "unknown signing key")
+		wantInvalid(t, send(m, b.MustMint(bearertest.Claims{"iss": a.URL, "aud": "api-a"})), "unknown signing key")
 		if b.Keys.Requests() != bKeys {
 			t.Fatal("b's keys were fetched for a token claiming a's issuer")
 		}
@@ -54,7 +54,7 @@ func TestUnknownIssuerNoFetch(t *testing.T) {
 		m := newMiddleware(t, bearer.Issuers(
 			bearer.TrustedIssuer{Keys: bearer.Discover(a.URL, bearer.WithHTTPClient(a.Client()))},
 			bearer.TrustedIssuer{Issuer: b.URL, Keys: bearer.RemoteJWKS(b.JWKSURL, bearer.WithHTTPClient(b.Client()))},
-		))
+		), quiet)
 		single := newRemote(t, a, nil, bearer.WithIssuer(a.URL))
 		mustReady(t, m)
 		mustReady(t, single)
@@ -62,14 +62,14 @@ func TestUnknownIssuerNoFetch(t *testing.T) {
 		before := a.Keys.Requests() + b.Keys.Requests() + a.Discovery.Requests() + b.Discovery.Requests()
 		for range 100 {
 			tok := mustMintKid(t, evil, randomKid())
-			wantInvalid(t, call(m, tok), "issuer not accepted")
-			wantInvalid(t, call(single, tok), "issuer not accepted")
+			wantInvalid(t, send(m, tok), "issuer not accepted")
+			wantInvalid(t, send(single, tok), "issuer not accepted")
 			if _, err := m.Verify(context.Background(), tok); !errors.Is(err, bearer.ErrIssuer) || !errors.Is(err, bearer.ErrInvalidToken) {
 				t.Fatalf("Verify: %v, want ErrIssuer", err)
 			}
 		}
 		noIss, _ := a.MintWithHeader(map[string]any{"kid": randomKid()}, bearertest.Claims{"iss": nil})
-		wantInvalid(t, call(m, noIss), "issuer not accepted")
+		wantInvalid(t, send(m, noIss), "issuer not accepted")
 		after := a.Keys.Requests() + b.Keys.Requests() + a.Discovery.Requests() + b.Discovery.Requests()
 		if after != before {
 			t.Fatalf("%d fetches for tokens of unknown issuers", after-before)
@@ -86,7 +86,7 @@ func TestIssuersReadyWaitsForAll(t *testing.T) {
 		m := newMiddleware(t, bearer.Issuers(
 			bearer.TrustedIssuer{Issuer: a.URL, Keys: bearer.RemoteJWKS(a.JWKSURL, bearer.WithHTTPClient(a.Client()))},
 			bearer.TrustedIssuer{Issuer: b.URL, Keys: bearer.RemoteJWKS(b.JWKSURL, bearer.WithHTTPClient(b.Client()))},
-		))
+		), quiet)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		err := m.Ready(ctx)
@@ -96,7 +96,7 @@ func TestIssuersReadyWaitsForAll(t *testing.T) {
 		if err := m.Check(context.Background()); !errors.Is(err, bearer.ErrKeysUnavailable) {
 			t.Fatalf("Check: %v", err)
 		}
-		wantOK(t, call(m, a.MustMint(bearertest.Claims{"sub": "a"})), "a") // a's tokens pass meanwhile
+		wantOK(t, send(m, a.MustMint(bearertest.Claims{"sub": "a"})), "a") // a's tokens pass meanwhile
 		b.Keys.Recover()
 		mustReady(t, m)
 	})

@@ -28,8 +28,8 @@ func TestRemoteJWKSVerifies(t *testing.T) {
 				srv := newIdP(t, alg)
 				m := newRemote(t, srv, nil, bearer.WithAudience(bearertest.DefaultAudience), bearer.WithIssuer(srv.URL))
 				mustReady(t, m)
-				wantOK(t, call(m, srv.MustMint(bearertest.Claims{"sub": "alice"})), "alice")
-				wantInvalid(t, call(m, srv.MustMint(bearertest.Claims{"aud": "other"})), "audience not accepted")
+				wantOK(t, send(m, srv.MustMint(bearertest.Claims{"sub": "alice"})), "alice")
+				wantInvalid(t, send(m, srv.MustMint(bearertest.Claims{"aud": "other"})), "audience not accepted")
 				if n := srv.Keys.Requests(); n != 1 {
 					t.Errorf("%d fetches, want 1", n)
 				}
@@ -47,14 +47,14 @@ func TestRotationPickedUpOnFirstUse(t *testing.T) {
 		m := newRemote(t, srv, nil, bearer.WithKeyObserver(obs))
 		mustReady(t, m)
 		old := srv.MustMint(bearertest.Claims{"sub": "old"})
-		wantOK(t, call(m, old), "old")
+		wantOK(t, send(m, old), "old")
 
 		oldKid := srv.KeyID()
 		if _, err := srv.Rotate(); err != nil {
 			t.Fatal(err)
 		}
 		start := time.Now()
-		wantOK(t, call(m, srv.MustMint(bearertest.Claims{"sub": "new"})), "new")
+		wantOK(t, send(m, srv.MustMint(bearertest.Claims{"sub": "new"})), "new")
 		if n := srv.Keys.Requests(); n != 2 {
 			t.Errorf("%d fetches, want 2 (initial, key miss)", n)
 		}
@@ -67,14 +67,14 @@ func TestRotationPickedUpOnFirstUse(t *testing.T) {
 		if d := time.Since(start); d != 0 {
 			t.Errorf("the request waited %v of fake time; the fetch answers at once", d)
 		}
-		wantOK(t, call(m, old), "old")
+		wantOK(t, send(m, old), "old")
 
 		// Retiring the old key stops its tokens once the set is refreshed.
 		if err := srv.Retire(oldKid); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(bearer.DefaultRefreshInterval)
-		wantInvalid(t, call(m, old), "unknown signing key")
+		wantInvalid(t, send(m, old), "unknown signing key")
 	})
 }
 
@@ -96,7 +96,7 @@ func TestRandomKidFloodFetchesOncePerCooldown(t *testing.T) {
 			var wg sync.WaitGroup
 			codes := make([]int, len(tokens))
 			for i, tok := range tokens {
-				wg.Go(func() { codes[i] = call(m, tok).Code })
+				wg.Go(func() { codes[i] = send(m, tok).Code })
 			}
 			wg.Wait()
 			for i, c := range codes {
@@ -123,7 +123,7 @@ func TestRandomKidFloodFetchesOncePerCooldown(t *testing.T) {
 			t.Errorf("%d rate-limited key misses reported, want at least 1000", n)
 		}
 		// Known keys keep working throughout.
-		wantOK(t, call(m, srv.MustMint(bearertest.Claims{"sub": "alice"})), "alice")
+		wantOK(t, send(m, srv.MustMint(bearertest.Claims{"sub": "alice"})), "alice")
 	})
 }
 
@@ -134,7 +134,7 @@ func TestScheduledRefreshDoesNotSpendKeyMissBudget(t *testing.T) {
 		srv := newIdP(t, bearertest.ES256)
 		m := newRemote(t, srv, []bearer.RemoteOption{bearer.WithRefreshInterval(time.Minute)})
 		mustReady(t, m)
-		wantInvalid(t, call(m, mustMintKid(t, srv, "nope-1")), "unknown signing key") // spends the budget at 0s
+		wantInvalid(t, send(m, mustMintKid(t, srv, "nope-1")), "unknown signing key") // spends the budget at 0s
 		if n := srv.Keys.Requests(); n != 2 {
 			t.Fatalf("%d fetches, want 2", n)
 		}
@@ -143,7 +143,7 @@ func TestScheduledRefreshDoesNotSpendKeyMissBudget(t *testing.T) {
 			t.Fatalf("%d fetches after 55s, want 3 (one scheduled refresh)", n)
 		}
 		srv.Rotate()
-		wantOK(t, call(m, srv.MustMint(bearertest.Claims{"sub": "new"})), "new")
+		wantOK(t, send(m, srv.MustMint(bearertest.Claims{"sub": "new"})), "new")
 		if n := srv.Keys.Requests(); n != 4 {
 			t.Fatalf("%d fetches, want 4: the key miss after the refresh must fetch", n)
 		}
@@ -162,18 +162,18 @@ func TestNoFetchWithoutKidOrForBadSignature(t *testing.T) {
 		sig, _ := base64.RawURLEncoding.DecodeString(good[dot+1:])
 		sig[0] ^= 0xff
 		forged := good[:dot+1] + base64.RawURLEncoding.EncodeToString(sig)
-		wantInvalid(t, call(m, forged), "signature invalid")
+		wantInvalid(t, send(m, forged), "signature invalid")
 
 		noKid, err := srv.MintWithHeader(map[string]any{"kid": nil}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		wantOK(t, call(m, noKid), "") // any key of the set may verify it
+		wantOK(t, send(m, noKid), "") // any key of the set may verify it
 		srv.Rotate()                  // signed by a key the cached set lacks
 		noKid, _ = srv.MintWithHeader(map[string]any{"kid": nil}, nil)
 		for range 10 {
-			wantInvalid(t, call(m, noKid), "signature invalid")
-			wantInvalid(t, call(m, forged), "signature invalid")
+			wantInvalid(t, send(m, noKid), "signature invalid")
+			wantInvalid(t, send(m, forged), "signature invalid")
 		}
 		if n := srv.Keys.Requests(); n != 1 {
 			t.Fatalf("%d fetches, want only the initial one", n)
@@ -193,14 +193,14 @@ func TestNoKeysNoKidNeverFetches(t *testing.T) {
 			t.Fatal(err)
 		}
 		for range 60 {
-			wantUnavailable(t, call(m, noKid), "")
+			wantUnavailable(t, send(m, noKid), "")
 			time.Sleep(time.Second)
 		}
 		if n := srv.Keys.Requests(); n != 1 {
 			t.Fatalf("%d fetches, want only the first: tokens without kid never fetch", n)
 		}
 		for range 60 {
-			wantUnavailable(t, call(m, srv.MustMint(nil)), "")
+			wantUnavailable(t, send(m, srv.MustMint(nil)), "")
 			time.Sleep(time.Second)
 		}
 		if n := srv.Keys.Requests(); n != 3 {
@@ -223,7 +223,7 @@ func TestColdStartRequestsShareOneFetch(t *testing.T) {
 		results := make(chan error, len(tokens))
 		for i, tok := range tokens {
 			go func() {
-				rec := call(m, tok)
+				rec := send(m, tok)
 				if rec.Code != http.StatusOK || rec.Body.String() != fmt.Sprint("hello user", i) {
 					results <- fmt.Errorf("request %d: %d %q", i, rec.Code, rec.Body.String())
 					return
@@ -260,20 +260,20 @@ func TestHungServerBoundedByKeyWait(t *testing.T) {
 		srv.Keys.Hang()
 		m := newRemote(t, srv, []bearer.RemoteOption{bearer.WithKeyWait(time.Second), bearer.WithFetchTimeout(20 * time.Second)})
 		start := time.Now()
-		wantUnavailable(t, call(m, srv.MustMint(nil)), "")
+		wantUnavailable(t, send(m, srv.MustMint(nil)), "")
 		if d := time.Since(start); d != time.Second {
 			t.Fatalf("cold-start request took %v, want the key wait (1s)", d)
 		}
 
 		srv.Keys.Recover()
 		time.Sleep(time.Minute) // the hung fetch times out at 20s; the retry succeeds
-		wantOK(t, call(m, srv.MustMint(bearertest.Claims{"sub": "a"})), "a")
+		wantOK(t, send(m, srv.MustMint(bearertest.Claims{"sub": "a"})), "a")
 
 		// Warm: a kid miss against a hung provider also waits the key wait only.
 		srv.Keys.Hang()
 		srv.Rotate()
 		start = time.Now()
-		wantUnavailable(t, call(m, srv.MustMint(nil)), "")
+		wantUnavailable(t, send(m, srv.MustMint(nil)), "")
 		if d := time.Since(start); d != time.Second {
 			t.Fatalf("key-miss request took %v, want the key wait (1s)", d)
 		}
@@ -311,7 +311,7 @@ func TestProviderDownAfterWarmUp(t *testing.T) {
 		srv.Keys.Fail(http.StatusInternalServerError)
 
 		time.Sleep(2 * time.Hour) // fresh for 15 min, then stale
-		wantOK(t, call(m, srv.MustMint(bearertest.Claims{"sub": "a"})), "a")
+		wantOK(t, send(m, srv.MustMint(bearertest.Claims{"sub": "a"})), "a")
 		if err := m.Check(context.Background()); err != nil {
 			t.Fatalf("Check while serving stale keys: %v", err)
 		}
@@ -323,7 +323,7 @@ func TestProviderDownAfterWarmUp(t *testing.T) {
 		}
 
 		time.Sleep(16 * time.Minute) // past 15 min + 2 h
-		wantUnavailable(t, call(m, srv.MustMint(nil)), "")
+		wantUnavailable(t, send(m, srv.MustMint(nil)), "")
 		if err := m.Check(context.Background()); !errors.Is(err, bearer.ErrKeysUnavailable) {
 			t.Fatalf("Check after expiry: %v", err)
 		}
@@ -334,7 +334,7 @@ func TestProviderDownAfterWarmUp(t *testing.T) {
 
 		srv.Keys.Recover()
 		time.Sleep(bearer.DefaultMaxBackoff)
-		wantOK(t, call(m, srv.MustMint(bearertest.Claims{"sub": "b"})), "b")
+		wantOK(t, send(m, srv.MustMint(bearertest.Claims{"sub": "b"})), "b")
 	})
 }
 
@@ -347,12 +347,12 @@ func TestProviderDownFromStart(t *testing.T) {
 		srv.Keys.SetHeader("Retry-After", "120")
 		start := time.Now()
 		m := newRemote(t, srv, nil)
-		wantUnavailable(t, call(m, srv.MustMint(nil)), "120")
+		wantUnavailable(t, send(m, srv.MustMint(nil)), "120")
 		time.Sleep(20 * time.Second)
-		wantUnavailable(t, call(m, srv.MustMint(nil)), "100")
+		wantUnavailable(t, send(m, srv.MustMint(nil)), "100")
 		// Requests do not bring the next attempt forward.
 		for range 50 {
-			call(m, mustMintKid(t, srv, randomKid()))
+			send(m, mustMintKid(t, srv, randomKid()))
 		}
 		if n := srv.Keys.Requests(); n != 1 {
 			t.Fatalf("%d fetches within the Retry-After, want 1", n)
@@ -421,7 +421,7 @@ func TestBadAnswersAreFailedFetches(t *testing.T) {
 				c.apply(t, srv)
 				obs := newEvents()
 				m := newRemote(t, srv, nil, bearer.WithKeyObserver(obs))
-				wantUnavailable(t, call(m, srv.MustMint(nil)), "")
+				wantUnavailable(t, send(m, srv.MustMint(nil)), "")
 				if e := obs.lastFetch(); e.Err == nil || !strings.Contains(e.Err.Error(), c.err) || e.Keys != 0 {
 					t.Fatalf("fetch event %+v, want an error with %q", e, c.err)
 				}
@@ -435,7 +435,7 @@ func TestBadAnswersAreFailedFetches(t *testing.T) {
 				if srv2.Keys.Requests() < 3 {
 					t.Fatalf("%d fetches in an hour", srv2.Keys.Requests())
 				}
-				wantOK(t, call(m2, srv2.MustMint(bearertest.Claims{"sub": "a"})), "a")
+				wantOK(t, send(m2, srv2.MustMint(bearertest.Claims{"sub": "a"})), "a")
 			})
 		})
 	}
@@ -460,7 +460,7 @@ func TestUnusableKeysBesideGoodOnesAreSkipped(t *testing.T) {
 		obs := newEvents()
 		m := newRemote(t, srv, nil, bearer.WithKeyObserver(obs))
 		mustReady(t, m)
-		wantOK(t, call(m, srv.MustMint(bearertest.Claims{"sub": "a"})), "a")
+		wantOK(t, send(m, srv.MustMint(bearertest.Claims{"sub": "a"})), "a")
 
 		e := obs.lastFetch()
 		var skipped []string
@@ -474,7 +474,7 @@ func TestUnusableKeysBesideGoodOnesAreSkipped(t *testing.T) {
 		// An HS256 token naming the published secret is never verified.
 		secret, _ := base64.RawURLEncoding.DecodeString("c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA")
 		tok := signHS256(t, secret, "hmac")
-		rec := call(m, tok)
+		rec := send(m, tok)
 		if rec.Code != http.StatusUnauthorized {
 			t.Fatalf("HS256 token with the remote oct key: %d, want 401", rec.Code)
 		}
@@ -492,7 +492,7 @@ func TestMaxAgeZeroIsClamped(t *testing.T) {
 		tok := srv.MustMint(bearertest.Claims{"sub": "a"})
 		for range 10 {
 			for range 100 {
-				wantOK(t, call(m, tok), "a")
+				wantOK(t, send(m, tok), "a")
 			}
 			time.Sleep(time.Minute)
 		}
@@ -552,21 +552,21 @@ func TestNotModifiedKeepsKeys(t *testing.T) {
 		if e := obs.lastFetch(); e.Status != http.StatusNotModified || e.Err != nil || e.Keys != 1 {
 			t.Fatalf("304 fetch event %+v", e)
 		}
-		wantOK(t, call(m, srv.MustMint(bearertest.Claims{"sub": "a"})), "a")
+		wantOK(t, send(m, srv.MustMint(bearertest.Claims{"sub": "a"})), "a")
 
 		srv.Rotate()
 		time.Sleep(13 * time.Minute)
 		if srv.Keys.Requests() != 3 || srv.Keys.NotModified() != 1 {
 			t.Fatalf("%d fetches, %d not modified; want 3 and 1", srv.Keys.Requests(), srv.Keys.NotModified())
 		}
-		wantOK(t, call(m, srv.MustMint(bearertest.Claims{"sub": "b"})), "b")
+		wantOK(t, send(m, srv.MustMint(bearertest.Claims{"sub": "b"})), "b")
 		if srv.Keys.Requests() != 3 {
 			t.Fatal("the new key was fetched again")
 		}
 
 		// 304s keep keys fresh for as long as they come: no staleness.
 		time.Sleep(48 * time.Hour)
-		wantOK(t, call(m, srv.MustMint(bearertest.Claims{"sub": "c"})), "c")
+		wantOK(t, send(m, srv.MustMint(bearertest.Claims{"sub": "c"})), "c")
 	})
 }
 
@@ -580,12 +580,12 @@ func TestRetryAfterHonoured(t *testing.T) {
 		srv.Keys.Fail(http.StatusTooManyRequests)
 		srv.Keys.SetHeader("Retry-After", "90")
 		srv.Rotate()
-		call(m, srv.MustMint(nil)) // key miss: fails with Retry-After 90
+		send(m, srv.MustMint(nil)) // key miss: fails with Retry-After 90
 		if n := srv.Keys.Requests(); n != 2 {
 			t.Fatalf("%d fetches, want 2", n)
 		}
 		time.Sleep(89 * time.Second)
-		call(m, mustMintKid(t, srv, randomKid()))
+		send(m, mustMintKid(t, srv, randomKid()))
 		if n := srv.Keys.Requests(); n != 2 {
 			t.Fatalf("%d fetches before the Retry-After, want 2", n)
 		}
@@ -748,7 +748,7 @@ func TestRedirects(t *testing.T) {
 		defer b.Close()
 		a.Keys.Redirect(b.JWKSURL)
 		obs := newEvents()
-		m := newMiddleware(t, bearer.RemoteJWKS(a.JWKSURL), bearer.WithKeyObserver(obs))
+		m := newMiddleware(t, bearer.RemoteJWKS(a.JWKSURL), bearer.WithKeyObserver(obs), quiet)
 		e := <-obs.fetched
 		if !errors.Is(e.Err, bearer.ErrRedirect) || e.Status != 0 {
 			t.Fatalf("fetch event %+v, want ErrRedirect", e)
@@ -756,7 +756,7 @@ func TestRedirects(t *testing.T) {
 		if n := b.Keys.Requests(); n != 0 {
 			t.Fatalf("the other host got %d requests", n)
 		}
-		wantUnavailable(t, call(m, b.MustMint(nil)), "")
+		wantUnavailable(t, send(m, b.MustMint(nil)), "")
 	})
 	t.Run("on the same host", func(t *testing.T) {
 		iss := bearertest.MustIssuer(bearertest.RS256)
@@ -765,8 +765,8 @@ func TestRedirects(t *testing.T) {
 		mux.HandleFunc("/new", func(w http.ResponseWriter, r *http.Request) { w.Write(iss.JWKS()) })
 		srv := httptest.NewServer(mux)
 		defer srv.Close()
-		m := newMiddleware(t, bearer.RemoteJWKS(srv.URL+"/old"))
+		m := newMiddleware(t, bearer.RemoteJWKS(srv.URL+"/old"), quiet)
 		mustReady(t, m)
-		wantOK(t, call(m, iss.MustMint(bearertest.Claims{"sub": "a"})), "a")
+		wantOK(t, send(m, iss.MustMint(bearertest.Claims{"sub": "a"})), "a")
 	})
 }

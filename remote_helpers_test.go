@@ -34,17 +34,7 @@ func newIdP(t *testing.T, alg bearertest.Algorithm, opts ...bearertest.Option) *
 func newRemote(t *testing.T, srv *bearertest.Server, ropts []bearer.RemoteOption, opts ...bearer.Option) *bearer.Middleware {
 	t.Helper()
 	ropts = append([]bearer.RemoteOption{bearer.WithHTTPClient(srv.Client())}, ropts...)
-	return newMiddleware(t, bearer.RemoteJWKS(srv.JWKSURL, ropts...), opts...)
-}
-
-func newMiddleware(t *testing.T, keys bearer.KeySource, opts ...bearer.Option) *bearer.Middleware {
-	t.Helper()
-	m, err := bearer.New(keys, append([]bearer.Option{quiet}, opts...)...)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	t.Cleanup(func() { m.Close() })
-	return m
+	return newMiddleware(t, bearer.RemoteJWKS(srv.JWKSURL, ropts...), append([]bearer.Option{quiet}, opts...)...)
 }
 
 func mustReady(t *testing.T, m *bearer.Middleware) {
@@ -61,9 +51,9 @@ func protected(m *bearer.Middleware) http.Handler {
 	}))
 }
 
-// call sends token (if any) to the protected handler through net/http's
+// send sends token (if any) to the protected handler through net/http's
 // handler interface, as a server would.
-func call(m *bearer.Middleware, token string) *httptest.ResponseRecorder {
+func send(m *bearer.Middleware, token string) *httptest.ResponseRecorder {
 	req := httptest.NewRequest(http.MethodGet, "/api", nil)
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)

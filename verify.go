@@ -23,11 +23,27 @@ var b64 = base64.RawURLEncoding.Strict()
 // The steps, in order: size limit, JWS compact parse, header checks (alg
 // allowlist, crit, typ), issuer, key lookup, signature, then claims (exp,
 // nbf, iat, aud, required claims, validators).
+//
+// A token bound to a key (a cnf claim, RFC 7800) is refused here: without
+// a proof of possession it is just a stolen token. See WithDPoP.
 func (m *Middleware) Verify(ctx context.Context, raw string) (*Token, error) {
+	t, err := m.verify(ctx, raw)
+	if err != nil {
+		return nil, err
+	}
+	if t.cnf != "" {
+		return nil, errBoundToken
+	}
+	return t, nil
+}
+
+// verify is Verify without the binding check, which the DPoP path does
+// its own way.
+func (m *Middleware) verify(ctx context.Context, raw string) (*Token, error) {
 	if len(raw) > m.maxSize {
 		return nil, errTooLarge
 	}
-	t, err := parse(raw)
+	t, err := parse(raw, m.scopeClaim)
 	if err != nil {
 		return nil, err
 	}
@@ -58,7 +74,7 @@ func (m *Middleware) Verify(ctx context.Context, raw string) (*Token, error) {
 
 // parse splits and decodes a compact JWS and reads its header and claims.
 // It checks form only; nothing here is trusted until the signature is.
-func parse(raw string) (*Token, error) {
+func parse(raw, scopeClaim string) (*Token, error) {
 	// One pass over the token: only the base64url alphabet and exactly two
 	// dots. This refuses padding, "+" and "/", whitespace (which Go's
 	// decoder would skip), the JSON serialization, and 4- and 5-part
@@ -113,7 +129,7 @@ func parse(raw string) (*Token, error) {
 	if err := t.readHeader(); err != nil {
 		return nil, err
 	}
-	if err := t.readClaims(); err != nil {
+	if err := t.readClaims(scopeClaim); err != nil {
 		return nil, err
 	}
 	return t, nil
@@ -167,8 +183,9 @@ func (t *Token) readHeader() error {
 }
 
 // readClaims reads the registered claims the verifier and the accessors
-// need; the rest stay in the payload for Claim and Decode.
-func (t *Token) readClaims() error {
+// need, and the scopes from scopeClaim ("" for "scope", else "scp"); the
+// rest stay in the payload for Claim and Decode.
+func (t *Token) readClaims(scopeClaim string) error {
 	var s objectScanner
 	if !s.reset(t.payload) {
 		return errMalformedClaims
@@ -181,6 +198,17 @@ func (t *Token) readClaims() error {
 		}
 		if dup {
 			return errMalformedClaims
+		}
+		if scopeClaim != "" {
+			if name == scopeClaim {
+				t.scope = v
+				if !isScopeValue(v) {
+					return errMalformedClaims
+				}
+			}
+			if name == "scope" || name == "scp" {
+				continue // not the scopes here: an ordinary claim
+			}
 		}
 		switch name {
 		case "iss":
@@ -201,6 +229,8 @@ func (t *Token) readClaims() error {
 			t.scope, ok = v, isScopeValue(v)
 		case "scp":
 			scp, ok = v, isScopeValue(v)
+		case "cnf":
+			ok = t.readConfirmation(v)
 		}
 		if !ok {
 			return errMalformedClaims
@@ -210,6 +240,23 @@ func (t *Token) readClaims() error {
 		t.scope = scp
 	}
 	return nil
+}
+
+// readConfirmation reads the cnf claim (RFC 7800): any binding makes the
+// token need a proof of possession; jkt (RFC 9449 §6.1) is the one this
+// package can check.
+func (t *Token) readConfirmation(v string) bool {
+	if v == "null" {
+		return true
+	}
+	if v == "" || v[0] != '{' {
+		return false
+	}
+	t.cnf = v
+	if jkt, ok := findMember(v, "jkt"); ok {
+		return readString(jkt, &t.jkt)
+	}
+	return true
 }
 
 func readString(v string, dst *string) bool {
