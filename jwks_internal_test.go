@@ -121,6 +121,16 @@ func TestFreshness(t *testing.T) {
 	}
 }
 
+func TestRefreshIntervalWithinLimits(t *testing.T) {
+	c, err := newRemoteConfig([]RemoteOption{WithRefreshLimits(time.Hour, 2*time.Hour)})
+	if err != nil || c.refresh != time.Hour {
+		t.Fatalf("default refresh with limits [1h, 2h]: %v, %v; want 1h", c, err)
+	}
+	if _, err := newRemoteConfig([]RemoteOption{WithRefreshLimits(time.Hour, 2*time.Hour), WithRefreshInterval(time.Minute)}); err == nil {
+		t.Fatal("refresh interval outside the limits accepted")
+	}
+}
+
 func TestBackoff(t *testing.T) {
 	c, err := newRemoteConfig([]RemoteOption{WithRetryBackoff(time.Second, time.Minute)})
 	if err != nil {

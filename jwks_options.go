@@ -50,6 +50,7 @@ type remoteConfig struct {
 	fetchTimeout           time.Duration
 	maxSize                int64
 	refresh                time.Duration
+	refreshSet             bool // WithRefreshInterval was given
 	minRefresh, maxRefresh time.Duration
 	maxStale               time.Duration
 	cooldown               time.Duration
@@ -78,15 +79,24 @@ func newRemoteConfig(opts []RemoteOption) (*remoteConfig, error) {
 			return nil, err
 		}
 	}
-	if c.refresh < c.minRefresh || c.refresh > c.maxRefresh {
+	if c.refreshSet && (c.refresh < c.minRefresh || c.refresh > c.maxRefresh) {
 		return nil, fmt.Errorf("bearer: refresh interval %v outside the refresh limits [%v, %v]", c.refresh, c.minRefresh, c.maxRefresh)
 	}
+	c.refresh = min(max(c.refresh, c.minRefresh), c.maxRefresh) // the default, within limits that moved
 	return c, nil
 }
 
 func positive(what string, d time.Duration) error {
 	if d <= 0 {
 		return fmt.Errorf("bearer: %s %v is not positive", what, d)
+	}
+	return nil
+}
+
+// span checks a [lo, hi] option: positive, and in order.
+func span(what string, lo, hi time.Duration) error {
+	if lo <= 0 || hi < lo {
+		return fmt.Errorf("bearer: %s [%v, %v] is not a positive range", what, lo, hi)
 	}
 	return nil
 }
@@ -128,10 +138,11 @@ func WithMaxResponseSize(n int64) RemoteOption {
 
 // WithRefreshInterval sets how long keys stay fresh when the answer says
 // nothing (no Cache-Control max-age, no Expires); default
-// DefaultRefreshInterval. Refreshes start at about 80% of it.
+// DefaultRefreshInterval, or the nearest of WithRefreshLimits. Refreshes
+// start at about 80% of it.
 func WithRefreshInterval(d time.Duration) RemoteOption {
 	return func(c *remoteConfig) error {
-		c.refresh = d
+		c.refresh, c.refreshSet = d, true
 		return positive("refresh interval", d)
 	}
 }
@@ -140,11 +151,8 @@ func WithRefreshInterval(d time.Duration) RemoteOption {
 // Cache-Control or Expires (defaults DefaultMinRefresh, DefaultMaxRefresh).
 func WithRefreshLimits(min, max time.Duration) RemoteOption {
 	return func(c *remoteConfig) error {
-		if min <= 0 || max < min {
-			return fmt.Errorf("bearer: refresh limits [%v, %v] are not a positive range", min, max)
-		}
 		c.minRefresh, c.maxRefresh = min, max
-		return nil
+		return span("refresh limits", min, max)
 	}
 }
 
@@ -186,10 +194,7 @@ func WithKeyWait(d time.Duration) RemoteOption {
 // honoured up to max.
 func WithRetryBackoff(min, max time.Duration) RemoteOption {
 	return func(c *remoteConfig) error {
-		if min <= 0 || max < min {
-			return fmt.Errorf("bearer: retry backoff [%v, %v] is not a positive range", min, max)
-		}
 		c.minBackoff, c.maxBackoff = min, max
-		return nil
+		return span("retry backoff", min, max)
 	}
 }
