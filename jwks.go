@@ -69,6 +69,9 @@ func (s *remoteSource) open(env sourceEnv) (keyStore, error) {
 	if err != nil {
 		return nil, err
 	}
+	if s.discover && (u.RawQuery != "" || u.Fragment != "") {
+		return nil, fmt.Errorf("bearer: issuer URL %q has a query or fragment", s.url)
+	}
 	logger := env.logger
 	if logger == nil {
 		logger = slog.Default()
@@ -83,9 +86,6 @@ func (s *remoteSource) open(env sourceEnv) (keyStore, error) {
 		stopped:  make(chan struct{}),
 	}
 	if s.discover {
-		if u.RawQuery != "" || u.Fragment != "" {
-			return nil, fmt.Errorf("bearer: issuer URL %q has a query or fragment", s.url)
-		}
 		st.issuer = s.url
 		st.discoveryURL = discoveryURL(s.url)
 	} else {
