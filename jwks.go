@@ -135,15 +135,16 @@ type keySnapshot struct {
 	set         *staticStore // nil: no keys
 	fetched     time.Time    // the last 200 or 304
 	freshUntil  time.Time
-	usableUntil time.Time     // freshUntil plus the maximum staleness
+	usableUntil time.Time     // freshUntil plus the maximum staleness; run drops set then
 	err         error         // why the last attempt failed; nil when it succeeded
 	retryAt     time.Time     // the next attempt
 	next        chan struct{} // closed when a newer snapshot replaces this one
 }
 
-func (s *keySnapshot) usable(now time.Time) bool {
-	return s.set != nil && now.Before(s.usableUntil)
-}
+// usable reports whether the snapshot has keys. It reads no clock: run
+// publishes a snapshot without keys when they expire, so the request path
+// pays for no time.Now.
+func (s *keySnapshot) usable() bool { return s.set != nil }
 
 // fetchRound is one attempt requests wait for; done closes when its result
 // is published.
@@ -155,7 +156,7 @@ type fetchRound struct {
 func (st *remoteStore) keys(ctx context.Context, q keyQuery) ([]*verifyKey, error) {
 	for {
 		s := st.snap.Load()
-		if s.usable(time.Now()) {
+		if s.usable() {
 			ks, err := s.set.lookup(q)
 			if err == nil || !q.hasKid {
 				return ks, err
@@ -175,7 +176,7 @@ func (st *remoteStore) miss(ctx context.Context, q keyQuery, r *fetchRound) ([]*
 	if r == nil {
 		s, now := st.snap.Load(), time.Now()
 		switch {
-		case !s.usable(now):
+		case !s.usable():
 			st.missed(KeyMissUnavailable)
 			return nil, st.unavailable(s, now)
 		case s.err != nil:
@@ -198,7 +199,7 @@ func (st *remoteStore) miss(ctx context.Context, q keyQuery, r *fetchRound) ([]*
 		return nil, st.unavailable(st.snap.Load(), time.Now())
 	}
 	s, now := st.snap.Load(), time.Now()
-	if !s.usable(now) {
+	if !s.usable() {
 		st.missed(KeyMissUnavailable)
 		return nil, st.unavailable(s, now)
 	}
@@ -265,12 +266,12 @@ func (st *remoteStore) unavailable(s *keySnapshot, now time.Time) *Error {
 
 func (st *remoteStore) ready(ctx context.Context, wait bool) error {
 	for {
-		s, now := st.snap.Load(), time.Now()
-		if s.usable(now) {
+		s := st.snap.Load()
+		if s.usable() {
 			return nil
 		}
 		if !wait {
-			return st.unavailable(s, now)
+			return st.unavailable(s, time.Now())
 		}
 		select {
 		case <-s.next:
@@ -299,38 +300,67 @@ func (st *remoteStore) close() error {
 }
 
 // run is the owner goroutine: it fetches now, then whenever the schedule
-// or a key miss says so, until Close.
+// or a key miss says so, and drops keys that expire before the next
+// attempt, until Close.
 func (st *remoteStore) run(ctx context.Context) {
 	defer close(st.stopped)
 	defer st.shut()
-	for {
-		next := st.attempt(ctx)
-		if ctx.Err() != nil || !st.sleep(ctx, next) {
-			return
+	next := st.attempt(ctx)
+	for ctx.Err() == nil {
+		wake, expiring := next, false
+		if s := st.snap.Load(); s.set != nil && !s.usableUntil.After(next) {
+			wake, expiring = s.usableUntil, true
 		}
+		switch st.sleep(ctx, wake) {
+		case wokeDone:
+			return
+		case wokeTimer:
+			if expiring {
+				st.expire()
+				continue
+			}
+		}
+		next = st.attempt(ctx)
 	}
 }
 
-// sleep waits until next, or until a key miss asks for a fetch; it
-// returns false when ctx ends first.
-func (st *remoteStore) sleep(ctx context.Context, next time.Time) bool {
+// Why sleep returned.
+const (
+	wokeDone  = iota // ctx ended
+	wokeTimer        // the time came
+	wokeKick         // a key miss wants a fetch
+)
+
+// sleep waits until next, or until a key miss asks for a fetch.
+func (st *remoteStore) sleep(ctx context.Context, next time.Time) int {
 	timer := time.NewTimer(time.Until(next))
 	defer timer.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return false
+			return wokeDone
 		case <-timer.C:
-			return true
+			return wokeTimer
 		case <-st.kick:
 			st.mu.Lock()
 			pending := st.inflight != nil
 			st.mu.Unlock()
 			if pending {
-				return true
+				return wokeKick
 			}
 		}
 	}
+}
+
+// expire drops keys that outlived the maximum staleness: the source fails
+// closed until a fetch succeeds.
+func (st *remoteStore) expire() {
+	old := st.snap.Load()
+	s := *old
+	s.set, s.next = nil, make(chan struct{})
+	st.validators = nil // the next fetch must bring a whole set
+	st.publish(old, &s, nil)
+	st.log.expire(old.err, time.Since(old.fetched), old.usableUntil)
 }
 
 // shut releases requests waiting on a fetch that will not happen.
@@ -361,13 +391,26 @@ func (st *remoteStore) attempt(ctx context.Context) time.Time {
 		return time.Time{} // closing; shut releases the waiters
 	}
 	st.mu.Lock()
-	st.snap.Store(s)
-	st.inflight = nil
 	st.notBefore = notBefore
 	st.mu.Unlock()
-	close(old.next)
-	close(r.done)
+	st.publish(old, s, r)
 	return s.retryAt
+}
+
+// publish replaces old by s and wakes whoever waits: for any new snapshot
+// (Ready), for the round r (requests). Snapshots are stored under mu, with
+// the round cleared, so that join sees both change at once.
+func (st *remoteStore) publish(old, s *keySnapshot, r *fetchRound) {
+	st.mu.Lock()
+	st.snap.Store(s)
+	if r != nil {
+		st.inflight = nil
+	}
+	st.mu.Unlock()
+	close(old.next)
+	if r != nil {
+		close(r.done)
+	}
 }
 
 // refresh fetches and builds the next snapshot from old, or returns nil

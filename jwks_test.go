@@ -322,7 +322,7 @@ func TestProviderDownAfterWarmUp(t *testing.T) {
 			t.Fatalf("failed fetch event %+v", e)
 		}
 
-		time.Sleep(16 * time.Minute) // past 15 min + 2 h
+		time.Sleep(15*time.Minute + time.Second) // past 15 min + 2 h: dropped on time
 		wantUnavailable(t, send(m, srv.MustMint(nil)), "")
 		if err := m.Check(context.Background()); !errors.Is(err, bearer.ErrKeysUnavailable) {
 			t.Fatalf("Check after expiry: %v", err)
