@@ -170,33 +170,19 @@ func (st *remoteStore) keys(ctx context.Context, q keyQuery) ([]*verifyKey, erro
 }
 
 // miss handles a token whose key is not at hand: it waits for r, the fetch
-// in flight (if any), bounded by the key wait and the request's context.
-// The fetch itself belongs to run, not to this request.
+// in flight (if any), bounded by the key wait and the request's context,
+// then looks again. The fetch itself belongs to run, not to this request.
 func (st *remoteStore) miss(ctx context.Context, q keyQuery, r *fetchRound) ([]*verifyKey, error) {
-	if r == nil {
-		s, now := st.snap.Load(), time.Now()
-		switch {
-		case !s.usable():
-			st.missed(KeyMissUnavailable)
-			return nil, st.unavailable(s, now)
-		case s.err != nil:
-			// The set may be out of date: the token may be fine.
-			st.missed(KeyMissRateLimited)
-			return nil, st.unavailable(s, now)
+	if r != nil {
+		timer := time.NewTimer(st.cfg.wait)
+		defer timer.Stop()
+		select {
+		case <-r.done:
+		case <-timer.C:
+			return nil, st.gaveUp()
+		case <-ctx.Done():
+			return nil, st.gaveUp()
 		}
-		st.missed(KeyMissRateLimited)
-		return nil, errUnknownKey
-	}
-	timer := time.NewTimer(st.cfg.wait)
-	defer timer.Stop()
-	select {
-	case <-r.done:
-	case <-timer.C:
-		st.missed(KeyMissTimeout)
-		return nil, st.unavailable(st.snap.Load(), time.Now())
-	case <-ctx.Done():
-		st.missed(KeyMissTimeout)
-		return nil, st.unavailable(st.snap.Load(), time.Now())
 	}
 	s, now := st.snap.Load(), time.Now()
 	if !s.usable() {
@@ -207,12 +193,24 @@ func (st *remoteStore) miss(ctx context.Context, q keyQuery, r *fetchRound) ([]*
 		st.missed(KeyMissFound)
 		return ks, nil
 	}
-	if s.err != nil {
+	switch {
+	case r == nil:
+		st.missed(KeyMissRateLimited)
+	case s.err != nil:
 		st.missed(KeyMissUnavailable)
-		return nil, st.unavailable(s, now)
+	default:
+		st.missed(KeyMissUnknown)
 	}
-	st.missed(KeyMissUnknown)
+	if s.err != nil {
+		return nil, st.unavailable(s, now) // the set may be out of date: the token may be fine
+	}
 	return nil, errUnknownKey
+}
+
+// gaveUp is the answer to a request that stopped waiting for a fetch.
+func (st *remoteStore) gaveUp() error {
+	st.missed(KeyMissTimeout)
+	return st.unavailable(st.snap.Load(), time.Now())
 }
 
 // join returns the fetch in flight or, when start is set and the cooldown

@@ -122,6 +122,9 @@ func TestRandomKidFloodFetchesOncePerCooldown(t *testing.T) {
 		if n := obs.missCount(bearer.KeyMissRateLimited); n < 1000 {
 			t.Errorf("%d rate-limited key misses reported, want at least 1000", n)
 		}
+		if n := obs.missCount(bearer.KeyMissUnknown); n < 2 {
+			t.Errorf("%d unknown key misses reported, want at least one per fetch", n)
+		}
 		// Known keys keep working throughout.
 		wantOK(t, send(m, srv.MustMint(bearertest.Claims{"sub": "alice"})), "alice")
 	})
@@ -258,7 +261,8 @@ func TestHungServerBoundedByKeyWait(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := newIdP(t, bearertest.ES256)
 		srv.Keys.Hang()
-		m := newRemote(t, srv, []bearer.RemoteOption{bearer.WithKeyWait(time.Second), bearer.WithFetchTimeout(20 * time.Second)})
+		obs := newEvents()
+		m := newRemote(t, srv, []bearer.RemoteOption{bearer.WithKeyWait(time.Second), bearer.WithFetchTimeout(20 * time.Second)}, bearer.WithKeyObserver(obs))
 		start := time.Now()
 		wantUnavailable(t, send(m, srv.MustMint(nil)), "")
 		if d := time.Since(start); d != time.Second {
@@ -276,6 +280,9 @@ func TestHungServerBoundedByKeyWait(t *testing.T) {
 		wantUnavailable(t, send(m, srv.MustMint(nil)), "")
 		if d := time.Since(start); d != time.Second {
 			t.Fatalf("key-miss request took %v, want the key wait (1s)", d)
+		}
+		if n := obs.missCount(bearer.KeyMissTimeout); n != 2 {
+			t.Fatalf("%d timed-out key misses reported, want 2", n)
 		}
 	})
 }
