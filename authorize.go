@@ -25,7 +25,7 @@ func Require(rules ...Rule) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if err := Check(r.Context(), rules...); err != nil {
-				errorHandlerFor(r.Context())(w, r, err)
+				MiddlewareFrom(r.Context()).HandleError(w, r, err)
 				return
 			}
 			next.ServeHTTP(w, r)
@@ -161,19 +161,20 @@ func jsonValue(v any) any {
 	return out
 }
 
-// errorHandlerFor finds the error handler of the middleware that handled
-// the request, so that rule failures get its realm and its answers.
-func errorHandlerFor(ctx context.Context) ErrorHandler {
-	var m *Middleware
+// MiddlewareFrom returns the Middleware that let the request with context
+// ctx through: the one that verified its token or, as its Mode allows,
+// admitted it without one. It returns nil when there is none;
+// HandleError, WriteError, SetErrorHeaders and Challenge work on a nil
+// *Middleware, with no realm. Require and the adapters' rule checks use it
+// to answer with that middleware's realm and error handler.
+func MiddlewareFrom(ctx context.Context) *Middleware {
 	if t, ok := FromContext(ctx); ok {
-		m = t.m
-	} else if a, ok := ctx.Value(anonymousKey{}).(*anonymous); ok {
-		m = a.m
+		return t.m
 	}
-	if m == nil {
-		return m.WriteError
+	if a, ok := ctx.Value(anonymousKey{}).(*anonymous); ok {
+		return a.m
 	}
-	return m.onError
+	return nil
 }
 
 // mustBeScopes panics unless each scope is a scope-token:

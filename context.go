@@ -30,6 +30,7 @@ type Token struct {
 	jkt           string // cnf.jkt: the thumbprint of the DPoP key
 
 	input, sig []byte     // signing input and signature, until verified
+	claimsErr  error      // why the claims set is malformed, told once the signature holds
 	key        *verifyKey // the key that verified the signature
 	m          *Middleware
 }

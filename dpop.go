@@ -228,8 +228,10 @@ func (d *dpopConfig) verifyProof(r *http.Request, token string, now time.Time) (
 	if len(proofs[0]) > DefaultMaxTokenSize {
 		return "", errProofMalformed
 	}
+	// A proof is signed by its own key, so its claims need not wait for the
+	// signature: a malformed claims set ends it here, as a malformed header does.
 	p, err := parse(proofs[0], "")
-	if err != nil {
+	if err != nil || p.claimsErr != nil {
 		return "", errProofMalformed
 	}
 	if normalizeType(p.typ) != "dpop+jwt" {

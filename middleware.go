@@ -146,14 +146,49 @@ func (m *Middleware) Admit(r *http.Request) (*http.Request, error) {
 		return r, nil
 	}
 	t, err := m.Authenticate(r)
+	ctx, e := m.admit(r.Context(), t, err)
+	if e != nil {
+		return r, e
+	}
+	return r.WithContext(ctx), nil
+}
+
+// AdmitHeader is Admit for calls that are not an *http.Request, such as
+// gRPC calls: values are the call's Authorization header values (gRPC
+// metadata "authorization"), read by the rules of AuthorizationHeader
+// whatever WithExtractor says. It returns the context to pass on, with the
+// token or marked anonymous as the Mode allows, or the error to answer
+// with. Skip rules, which look at HTTP requests, do not apply; nor do DPoP
+// proofs, which sign an HTTP method and URL: under WithDPoP with Required
+// set, every call is refused.
+func (m *Middleware) AdmitHeader(ctx context.Context, values []string) (context.Context, error) {
+	raw, err := bearerCredentials(values)
+	var t *Token
+	switch {
+	case err != nil:
+	case m.dpop != nil && m.dpop.required:
+		err = errDPoPRequired
+	default:
+		t, err = m.Verify(ctx, raw)
+	}
+	next, e := m.admit(ctx, t, err)
+	if e != nil {
+		return nil, e
+	}
+	return next, nil
+}
+
+// admit turns the outcome of authentication into the context to pass on,
+// or the error to answer with, as the Mode says.
+func (m *Middleware) admit(ctx context.Context, t *Token, err error) (context.Context, *Error) {
 	if err == nil {
-		return r.WithContext(NewContext(r.Context(), t)), nil
+		return NewContext(ctx, t), nil
 	}
 	e := errorFrom(err)
 	if m.mode == AllowFailed || m.mode == CredentialsOptional && errors.Is(e, ErrNoToken) {
-		return r.WithContext(context.WithValue(r.Context(), anonymousKey{}, &anonymous{m, e})), nil
+		return context.WithValue(ctx, anonymousKey{}, &anonymous{m, e}), nil
 	}
-	return r, e
+	return nil, e
 }
 
 // Authenticate extracts the token from r and verifies it. It writes

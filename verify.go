@@ -9,6 +9,7 @@ import (
 	"math"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // b64 decodes JWS segments: base64url without padding, and Strict so that
@@ -65,6 +66,9 @@ func (m *Middleware) verify(ctx context.Context, raw string) (*Token, error) {
 	if err := t.verifySignature(keys); err != nil {
 		return nil, err
 	}
+	if t.claimsErr != nil {
+		return nil, t.claimsErr
+	}
 	if err := m.validate(ctx, t); err != nil {
 		return nil, err
 	}
@@ -73,7 +77,8 @@ func (m *Middleware) verify(ctx context.Context, raw string) (*Token, error) {
 }
 
 // parse splits and decodes a compact JWS and reads its header and claims.
-// It checks form only; nothing here is trusted until the signature is.
+// It checks form only; nothing here is trusted until the signature is, and a
+// malformed claims set is only reported after the signature check.
 func parse(raw, scopeClaim string) (*Token, error) {
 	// One pass over the token: only the base64url alphabet and exactly two
 	// dots. This refuses padding, "+" and "/", whitespace (which Go's
@@ -92,7 +97,9 @@ func parse(raw, scopeClaim string) (*Token, error) {
 			return nil, errMalformed
 		}
 	}
-	if d1 <= 0 || d2 <= d1+1 || d2 == len(raw)-1 {
+	// An empty payload is a well-formed JWS (it fails later as a claims
+	// set); an empty header or signature is not.
+	if d1 <= 0 || d2 < d1+1 || d2 == len(raw)-1 {
 		return nil, errMalformed
 	}
 
@@ -115,7 +122,10 @@ func parse(raw, scopeClaim string) (*Token, error) {
 	if err != nil {
 		return nil, errMalformed
 	}
-	if !json.Valid(dec[:hn]) || !json.Valid(dec[hn:hn+pn]) {
+	// RFC 7515 §5.2 and RFC 7519 §7.2 want UTF-8 JSON (RFC 8725 §3.7);
+	// json.Valid alone lets invalid UTF-8 through, which Subject and Decode
+	// would then read differently.
+	if !json.Valid(dec[:hn]) || !utf8.Valid(dec[:hn]) {
 		return nil, errMalformed
 	}
 	text := string(dec[:hn+pn]) // header and claims share one string
@@ -129,8 +139,14 @@ func parse(raw, scopeClaim string) (*Token, error) {
 	if err := t.readHeader(); err != nil {
 		return nil, err
 	}
-	if err := t.readClaims(scopeClaim); err != nil {
-		return nil, err
+	// RFC 7519 §7.2 validates the claims set (step 10) only once the
+	// signature holds (step 7): a forged token is "signature invalid"
+	// whatever its payload, and only a genuine JWS whose payload is not a
+	// claims set is "malformed claims". The verdict waits in claimsErr.
+	if claims := dec[hn : hn+pn]; json.Valid(claims) && utf8.Valid(claims) {
+		t.claimsErr = t.readClaims(scopeClaim)
+	} else {
+		t.claimsErr = errMalformedClaims
 	}
 	return t, nil
 }
