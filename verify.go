@@ -55,8 +55,9 @@ func (m *Middleware) verify(ctx context.Context, raw string) (*Token, error) {
 		return nil, errTokenType
 	}
 	// The unverified iss is checked before any key lookup: a token of an
-	// issuer not trusted must cost no fetch, nor select any key.
-	if len(m.issuers) > 0 && !contains(m.issuers, t.iss) {
+	// issuer not trusted must cost no fetch, nor select any key. A claims
+	// set too malformed to read is judged after the signature instead.
+	if t.claimsErr == nil && len(m.issuers) > 0 && !contains(m.issuers, t.iss) {
 		return nil, errIssuer
 	}
 	keys, err := m.keys.keys(ctx, keyQuery{kid: t.kid, hasKid: t.hasKid, alg: t.alg, iss: t.iss})
