@@ -71,7 +71,7 @@ func TestAuthenticateOptional(t *testing.T) {
 	if _, ok := bearer.FromContext(ctx); ok || bearer.MiddlewareFrom(ctx) != m {
 		t.Fatalf("no token: got a token %v or middleware %p", ok, bearer.MiddlewareFrom(ctx))
 	}
-	err = bearer.CheckScopes(ctx, "read")
+	err = bearer.AuthorizeScopes(ctx, "read")
 	if !errors.Is(err, bearer.ErrNoToken) || bearer.MiddlewareFrom(ctx).Challenge(err) != `Bearer realm="api"` {
 		t.Errorf("scope check: %v, challenge %q", err, bearer.MiddlewareFrom(ctx).Challenge(err))
 	}
@@ -116,7 +116,7 @@ func TestSetErrorHeaders(t *testing.T) {
 		t.Errorf("503 headers: %v", h)
 	}
 	h = http.Header{}
-	err := bearer.CheckScopes(bearer.NewContext(t.Context(), mustVerify(t, f, "read")), "read", "write")
+	err := bearer.AuthorizeScopes(bearer.NewContext(t.Context(), mustVerify(t, f, "read")), "read", "write")
 	f.Middleware.SetErrorHeaders(h, nil, err)
 	if h.Get("WWW-Authenticate") != answertest.ScopeChallenge("read write") || h.Get("Retry-After") != "" {
 		t.Errorf("403 headers: %v", h)
@@ -135,7 +135,7 @@ func mustVerify(t *testing.T, f *answertest.Fixture, scopes string) *bearer.Toke
 // An *Error encodes as the body of its answer, and never with its cause.
 func TestErrorMarshalJSON(t *testing.T) {
 	f := answertest.New(t)
-	err := bearer.CheckScopes(bearer.NewContext(t.Context(), mustVerify(t, f, "")), "a", "b")
+	err := bearer.AuthorizeScopes(bearer.NewContext(t.Context(), mustVerify(t, f, "")), "a", "b")
 	b, jerr := json.Marshal(err)
 	if jerr != nil || string(b) != answertest.NoScope("a b").Body {
 		t.Errorf("403: got %s, %v", b, jerr)

@@ -24,7 +24,7 @@ func Require(rules ...Rule) func(http.Handler) http.Handler {
 	rules = append([]Rule(nil), rules...)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if err := Check(r.Context(), rules...); err != nil {
+			if err := Authorize(r.Context(), rules...); err != nil {
 				MiddlewareFrom(r.Context()).HandleError(w, r, err)
 				return
 			}
@@ -41,10 +41,10 @@ func RequireScopes(scopes ...string) func(http.Handler) http.Handler {
 	return Require(AllScopes(scopes...))
 }
 
-// Check applies rules to the token in ctx: nil if it satisfies them all,
-// else an *Error (ErrInsufficientScope, or ErrNoToken when ctx has no
+// Authorize applies rules to the token in ctx: nil if it satisfies them
+// all, else an *Error (ErrInsufficientScope, or ErrNoToken when ctx has no
 // token). Adapters and gRPC interceptors use it.
-func Check(ctx context.Context, rules ...Rule) error {
+func Authorize(ctx context.Context, rules ...Rule) error {
 	t, ok := FromContext(ctx)
 	if !ok {
 		return errNoToken
@@ -61,9 +61,9 @@ func Check(ctx context.Context, rules ...Rule) error {
 	return nil
 }
 
-// CheckScopes is Check(ctx, AllScopes(scopes...)).
-func CheckScopes(ctx context.Context, scopes ...string) error {
-	return Check(ctx, AllScopes(scopes...))
+// AuthorizeScopes is Authorize(ctx, AllScopes(scopes...)).
+func AuthorizeScopes(ctx context.Context, scopes ...string) error {
+	return Authorize(ctx, AllScopes(scopes...))
 }
 
 // AllScopes requires every one of scopes. Its failure names them all in

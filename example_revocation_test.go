@@ -48,11 +48,11 @@ func ExampleWithRevocation() {
 
 	laptop := issuer.MustMint(bearertest.Claims{"sub": "alice", "jti": "laptop-1", "iat": time.Now().Add(-time.Hour).Unix()})
 	phone := issuer.MustMint(bearertest.Claims{"sub": "alice", "jti": "phone-1", "iat": time.Now().Add(-time.Hour).Unix()})
-	send(mux, "POST", "/logout", laptop)
-	send(mux, "GET", "/orders/", laptop)
-	send(mux, "GET", "/orders/", phone)
-	send(mux, "POST", "/logout-everywhere", phone)
-	send(mux, "GET", "/orders/", phone)
+	request(mux, "POST", "/logout", laptop)
+	request(mux, "GET", "/orders/", laptop)
+	request(mux, "GET", "/orders/", phone)
+	request(mux, "POST", "/logout-everywhere", phone)
+	request(mux, "GET", "/orders/", phone)
 	// Output:
 	// 204
 	// 401 {"error":"invalid_token","error_description":"token revoked"}
@@ -61,7 +61,7 @@ func ExampleWithRevocation() {
 	// 401 {"error":"invalid_token","error_description":"token revoked"}
 }
 
-func send(h http.Handler, method, path, token string) {
+func request(h http.Handler, method, path, token string) {
 	r := httptest.NewRequest(method, path, nil)
 	r.Header.Set("Authorization", "Bearer "+token)
 	w := httptest.NewRecorder()

@@ -45,6 +45,7 @@ type Middleware struct {
 	realm          string
 	issuers        []string
 	audiences      []string
+	issuerAud      map[string][]string // per issuer, replacing audiences (Issuers)
 	leeway         time.Duration
 	clock          func() time.Time
 	tokenType      string
@@ -116,6 +117,12 @@ func New(keys KeySource, opts ...Option) (*Middleware, error) {
 	store, err := keys.open(m.env)
 	if err != nil {
 		return nil, fmt.Errorf("bearer: key source: %w", err)
+	}
+	if bound := store.issuers(); bound != nil {
+		if err := m.bindIssuers(bound); err != nil {
+			store.close()
+			return nil, err
+		}
 	}
 	m.keys = store
 	return m, nil
@@ -202,6 +209,29 @@ func (m *Middleware) Authenticate(r *http.Request) (*Token, error) {
 		return nil, errorFrom(err)
 	}
 	return m.Verify(r.Context(), raw)
+}
+
+// Ready waits until the middleware can verify tokens: at once for static
+// keys, until the first successful fetch for remote ones (every issuer's,
+// for Issuers). When ctx ends first, or the middleware is closed, it returns
+// an error wrapping ErrKeysUnavailable and the last fetch error. Call it in
+// main to start serving with keys at hand, or to fail fast:
+//
+//	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+//	defer cancel()
+//	if err := m.Ready(ctx); err != nil {
+//		log.Fatal(err)
+//	}
+func (m *Middleware) Ready(ctx context.Context) error {
+	return m.keys.ready(ctx, true)
+}
+
+// Check reports, without waiting, whether the middleware can verify tokens
+// now: nil, or an error wrapping ErrKeysUnavailable and the last fetch
+// error. It suits readiness probes and health-check libraries; ctx is not
+// used.
+func (m *Middleware) Check(ctx context.Context) error {
+	return m.keys.ready(ctx, false)
 }
 
 // Close stops the key source's background work and waits for it.

@@ -22,8 +22,9 @@ var b64 = base64.RawURLEncoding.Strict()
 // a sentinel.
 //
 // The steps, in order: size limit, JWS compact parse, header checks (alg
-// allowlist, crit, typ), key lookup, signature, then claims (exp, nbf, iat,
-// iss, aud, required claims, validators), then revocation (WithRevocation).
+// allowlist, crit, typ), issuer, key lookup, signature, then claims (exp,
+// nbf, iat, aud, required claims, validators), then revocation
+// (WithRevocation).
 //
 // A token bound to a key (a cnf claim, RFC 7800) is refused here: without
 // a proof of possession it is just a stolen token. See WithDPoP.
@@ -53,6 +54,12 @@ func (m *Middleware) verify(ctx context.Context, raw string) (*Token, error) {
 	}
 	if m.tokenType != "" && normalizeType(t.typ) != m.tokenType {
 		return nil, errTokenType
+	}
+	// The unverified iss is checked before any key lookup: a token of an
+	// issuer not trusted must cost no fetch, nor select any key. A claims
+	// set too malformed to read is judged after the signature instead.
+	if t.claimsErr == nil && len(m.issuers) > 0 && !contains(m.issuers, t.iss) {
+		return nil, errIssuer
 	}
 	keys, err := m.keys.keys(ctx, keyQuery{kid: t.kid, hasKid: t.hasKid, alg: t.alg, iss: t.iss})
 	if err != nil {
@@ -367,10 +374,11 @@ func (m *Middleware) validate(ctx context.Context, t *Token) error {
 	if !t.iat.IsZero() && now.Add(m.leeway).Before(t.iat) {
 		return errIssuedInFuture
 	}
-	if len(m.issuers) > 0 && !contains(m.issuers, t.iss) {
-		return errIssuer
+	audiences := m.audiences
+	if aud, ok := m.issuerAud[t.iss]; ok {
+		audiences = aud
 	}
-	if len(m.audiences) > 0 && !containsAny(m.audiences, t.aud) {
+	if len(audiences) > 0 && !containsAny(audiences, t.aud) {
 		return errAudience
 	}
 	for _, name := range m.requiredClaims {

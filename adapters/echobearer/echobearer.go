@@ -106,7 +106,7 @@ func Require(rules ...bearer.Rule) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			ctx := c.Request().Context()
-			if err := bearer.Check(ctx, rules...); err != nil {
+			if err := bearer.Authorize(ctx, rules...); err != nil {
 				return httpError(c, bearer.MiddlewareFrom(ctx), err)
 			}
 			return next(c)

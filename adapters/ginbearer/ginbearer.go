@@ -63,7 +63,7 @@ func Require(rules ...bearer.Rule) gin.HandlerFunc {
 	rules = slices.Clone(rules)
 	return func(c *gin.Context) {
 		ctx := c.Request.Context()
-		if err := bearer.Check(ctx, rules...); err != nil {
+		if err := bearer.Authorize(ctx, rules...); err != nil {
 			abort(c, bearer.MiddlewareFrom(ctx), err)
 		}
 	}

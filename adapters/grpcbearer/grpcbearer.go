@@ -150,7 +150,7 @@ func (i *interceptor) authenticate(ctx context.Context, method string) (context.
 		if !listed {
 			return next, nil
 		}
-		if err = bearer.Check(next, rules...); err == nil {
+		if err = bearer.Authorize(next, rules...); err == nil {
 			return next, nil
 		}
 	}
