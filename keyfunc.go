@@ -136,9 +136,7 @@ func (s publicKeySource) open(env sourceEnv) (keyStore, error) {
 // newPublicKey builds a verifyKey for pub. alg, when set, binds the key to
 // that one algorithm (a JWK's "alg"); allow narrows the set.
 func newPublicKey(kid string, pub crypto.PublicKey, alg algorithm, allow algSet) (*verifyKey, error) {
-	if priv, ok := pub.(interface{ Public() crypto.PublicKey }); ok {
-		pub = priv.Public() // only private keys have Public
-	}
+	pub = publicHalf(pub)
 	algs, err := algorithmsFor(pub)
 	if err != nil {
 		return nil, err
@@ -280,6 +278,25 @@ func parseKey(raw []byte, p keyPolicy) (*verifyKey, string, error) {
 	}
 	k, err := newPublicKey(kid, material, alg, p.allow)
 	return k, kid, err
+}
+
+// publicHalf reduces a private key to a copy of its public half. The
+// Public methods of *rsa.PrivateKey and *ecdsa.PrivateKey return a pointer
+// into the private key, which would keep the private exponent or scalar in
+// memory for as long as the key is in use; the copy keeps only public
+// values.
+func publicHalf(key crypto.PublicKey) crypto.PublicKey {
+	switch k := key.(type) {
+	case *rsa.PrivateKey:
+		pub := k.PublicKey
+		return &pub
+	case *ecdsa.PrivateKey:
+		pub := k.PublicKey
+		return &pub
+	case interface{ Public() crypto.PublicKey }: // only private keys have Public
+		return k.Public()
+	}
+	return key
 }
 
 func canVerify(ops jwk.KeyOperationList) bool {
