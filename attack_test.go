@@ -4,6 +4,9 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -18,12 +21,16 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"runtime"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/bearerauth/bearer"
+	"github.com/bearerauth/bearer/bearertest"
 )
 
 // attack is one row of the catalogue: a key configuration, a token an
@@ -44,6 +51,9 @@ type attack struct {
 	// newErr, when set, is what New must refuse the configuration with;
 	// the row then sends no request.
 	newErr error
+	// cause, when set, is a further sentinel Verify's error must match:
+	// the fetch failure behind a 503.
+	cause error
 
 	forbid []string         // more strings the answer must not contain
 	check  func(*testing.T) // more assertions, after the request
@@ -67,14 +77,18 @@ func TestAttacks(t *testing.T) {
 		w.Write(jwks(jwkEC("attacker", "ES256", &k.ecAttacker.PublicKey)))
 	}))
 	defer attacker.Close()
+	victim := &keyServer{}
+	victimSrv := httptest.NewServer(victim)
+	defer victimSrv.Close()
+	victim.url = victimSrv.URL
 	noFetch := func(t *testing.T) {
 		if n := attackerHits.Load(); n != 0 {
-			t.Errorf("the attacker's server got %d requests: a key URL in the token header was followed", n)
+			t.Errorf("the attacker's server got %d requests: a key URL in the token header, or a redirect, was followed", n)
 		}
 	}
 	secrets := []string{string(k.secret), b64u.EncodeToString(k.secret), base64.StdEncoding.EncodeToString(k.secret), hex.EncodeToString(k.secret),
 		b64u.EncodeToString(k.rsa.N.Bytes()), b64u.EncodeToString(k.rsa1024.N.Bytes())}
-	for _, a := range attackCatalogue(t, k, attacker.URL, noFetch) {
+	for _, a := range attackCatalogue(t, k, atkEnv{victim: victim, attacker: attacker.URL, noFetch: noFetch}) {
 		t.Run(a.name, func(t *testing.T) {
 			if a.ref == "" {
 				t.Fatal("every attack names its reference")
@@ -85,10 +99,69 @@ func TestAttacks(t *testing.T) {
 	noFetch(t)
 }
 
+// atkEnv is where the catalogue's remote rows fetch: the victim's key
+// server, the attacker's server, which must never be asked for anything,
+// and noFetch, the check that it was not.
+type atkEnv struct {
+	victim   *keyServer
+	attacker string
+	noFetch  func(*testing.T)
+}
+
+// keyServer is the victim's identity provider of the remote rows: the
+// catalogue publishes each JWKS or discovery document (or a redirect) at a
+// path of its own, and the server counts the requests each path gets.
+type keyServer struct {
+	url    string
+	mu     sync.Mutex
+	routes map[string]http.Handler
+	hits   map[string]int
+}
+
+func (s *keyServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.hits[r.URL.Path]++
+	h := s.routes[r.URL.Path]
+	s.mu.Unlock()
+	if h == nil {
+		http.NotFound(w, r)
+		return
+	}
+	h.ServeHTTP(w, r)
+}
+
+func (s *keyServer) route(path string, h http.Handler) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.routes == nil {
+		s.routes, s.hits = map[string]http.Handler{}, map[string]int{}
+	}
+	s.routes[path] = h
+	return s.url + path
+}
+
+// publish serves doc at path and returns its URL.
+func (s *keyServer) publish(path string, doc []byte) string {
+	return s.route(path, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(doc) }))
+}
+
+// redirect answers requests for path with a 302 to location.
+func (s *keyServer) redirect(path, location string) string {
+	return s.route(path, http.RedirectHandler(location, http.StatusFound))
+}
+
+// requests returns how many requests path got.
+func (s *keyServer) requests(path string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.hits[path]
+}
+
 // attackCatalogue returns the rows of TestAttacks; the fuzz targets take
-// their tokens as seeds. attacker is the URL of a server that must never be
-// asked for anything, noFetch the check that it was not.
-func attackCatalogue(t testing.TB, k *atkKeys, attacker string, noFetch func(*testing.T)) []attack {
+// their tokens as seeds. The remote rows' key sources fetch from env's
+// servers once a row opens them.
+func attackCatalogue(t testing.TB, k *atkKeys, env atkEnv) []attack {
+	attacker, noFetch := env.attacker, env.noFetch
 	keySet := func(keys ...string) bearer.KeySource {
 		src, err := bearer.KeySetJSON(jwks(keys...))
 		if err != nil {
@@ -118,6 +191,7 @@ func attackCatalogue(t testing.TB, k *atkKeys, attacker string, noFetch func(*te
 		badAlg     = "algorithm not allowed"
 		badSig     = "signature invalid"
 		unknownKid = "unknown signing key"
+		noKeys     = "signing keys unavailable"
 		critical   = "unsupported critical header"
 		tooLarge   = "token too large"
 		expired    = "token expired"
@@ -367,6 +441,128 @@ func attackCatalogue(t testing.TB, k *atkKeys, attacker string, noFetch func(*te
 			token: flipLastSignatureByte(hsTok), want: bearer.ErrSignature, desc: badSig, check: assertConstantTimeMAC},
 	}
 
+	// Remote key sets (RemoteJWKS, Discover) are the identity provider's
+	// to fill, so whatever they hold is checked key by key: symmetric keys
+	// are refused, private keys reduced to their public half, encryption
+	// keys and unknown key types skipped while the set's good keys serve.
+	// Fetches go to the configured host only, never to one a token header
+	// or a redirect names.
+	idp := env.victim
+	remote := func(path string, doc []byte, opts ...bearer.RemoteOption) bearer.KeySource {
+		return bearer.RemoteJWKS(idp.publish(path, doc), opts...)
+	}
+	octSet := remote("/oct.json", jwks(rsaJWK, ecJWK, edJWK, jwkOct("hs-1", "HS256", k.secret),
+		`{"kty":"oct","alg":"HS256","k":"`+b64u.EncodeToString(k.secret)+`"}`))
+	privJWK := map[string]string{
+		"RSA":     withPrivate(jwkRSA("priv-rsa", "RS256", &k.rsa.PublicKey), privateParams(k.rsa)),
+		"EC":      withPrivate(jwkEC("priv-ec", "ES256", &k.ec.PublicKey), privateParams(k.ec)),
+		"Ed25519": withPrivate(jwkOKP("priv-ed", k.ed.Public().(ed25519.PublicKey)), privateParams(k.ed)),
+	}
+	privSet := remote("/private.json", jwks(privJWK["RSA"], privJWK["EC"], privJWK["Ed25519"]))
+	encJWK := strings.Replace(jwkEC("ec-enc", "ES384", &k.ec384.PublicKey), `"use":"sig"`, `"use":"enc"`, 1)
+	opsJWK := strings.Replace(jwkEC("ec-ops", "ES384", &k.ec384.PublicKey), `"use":"sig"`, `"key_ops":["deriveKey"]`, 1)
+	encSet := remote("/enc.json", jwks(ecJWK, encJWK, opsJWK))
+	oddSet := remote("/odd.json", jwks(rsaJWK, ecJWK,
+		`{"kty":"XYZ","kid":"future","alg":"ES256","x":"`+b64u.EncodeToString(ecRaw(&k.ecAttacker.PublicKey))+`"}`,
+		`{"kty":"OKP","kid":"x25519","crv":"X25519","x":"`+b64u.EncodeToString(k.ed.Public().(ed25519.PublicKey))+`"}`))
+	victimSet := remote("/jwks.json", jwks(rsaJWK, ecJWK, edJWK))
+	floodSet := remote("/flood.json", jwks(rsaJWK, ecJWK, edJWK), bearer.WithKeyMissCooldown(time.Hour))
+	tenant := idp.url + "/tenant"
+	idp.redirect("/tenant"+bearertest.DiscoveryPath, attacker+bearertest.DiscoveryPath)
+	mixUp := idp.url + "/mixup"
+	idp.publish("/mixup"+bearertest.DiscoveryPath, []byte(mustJSON(map[string]string{"issuer": attacker, "jwks_uri": attacker + "/jwks.json"})))
+	attackerTok := func(header string) string { return jwt(t, "ES256", k.ecAttacker, header, claims) }
+
+	attacks = append(attacks, []attack{
+		{name: "control/remote set with oct keys: its ES256 key", ref: "RFC 7517 §5 (control)", keys: octSet, token: esTok},
+		{name: "remote/oct key: HS256 with its secret under its kid", ref: "RFC 8725 §3.1; RFC 7517 §6.4; DESIGN.md (remote keys)", keys: octSet,
+			token: jwt(t, "HS256", k.secret, hsKid("hs-1"), claims), want: bearer.ErrUnknownKey, desc: unknownKid},
+		{name: "remote/oct key: HS256 with its secret, no kid", ref: "RFC 8725 §3.1; RFC 7517 §6.4", keys: octSet,
+			token: jwt(t, "HS256", k.secret, hs256, claims), want: bearer.ErrAlgorithm, desc: badAlg},
+		{name: "remote/oct key: HS256 with its secret under a kid the set lacks", ref: "RFC 8725 §3.1; RFC 7517 §4.5 (a key without kid)", keys: octSet,
+			token: jwt(t, "HS256", k.secret, hsKid("any"), claims), want: bearer.ErrUnknownKey, desc: unknownKid},
+		{name: "remote/oct key: HS256 with its secret under the EC kid", ref: "RFC 8725 §3.1", keys: octSet,
+			token: jwt(t, "HS256", k.secret, hsKid("ec-1"), claims), want: bearer.ErrAlgorithm, desc: badAlg},
+		{name: "remote/oct key: WithAlgorithms allowing HS256", ref: "RFC 8725 §3.1; DESIGN.md (remote keys)", keys: octSet, opts: []bearer.Option{bearer.WithAlgorithms("HS256", "ES256")},
+			token: jwt(t, "HS256", k.secret, hsKid("hs-1"), claims), want: bearer.ErrUnknownKey, desc: unknownKid},
+
+		// A published private key verifies as its public half, no more:
+		// the check shows that the private values are not kept in memory.
+		{name: "control/remote private RSA key verifies as its public key", ref: "RFC 7517 §9.2 (control)", keys: privSet, check: privateHalfDropped,
+			token: jwt(t, "RS256", k.rsa, `{"alg":"RS256","kid":"priv-rsa"}`, claims)},
+		{name: "control/remote private EC key verifies as its public key", ref: "RFC 7517 §9.2 (control)", keys: privSet,
+			token: jwt(t, "ES256", k.ec, `{"alg":"ES256","kid":"priv-ec"}`, claims)},
+		{name: "control/remote private Ed25519 key verifies as its public key", ref: "RFC 7517 §9.2 (control)", keys: privSet,
+			token: jwt(t, "EdDSA", k.ed, `{"alg":"EdDSA","kid":"priv-ed"}`, claims)},
+
+		{name: "remote/use enc: ES384 by the encryption key under its kid", ref: "RFC 7517 §4.2", keys: encSet,
+			token: jwt(t, "ES384", k.ec384, `{"alg":"ES384","kid":"ec-enc"}`, claims), want: bearer.ErrUnknownKey, desc: unknownKid},
+		{name: "remote/key_ops deriveKey: ES384 by that key under its kid", ref: "RFC 7517 §4.3", keys: encSet,
+			token: jwt(t, "ES384", k.ec384, `{"alg":"ES384","kid":"ec-ops"}`, claims), want: bearer.ErrUnknownKey, desc: unknownKid},
+		{name: "remote/use enc: ES384 by the encryption key, no kid", ref: "RFC 7517 §4.2, §4.3", keys: encSet,
+			token: jwt(t, "ES384", k.ec384, `{"alg":"ES384"}`, claims), want: bearer.ErrAlgorithm, desc: badAlg},
+		{name: "control/remote set with encryption keys: its signature key", ref: "RFC 7517 §4.2 (control)", keys: encSet, token: esTok},
+
+		{name: "control/remote set with unknown key types: its RSA key", ref: "RFC 7517 §5 (control)", keys: oddSet,
+			token: jwt(t, "RS256", k.rsa, `{"alg":"RS256","kid":"rsa-1"}`, claims)},
+		{name: "remote/unknown kty: a token naming it", ref: "RFC 7517 §5 (ignore kty values not understood)", keys: oddSet,
+			token: attackerTok(`{"alg":"ES256","kid":"future"}`), want: bearer.ErrUnknownKey, desc: unknownKid},
+		{name: "remote/X25519 key (ECDH only): EdDSA under its kid", ref: "RFC 8037 §3.2; RFC 7517 §5", keys: oddSet,
+			token: jwt(t, "EdDSA", k.ed, `{"alg":"EdDSA","kid":"x25519"}`, claims), want: bearer.ErrUnknownKey, desc: unknownKid},
+
+		{name: "remote/jku to the attacker's set, attacker kid", ref: "RFC 8725 §3.10 (SSRF); RFC 7515 §4.1.2", keys: victimSet, check: noFetch,
+			token: attackerTok(`{"alg":"ES256","kid":"attacker","jku":"` + attacker + `/jwks.json"}`), want: bearer.ErrUnknownKey, desc: unknownKid},
+		{name: "remote/jku to the attacker's set, victim kid", ref: "RFC 8725 §3.10 (SSRF); RFC 7515 §4.1.2", keys: victimSet, check: noFetch,
+			token: attackerTok(`{"alg":"ES256","kid":"ec-1","jku":"` + attacker + `/jwks.json"}`), want: bearer.ErrSignature, desc: badSig},
+		{name: "remote/x5u to the attacker", ref: "RFC 8725 §3.10 (SSRF); RFC 7515 §4.1.5", keys: victimSet, check: noFetch,
+			token: attackerTok(`{"alg":"ES256","x5u":"` + attacker + `/cert.pem"}`), want: bearer.ErrSignature, desc: badSig},
+
+		// Made-up kids: within a cooldown, one fetch whatever their number.
+		// The check counts this row's fetches (the first, one key miss),
+		// then floods an in-memory provider with thousands over fake time.
+		{name: "remote/flood of random kids: one fetch per cooldown", ref: "CWE-400; DESIGN.md (remote keys)", keys: floodSet,
+			token: jwt(t, "ES256", k.ec, `{"alg":"ES256","kid":"`+randomKid()+`"}`, claims), want: bearer.ErrUnknownKey, desc: unknownKid,
+			check: func(t *testing.T) {
+				if n := idp.requests("/flood.json"); n != 2 {
+					t.Errorf("%d fetches for two requests with made-up kids, want 2 (the first, one key miss)", n)
+				}
+				floodRandomKids(t)
+			}},
+
+		// Keys come from the configured host: a redirect elsewhere fails the
+		// fetch, so no keys (503), and the attacker hears nothing.
+		{name: "remote/JWKS redirects to another host", ref: "CWE-601; DESIGN.md (remote keys)", keys: bearer.RemoteJWKS(idp.redirect("/moved.json", attacker+"/jwks.json")), check: noFetch,
+			token: esTok, want: bearer.ErrKeysUnavailable, cause: bearer.ErrRedirect, desc: noKeys},
+		{name: "remote/discovery redirects to another host", ref: "CWE-601; OpenID Connect Discovery 1.0 §4", keys: bearer.Discover(tenant), check: noFetch,
+			token: jwt(t, "ES256", k.ec, `{"alg":"ES256","kid":"ec-1"}`, k.claims(`"iss":`+mustJSON(tenant))), want: bearer.ErrKeysUnavailable, cause: bearer.ErrRedirect, desc: noKeys},
+		{name: "remote/discovery names another issuer (mix-up): a token of that issuer", ref: "OpenID Connect Discovery 1.0 §4.3", keys: bearer.Discover(mixUp), check: noFetch,
+			token: jwt(t, "ES256", k.ecAttacker, `{"alg":"ES256","kid":"attacker"}`, k.claims(`"iss":`+mustJSON(attacker))), want: bearer.ErrIssuer, desc: "issuer not accepted"},
+		{name: "remote/discovery names another issuer (mix-up): a token of the configured issuer", ref: "OpenID Connect Discovery 1.0 §4.3", keys: bearer.Discover(mixUp), check: noFetch,
+			token: jwt(t, "ES256", k.ecAttacker, `{"alg":"ES256","kid":"attacker"}`, k.claims(`"iss":`+mustJSON(mixUp))), want: bearer.ErrKeysUnavailable, cause: bearer.ErrIssuerMismatch, desc: noKeys},
+	}...)
+	// HS256 keyed with each private value of a published key, under its
+	// kid and without: a verifier that kept the private half as a secret
+	// would accept them.
+	for _, kty := range []string{"RSA", "EC", "Ed25519"} {
+		key := map[string]any{"RSA": k.rsa, "EC": k.ec, "Ed25519": k.ed}[kty]
+		kid := map[string]string{"RSA": "priv-rsa", "EC": "priv-ec", "Ed25519": "priv-ed"}[kty]
+		forms := map[string][]byte{"private JWK JSON": []byte(privJWK[kty])}
+		for name, v := range privateParams(key) {
+			forms[name] = v
+		}
+		var forbid []string
+		for _, v := range forms {
+			forbid = append(forbid, b64u.EncodeToString(v))
+		}
+		for form, secret := range forms {
+			attacks = append(attacks,
+				attack{name: fmt.Sprintf("remote/private %s key: HS256 keyed with its %s under its kid", kty, form), ref: "RFC 7517 §9.2; RFC 8725 §3.1", keys: privSet, forbid: forbid,
+					token: jwt(t, "HS256", secret, hsKid(kid), claims), want: bearer.ErrAlgorithm, desc: badAlg},
+				attack{name: fmt.Sprintf("remote/private %s key: HS256 keyed with its %s, no kid", kty, form), ref: "RFC 7517 §9.2; RFC 8725 §3.1", keys: privSet, forbid: forbid,
+					token: jwt(t, "HS256", secret, hs256, claims), want: bearer.ErrAlgorithm, desc: badAlg})
+		}
+	}
+
 	// alg "none" in every casing, carrying a genuine HMAC: the name is
 	// matched exactly, so none of them is taken for an algorithm.
 	for _, none := range []string{"none", "None", "NONE", "nOnE"} {
@@ -403,7 +599,7 @@ func attackCatalogue(t testing.TB, k *atkKeys, attacker string, noFetch func(*te
 // runAttack configures a middleware for a, sends a's token over HTTP and
 // to Verify, and checks both answers.
 func runAttack(t *testing.T, k *atkKeys, a attack, forbidden []string) {
-	opts := append([]bearer.Option{bearer.WithRealm("attack"), bearer.WithClock(func() time.Time { return k.now })}, a.opts...)
+	opts := append([]bearer.Option{bearer.WithRealm("attack"), bearer.WithClock(func() time.Time { return k.now }), quiet}, a.opts...)
 	// A header cannot carry control characters; such tokens travel in the
 	// query, where the extractor applies the same b64token rule.
 	viaQuery := strings.ContainsFunc(a.token, func(r rune) bool { return r < 0x20 && r != '\t' || r == 0x7f })
@@ -450,6 +646,13 @@ func runAttack(t *testing.T, k *atkKeys, a attack, forbidden []string) {
 		wantStatus = http.StatusBadRequest
 		wantChallenge = `Bearer realm="attack", error="invalid_request", error_description="malformed bearer credentials"`
 		wantBody = `{"error":"invalid_request","error_description":"malformed bearer credentials"}` + "\n"
+	case errors.Is(a.want, bearer.ErrKeysUnavailable):
+		// The token may be fine: no challenge, and a time to come back.
+		wantStatus = http.StatusServiceUnavailable
+		wantBody = `{"error":"temporarily_unavailable","error_description":"` + a.desc + `"}` + "\n"
+		if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err != nil || s < 1 {
+			t.Errorf("Retry-After %q, want a number of seconds", resp.Header.Get("Retry-After"))
+		}
 	default:
 		wantStatus = http.StatusUnauthorized
 		wantChallenge = `Bearer realm="attack", error="invalid_token", error_description="` + a.desc + `"`
@@ -488,16 +691,77 @@ func runAttack(t *testing.T, k *atkKeys, a attack, forbidden []string) {
 	case err == nil:
 		t.Errorf("Verify accepted the token")
 	default:
-		if !errors.Is(err, a.want) || !errors.Is(err, bearer.ErrInvalidToken) {
-			t.Errorf("Verify: %v, want errors.Is %v and ErrInvalidToken", err, a.want)
+		// A 401 is an invalid token; a 503 is not: the token may be fine.
+		status := http.StatusUnauthorized
+		if errors.Is(a.want, bearer.ErrKeysUnavailable) {
+			status = http.StatusServiceUnavailable
+		}
+		if !errors.Is(err, a.want) || errors.Is(err, bearer.ErrInvalidToken) != (status == http.StatusUnauthorized) {
+			t.Errorf("Verify: %v, want errors.Is %v, and ErrInvalidToken for a 401 only", err, a.want)
+		}
+		if a.cause != nil && !errors.Is(err, a.cause) {
+			t.Errorf("Verify: %v, want errors.Is %v too", err, a.cause)
 		}
 		var e *bearer.Error
-		if !errors.As(err, &e) || e.Description != a.desc || e.Status != http.StatusUnauthorized {
-			t.Errorf("Verify: %#v, want description %q and status 401", e, a.desc)
+		if !errors.As(err, &e) || e.Description != a.desc || e.Status != status {
+			t.Errorf("Verify: %#v, want description %q and status %d", e, a.desc, status)
 		}
 	}
 	if a.check != nil {
 		a.check(t)
+	}
+}
+
+// privateHalfDropped checks that a middleware keeps only the public half
+// of the private keys it is given: each private key is garbage collected
+// while the middleware, which still verifies the key's tokens, lives.
+// Remote sets, key sets and PublicKey all reduce keys with one function
+// (keyfunc.go:publicHalf); the private keys jwx parses from a remote set
+// cannot be watched from outside, these can.
+func privateHalfDropped(t *testing.T) {
+	k := sharedAtkKeys()
+	for _, c := range []struct {
+		alg string
+		gen func() (any, any) // the private key, and what to watch
+	}{
+		{"RS256", func() (any, any) { p, _ := rsa.GenerateKey(rand.Reader, 2048); return p, p }},
+		{"ES256", func() (any, any) { p, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader); return p, p }},
+		{"EdDSA", func() (any, any) { _, p, _ := ed25519.GenerateKey(rand.Reader); return p, &p[0] }},
+	} {
+		collected := make(chan struct{})
+		done := func(c chan struct{}) { close(c) }
+		m, tok := func() (*bearer.Middleware, string) {
+			priv, watched := c.gen()
+			switch w := watched.(type) {
+			case *rsa.PrivateKey:
+				runtime.AddCleanup(w, done, collected)
+			case *ecdsa.PrivateKey:
+				runtime.AddCleanup(w, done, collected)
+			case *byte:
+				runtime.AddCleanup(w, done, collected)
+			}
+			m, err := bearer.New(bearer.PublicKey(priv), bearer.WithClock(func() time.Time { return k.now }))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return m, jwt(t, c.alg, priv, `{"alg":"`+c.alg+`"}`, k.claims())
+		}()
+		for i := 0; ; i++ {
+			runtime.GC()
+			select {
+			case <-collected:
+			case <-time.After(10 * time.Millisecond):
+				if i < 100 {
+					continue
+				}
+				t.Errorf("%s: the private key stays reachable from the middleware", c.alg)
+			}
+			break
+		}
+		if _, err := m.Verify(context.Background(), tok); err != nil {
+			t.Errorf("%s: Verify after the private key was dropped: %v", c.alg, err)
+		}
+		m.Close()
 	}
 }
 

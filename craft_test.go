@@ -15,6 +15,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"math/big"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -187,6 +188,42 @@ func jwkOct(kid, alg string, secret []byte) string {
 
 func jwkOKP(kid string, pub ed25519.PublicKey) string {
 	return fmt.Sprintf(`{"kty":"OKP","kid":%q,"alg":"EdDSA","use":"sig","crv":"Ed25519","x":%q}`, kid, b64u.EncodeToString(pub))
+}
+
+// privateParams returns the private members of a JWK for key, decoded
+// (RFC 7518 §6.3.2 for RSA, §6.2.2 for EC, RFC 8037 §2 for Ed25519): what
+// a JWKS must never publish.
+func privateParams(key any) map[string][]byte {
+	switch k := key.(type) {
+	case *rsa.PrivateKey:
+		return map[string][]byte{"d": k.D.Bytes(), "p": k.Primes[0].Bytes(), "q": k.Primes[1].Bytes(),
+			"dp": k.Precomputed.Dp.Bytes(), "dq": k.Precomputed.Dq.Bytes(), "qi": k.Precomputed.Qinv.Bytes()}
+	case *ecdsa.PrivateKey:
+		d, err := k.Bytes()
+		if err != nil {
+			panic(err)
+		}
+		return map[string][]byte{"d": d}
+	case ed25519.PrivateKey:
+		return map[string][]byte{"d": k.Seed()}
+	}
+	panic(fmt.Sprintf("privateParams: %T", key))
+}
+
+// withPrivate adds params, base64url-encoded, to the public JWK jwk.
+func withPrivate(jwk string, params map[string][]byte) string {
+	names := make([]string, 0, len(params))
+	for name := range params {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	var b strings.Builder
+	b.WriteString(strings.TrimSuffix(jwk, "}"))
+	for _, name := range names {
+		fmt.Fprintf(&b, ",%q:%q", name, b64u.EncodeToString(params[name]))
+	}
+	b.WriteString("}")
+	return b.String()
 }
 
 func jwks(keys ...string) []byte {

@@ -197,7 +197,7 @@ func FuzzVerify(f *testing.F) {
 // catalogueTokens returns every token of the attack catalogue, as seeds.
 func catalogueTokens(t testing.TB) []string {
 	var toks []string
-	for _, a := range attackCatalogue(t, sharedAtkKeys(), "http://127.0.0.1:9/", nil) {
+	for _, a := range attackCatalogue(t, sharedAtkKeys(), atkEnv{victim: &keyServer{url: "http://127.0.0.1:9"}, attacker: "http://127.0.0.1:9"}) {
 		if a.token != "" {
 			toks = append(toks, a.token)
 		}

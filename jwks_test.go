@@ -78,9 +78,10 @@ func TestRotationPickedUpOnFirstUse(t *testing.T) {
 	})
 }
 
-// A flood of tokens with made-up kids costs at most one fetch per cooldown,
-// and those tokens are refused as unknown keys.
-func TestRandomKidFloodFetchesOncePerCooldown(t *testing.T) {
+// floodRandomKids checks that a flood of tokens with made-up kids costs at
+// most one fetch per cooldown, and that those tokens are refused as unknown
+// keys. It is the check of TestAttacks' row "remote/flood of random kids".
+func floodRandomKids(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := newIdP(t, bearertest.EdDSA)
 		obs := newEvents()
