@@ -1,6 +1,7 @@
 package bearer_test
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
@@ -8,18 +9,23 @@ import (
 	"crypto/elliptic"
 	"crypto/hmac"
 	"crypto/rsa"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	neturl "net/url"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/bearerauth/bearer"
+	"github.com/bearerauth/bearer/bearertest"
 )
 
 // The fuzz targets run in CI for a few seconds each (make fuzz); run them
@@ -329,19 +335,8 @@ func FuzzAuthorizationHeader(f *testing.F) {
 // accepts a genuine token only if the document holds the token's key.
 func FuzzKeySetJSON(f *testing.F) {
 	k := newFuzzKeys(f)
-	f.Add(k.keySetJSON())
-	for _, doc := range []string{
-		`{"keys":[]}`, `{"keys":null}`, `{}`, `[]`, `{"keys":[{}]}`, `{"keys":[1,"a",null,[]]}`,
-		`{"keys":[{"kty":"oct","k":""}]}`, `{"keys":[{"kty":"oct","k":"AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ","alg":"HS512"}]}`,
-		`{"keys":[` + jwkEC("ec", "ES384", &k.ec.PublicKey) + `]}`,
-		`{"keys":[` + strings.Replace(jwkRSA("rsa", "RS256", &k.rsa.PublicKey), `"use":"sig"`, `"use":"enc"`, 1) + `]}`,
-		`{"keys":[` + strings.Replace(jwkEC("ec", "ES256", &k.ec.PublicKey), `"use":"sig"`, `"key_ops":["encrypt"]`, 1) + `]}`,
-		`{"keys":[` + jwkOct("hs", "none", k.secret) + `,` + jwkOct("hs", "HS256", k.secret) + `]}`,
-		`{"keys":[{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0","d":"jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI"}]}`,
-		`{"keys":[{"kty":"OKP","crv":"X25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}`,
-		`{"keys":[{"kty":"RSA","n":"AQAB","e":"AQAB"}]}`,
-	} {
-		f.Add([]byte(doc))
+	for _, doc := range k.jwksSeeds(f) {
+		f.Add(doc)
 	}
 	tokens := k.genuine(f)
 	keys := []any{k.secret, &k.rsa.PublicKey, &k.ec.PublicKey, k.ed.Public()}
@@ -363,6 +358,347 @@ func FuzzKeySetJSON(f *testing.F) {
 				t.Fatalf("a set without the signing key accepted %q", tok)
 			}
 		}
+	})
+}
+
+// jwksSeeds are JWKS documents: k's own set, sets as bearertest's servers
+// publish them, the same keys with their private halves, and odd ones.
+func (k *fuzzKeys) jwksSeeds(t testing.TB) [][]byte {
+	docs := [][]byte{k.keySetJSON(), jwks(
+		withPrivate(jwkRSA("rsa", "RS256", &k.rsa.PublicKey), privateParams(k.rsa)),
+		withPrivate(jwkEC("ec", "ES256", &k.ec.PublicKey), privateParams(k.ec)),
+		withPrivate(jwkOKP("ed", k.ed.Public().(ed25519.PublicKey)), privateParams(k.ed)))}
+	for _, alg := range []bearertest.Algorithm{bearertest.RS256, bearertest.PS256, bearertest.ES384, bearertest.ES512, bearertest.EdDSA} {
+		iss, err := bearertest.NewIssuer(alg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs = append(docs, iss.JWKS())
+	}
+	for _, doc := range []string{
+		`{"keys":[]}`, `{"keys":null}`, `{}`, `[]`, `{"keys":[{}]}`, `{"keys":[1,"a",null,[]]}`,
+		`{"keys":[{"kty":"oct","k":""}]}`, `{"keys":[{"kty":"oct","k":"AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ","alg":"HS512"}]}`,
+		`{"keys":[` + jwkEC("ec", "ES384", &k.ec.PublicKey) + `]}`,
+		`{"keys":[` + strings.Replace(jwkRSA("rsa", "RS256", &k.rsa.PublicKey), `"use":"sig"`, `"use":"enc"`, 1) + `]}`,
+		`{"keys":[` + strings.Replace(jwkEC("ec", "ES256", &k.ec.PublicKey), `"use":"sig"`, `"key_ops":["encrypt"]`, 1) + `]}`,
+		`{"keys":[` + jwkOct("hs", "none", k.secret) + `,` + jwkOct("hs", "HS256", k.secret) + `]}`,
+		`{"keys":[{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0","d":"jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI"}]}`,
+		`{"keys":[{"kty":"OKP","crv":"X25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}`,
+		`{"keys":[{"kty":"RSA","n":"AQAB","e":"AQAB"}]}`,
+		`{"keys":[{"kty":"XYZ","kid":"future"},` + jwkEC("ec", "ES256", &k.ec.PublicKey) + `]}`,
+	} {
+		docs = append(docs, []byte(doc))
+	}
+	return docs
+}
+
+// inMemory is an http.RoundTripper that answers with a handler, without a
+// connection, so that a remote source can fetch inside a synctest bubble.
+type inMemory func(w http.ResponseWriter, r *http.Request)
+
+func (h inMemory) RoundTrip(r *http.Request) (*http.Response, error) {
+	rec := httptest.NewRecorder()
+	h(rec, r)
+	res := rec.Result()
+	res.Request = r
+	return res, nil
+}
+
+// fetches is a KeyObserver that passes on the source's fetch events.
+type fetches chan bearer.FetchEvent
+
+func (c fetches) KeysFetched(e bearer.FetchEvent) { c <- e }
+func (fetches) KeyMiss(bearer.KeyMissEvent)       {}
+func (fetches) KeysStale(bearer.StaleEvent)       {}
+func (fetches) KeysExpired(bearer.StaleEvent)     {}
+
+// next returns the next fetch event, or fails the test: a fetch never
+// takes this long against an in-memory server, so it hangs.
+func (c fetches) next(t *testing.T) bearer.FetchEvent {
+	t.Helper()
+	select {
+	case e := <-c:
+		return e
+	case <-time.After(10 * time.Second):
+		t.Fatal("no fetch result in 10s: the fetch hangs")
+	}
+	return bearer.FetchEvent{}
+}
+
+// FuzzRemoteJWKS serves arbitrary documents as a RemoteJWKS endpoint. Each
+// input opens a middleware in a synctest bubble, which fetches the document
+// once: the source has keys exactly when that fetch succeeds; a fetch never
+// reports more keys than the document lists; an accepted token is never
+// HMAC-signed (a remote set's symmetric keys are refused) and its key is in
+// the document; requests cost at most one more fetch (a key miss); after
+// Close no goroutine is left (synctest.Test fails otherwise).
+//
+// The seeds are the documents of FuzzKeySetJSON. Wycheproof's JWK sets are
+// not among them: the vectors stay out of the core module (conformance/
+// runs them through KeySetJSON).
+func FuzzRemoteJWKS(f *testing.F) {
+	k := newFuzzKeys(f)
+	for _, doc := range k.jwksSeeds(f) {
+		f.Add(doc)
+	}
+	tokens := k.genuine(f)
+	keys := []any{&k.rsa.PublicKey, &k.ec.PublicKey, k.ed.Public()}
+	// serve checks one document and returns how many tokens it let in.
+	serve := func(t *testing.T, doc []byte) (accepted int) {
+		requests := 0
+		client := &http.Client{Transport: inMemory(func(w http.ResponseWriter, r *http.Request) {
+			requests++ // only the source's goroutine fetches
+			w.Write(doc)
+		})}
+		events := make(fetches, 4)
+		m, err := bearer.New(bearer.RemoteJWKS("https://idp.example/jwks", bearer.WithHTTPClient(client)),
+			bearer.WithKeyObserver(events), quiet, bearer.WithClock(func() time.Time { return k.now }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.Close()
+		e := events.next(t)
+		synctest.Wait() // the event comes before the keys are published
+		ready := m.Check(context.Background()) == nil
+		if ready != (e.Err == nil) || ready != (e.Keys > 0) {
+			t.Fatalf("Check says keys %v; the fetch found %d keys, error %v", ready, e.Keys, e.Err)
+		}
+		var set struct{ Keys []json.RawMessage }
+		if json.Unmarshal(doc, &set) == nil && e.Keys+len(e.Skipped) > len(set.Keys) {
+			t.Fatalf("%d keys and %d skipped from a document of %d", e.Keys, len(e.Skipped), len(set.Keys))
+		}
+		for _, tok := range tokens {
+			_, err := m.Verify(context.Background(), tok)
+			if err == nil {
+				if !ready || strings.HasPrefix(headerAlg(tok), "HS") || !documentHolds(doc, keys) {
+					t.Fatalf("accepted %.40q (keys %v) from %q", tok, ready, doc)
+				}
+				accepted++
+				continue
+			}
+			var be *bearer.Error
+			unavailable := errors.Is(err, bearer.ErrKeysUnavailable)
+			if !errors.As(err, &be) || unavailable == ready || !unavailable && !errors.Is(err, bearer.ErrInvalidToken) {
+				t.Fatalf("refusal %v with keys %v", err, ready)
+			}
+		}
+		m.Close()
+		if requests > 2 {
+			t.Fatalf("%d fetches, want at most 2: the first, one key miss", requests)
+		}
+		return accepted
+	}
+	own := k.keySetJSON() // the first seed
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		synctest.Test(t, func(t *testing.T) {
+			if serve(t, doc) != 3 && bytes.Equal(doc, own) {
+				t.Fatal("k's own set does not let in its RSA, EC and Ed25519 tokens: the properties go unchecked")
+			}
+		})
+	})
+}
+
+// headerAlg returns the alg of tok's header.
+func headerAlg(tok string) string {
+	var h struct{ Alg string }
+	json.Unmarshal(mustDecode(segment(tok, 0)), &h)
+	return h.Alg
+}
+
+// FuzzDiscover serves arbitrary OpenID Connect discovery documents to
+// Discover, and a fixed JWKS at any other URL, in a synctest bubble. Keys
+// come only from a document that names exactly the configured issuer and
+// an https jwks_uri, fetched at exactly that URL; tokens of other issuers
+// are refused without a fetch; after Close no goroutine is left.
+func FuzzDiscover(f *testing.F) {
+	k := newFuzzKeys(f)
+	const issuer = "https://idp.example"
+	srv := bearertest.NewServer(bearertest.RS256)
+	res, err := http.Get(srv.URL + bearertest.DiscoveryPath)
+	if err != nil {
+		f.Fatal(err)
+	}
+	served, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	srv.Close()
+	good := []byte(`{"issuer":"` + issuer + `","jwks_uri":"` + issuer + `/keys"}`)
+	f.Add(good)
+	f.Add([]byte(strings.ReplaceAll(string(served), srv.URL, issuer)))
+	for _, doc := range []string{
+		`{"issuer":"https://idp.example","jwks_uri":"https://keys.example/idp/jwks.json","authorization_endpoint":"https://idp.example/auth","id_token_signing_alg_values_supported":["RS256"]}`,
+		`{"issuer":"https://idp.example/","jwks_uri":"https://idp.example/keys"}`,
+		`{"issuer":"https://evil.example","jwks_uri":"https://evil.example/keys"}`,
+		`{"issuer":"https://idp.example","jwks_uri":"http://idp.example/keys"}`,
+		`{"issuer":"https://idp.example","jwks_uri":"http://127.0.0.1/keys"}`,
+		`{"issuer":"https://idp.example","jwks_uri":"/keys"}`,
+		`{"issuer":"https://idp.example","jwks_uri":""}`,
+		`{"issuer":"https://idp.example"}`,
+		`{"issuer":null,"jwks_uri":"https://idp.example/keys"}`,
+		`{"issuer":"https://evil.example","issuer":"https://idp.example","jwks_uri":"https://idp.example/keys"}`,
+		`{"issuer":"https:\/\/idp.example","jwks_uri":"https://idp.example/k\u0065ys"}`,
+		`{"issuer":"https://idp.example","jwks_uri":"https://` + "\xbd" + `"}`,
+		`[]`, `null`, `{"issuer":["https://idp.example"]}`,
+	} {
+		f.Add([]byte(doc))
+	}
+	claims := func(iss string) string {
+		return fmt.Sprintf(`{"iss":%q,"sub":"alice","exp":%d}`, iss, k.now.Add(time.Hour).Unix())
+	}
+	ours := jwt(f, "RS256", k.rsa, `{"alg":"RS256","kid":"rsa"}`, claims(issuer))
+	theirs := jwt(f, "RS256", k.rsa, `{"alg":"RS256","kid":"rsa"}`, claims("https://evil.example"))
+	keySet := k.keySetJSON()
+	// discover checks one document and reports whether it led to keys.
+	discover := func(t *testing.T, doc []byte) (ready bool) {
+		var urls []string // only the source's goroutine fetches
+		client := &http.Client{Transport: inMemory(func(w http.ResponseWriter, r *http.Request) {
+			urls = append(urls, r.URL.String())
+			if r.URL.String() == issuer+bearertest.DiscoveryPath {
+				w.Write(doc)
+				return
+			}
+			w.Write(keySet)
+		})}
+		events := make(fetches, 4)
+		m, err := bearer.New(bearer.Discover(issuer, bearer.WithHTTPClient(client)),
+			bearer.WithKeyObserver(events), quiet, bearer.WithClock(func() time.Time { return k.now }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.Close()
+		if e := events.next(t); e.Err == nil {
+			events.next(t) // the discovery document led to the keys
+		}
+		synctest.Wait() // the event comes before the keys are published
+		before := len(urls)
+		_, errTheirs := m.Verify(context.Background(), theirs)
+		fetched := len(urls)
+		_, errOurs := m.Verify(context.Background(), ours)
+		ready = m.Check(context.Background()) == nil
+		m.Close()
+
+		if !errors.Is(errTheirs, bearer.ErrIssuer) || fetched != before || len(urls) == 0 || urls[0] != issuer+bearertest.DiscoveryPath {
+			t.Fatalf("another issuer's token: %v; fetches %q", errTheirs, urls)
+		}
+		if ready != (errOurs == nil) {
+			t.Fatalf("keys %v, but the issuer's token: %v", ready, errOurs)
+		}
+		if !ready {
+			if !errors.Is(errOurs, bearer.ErrKeysUnavailable) || len(urls) > 4 {
+				t.Fatalf("no keys: the issuer's token %v, %d fetches (%q)", errOurs, len(urls), urls)
+			}
+			return false
+		}
+		var meta struct {
+			Issuer  string `json:"issuer"`
+			JWKSURI string `json:"jwks_uri"`
+		}
+		if err := json.Unmarshal(doc, &meta); err != nil || meta.Issuer != issuer || !strings.HasPrefix(meta.JWKSURI, "https://") {
+			t.Fatalf("keys from the document %q (%v)", doc, err)
+		}
+		// The request's URL is the document's, escaped.
+		if u, err := neturl.Parse(meta.JWKSURI); err != nil || fetched != 2 || len(urls) != 2 || urls[1] != u.String() {
+			t.Fatalf("fetches %q, want the discovery document, then %s only", urls, meta.JWKSURI)
+		}
+		return true
+	}
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		synctest.Test(t, func(t *testing.T) {
+			if !discover(t, doc) && bytes.Equal(doc, good) {
+				t.Fatal("a good document leads to no keys: the properties go unchecked")
+			}
+		})
+	})
+}
+
+// FuzzDPoPProof sends arbitrary DPoP proofs with a genuine DPoP-bound
+// token. A refusal is a 401 whose challenges carry no control character
+// and nothing of the proof; an accepted proof is signed, by the standard
+// library's judgement, with the key the token is bound to, names the
+// request's method and the token's hash, and is never accepted twice.
+func FuzzDPoPProof(f *testing.F) {
+	k := newFuzzKeys(f)
+	now := time.Unix(1_900_000_000, 0) // ahead of the wall clock, which the replay cache reads
+	const url = "https://api.example/orders"
+	x, y := ecPoint(&k.ec.PublicKey)
+	pub := fmt.Sprintf(`{"crv":"P-256","kty":"EC","x":%q,"y":%q}`, b64u.EncodeToString(x), b64u.EncodeToString(y))
+	sum := sha256.Sum256([]byte(pub)) // the RFC 7638 thumbprint: pub is in its form
+	jkt := b64u.EncodeToString(sum[:])
+	token := jwt(f, "HS256", k.secret, `{"alg":"HS256"}`,
+		fmt.Sprintf(`{"sub":"alice","exp":%d,"cnf":{"jkt":%q}}`, now.Add(time.Hour).Unix(), jkt))
+	ath := sha256.Sum256([]byte(token))
+	proof := func(alg string, key any, jwk, typ string, claims map[string]any) string {
+		payload := map[string]any{"jti": randomKid(), "htm": "GET", "htu": url, "iat": now.Unix(), "ath": b64u.EncodeToString(ath[:])}
+		for name, v := range claims {
+			payload[name] = v
+		}
+		return jwt(f, alg, key, `{"typ":"`+typ+`","alg":"`+alg+`","jwk":`+jwk+`}`, mustJSON(payload))
+	}
+	jti := randomKid()
+	genuine := proof("ES256", k.ec, pub, "dpop+jwt", map[string]any{"jti": jti})
+	for _, p := range []string{
+		genuine, // accepted below before the fuzzing: a replay
+		proof("ES256", k.ec, pub, "application/DPoP+JWT", nil),
+		proof("ES256", k.ec, pub, "JWT", nil),
+		proof("ES256", k.ec, pub, "dpop+jwt", map[string]any{"htm": "POST"}),
+		proof("ES256", k.ec, pub, "dpop+jwt", map[string]any{"htu": "https://api.example/admin"}),
+		proof("ES256", k.ec, pub, "dpop+jwt", map[string]any{"ath": nil}),
+		proof("ES256", k.ec, pub, "dpop+jwt", map[string]any{"iat": now.Add(time.Hour).Unix()}),
+		proof("ES256", k.ec, pub, "dpop+jwt", map[string]any{"jti": ""}),
+		proof("ES256", k.ec, withPrivate(pub, privateParams(k.ec)), "dpop+jwt", nil),
+		proof("EdDSA", k.ed, jwkOKP("", k.ed.Public().(ed25519.PublicKey)), "dpop+jwt", nil),
+		proof("RS256", k.rsa, jwkRSA("", "RS256", &k.rsa.PublicKey), "dpop+jwt", nil),
+		proof("HS256", k.secret, jwkOct("", "HS256", k.secret), "dpop+jwt", nil),
+		token, "", "a.b.c",
+	} {
+		f.Add(p)
+	}
+	m, err := bearer.New(bearer.Secret(k.secret), bearer.WithClock(func() time.Time { return now }), bearer.WithDPoP(bearer.DPoP{}))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { m.Close() })
+	request := func(p string) *http.Request {
+		r := httptest.NewRequest(http.MethodGet, url, nil)
+		r.Header.Set("Authorization", "DPoP "+token)
+		r.Header.Set("DPoP", p)
+		return r
+	}
+	if _, err := m.Authenticate(request(genuine)); err != nil {
+		f.Fatalf("a genuine proof is refused (%v): the properties would go unchecked", err)
+	}
+	seen := map[string]bool{jti: true} // the jti of each accepted proof
+	f.Fuzz(func(t *testing.T, p string) {
+		r := request(p)
+		tok, err := m.Authenticate(r)
+		if err != nil {
+			var e *bearer.Error
+			if !errors.As(err, &e) || e.Status != http.StatusUnauthorized || e.Code != bearer.CodeInvalidDPoPProof && e.Code != bearer.CodeInvalidToken {
+				t.Fatalf("refusal %v is not a 401 invalid_dpop_proof or invalid_token", err)
+			}
+			if len(p) > bearer.DefaultMaxTokenSize && !errors.Is(err, bearer.ErrDPoPProof) {
+				t.Fatalf("%d-byte proof refused with %v, want ErrDPoPProof", len(p), err)
+			}
+			h := http.Header{}
+			m.SetErrorHeaders(h, r, err)
+			for _, c := range h.Values("WWW-Authenticate") {
+				if strings.ContainsFunc(c, func(r rune) bool { return r < 0x20 || r == 0x7f }) || len(p) >= 8 && strings.Contains(c, p) {
+					t.Fatalf("challenge %q", c)
+				}
+			}
+			return
+		}
+		var claims struct{ Jti, Htm, Ath string }
+		var header struct{ Typ string }
+		parts := strings.Split(p, ".")
+		if tok.DPoPThumbprint() != jkt || !signedByOneOf(p, []any{&k.ec.PublicKey}) || len(parts) != 3 ||
+			json.Unmarshal(mustDecode(parts[0]), &header) != nil || json.Unmarshal(mustDecode(parts[1]), &claims) != nil {
+			t.Fatalf("accepted a proof not signed by the bound key: %q", p)
+		}
+		if !strings.EqualFold(strings.TrimPrefix(strings.ToLower(header.Typ), "application/"), "dpop+jwt") ||
+			claims.Htm != http.MethodGet || claims.Ath != b64u.EncodeToString(ath[:]) || claims.Jti == "" || seen[claims.Jti] {
+			t.Fatalf("accepted the proof %q: header %+v, claims %+v, jti seen before %v", p, header, claims, seen[claims.Jti])
+		}
+		seen[claims.Jti] = true
 	})
 }
 
