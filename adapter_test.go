@@ -6,7 +6,9 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/bearerauth/bearer"
 	"github.com/bearerauth/bearer/internal/answertest"
@@ -109,14 +111,18 @@ func TestHandleError(t *testing.T) {
 }
 
 func TestSetErrorHeaders(t *testing.T) {
-	f := answertest.New(t)
+	down := answertest.KeysUnavailable(t)
+	_, err := down.Middleware.Verify(t.Context(), down.Token(t, ""))
 	h := http.Header{}
-	f.Middleware.SetErrorHeaders(h, nil, answertest.Unavailable)
-	if h.Get("WWW-Authenticate") != "" || h.Get("Retry-After") != "30" || h.Get("Cache-Control") != "no-store" || h.Get("Content-Type") != "" {
-		t.Errorf("503 headers: %v", h)
+	down.Middleware.SetErrorHeaders(h, nil, err)
+	retry, _ := strconv.Atoi(h.Get("Retry-After"))
+	if !errors.Is(err, bearer.ErrKeysUnavailable) || h.Get("WWW-Authenticate") != "" || !answertest.FreshRetryAfter(time.Duration(retry)*time.Second) ||
+		h.Get("Cache-Control") != "no-store" || h.Get("Content-Type") != "" {
+		t.Errorf("503 (%v) headers: %v", err, h)
 	}
+	f := answertest.New(t)
 	h = http.Header{}
-	err := bearer.AuthorizeScopes(bearer.NewContext(t.Context(), mustVerify(t, f, "read")), "read", "write")
+	err = bearer.AuthorizeScopes(bearer.NewContext(t.Context(), mustVerify(t, f, "read")), "read", "write")
 	f.Middleware.SetErrorHeaders(h, nil, err)
 	if h.Get("WWW-Authenticate") != answertest.ScopeChallenge("read write") || h.Get("Retry-After") != "" {
 		t.Errorf("403 headers: %v", h)

@@ -13,6 +13,13 @@ import (
 	"github.com/bearerauth/bearer/bearertest"
 )
 
+// TestMain fails the run if any test or example of the package leaves a
+// goroutine behind: a remote source's owner goroutine, a connection, a
+// test server. Tests in synctest bubbles are checked by synctest itself.
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
 // These tests run in real time against TCP servers, with the sources' own
 // HTTP clients, so that goleak sees every goroutine a source starts: its
 // owner goroutine and its connections.

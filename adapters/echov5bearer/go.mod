@@ -6,6 +6,8 @@ replace github.com/bearerauth/bearer => ../..
 
 require github.com/bearerauth/bearer v0.0.0-00010101000000-000000000000
 
+require go.uber.org/goleak v1.3.0
+
 require (
 	github.com/decred/dcrd/dcrec/secp256k1/v4 v4.4.1 // indirect
 	github.com/goccy/go-json v0.11.2 // indirect

@@ -3,18 +3,21 @@ package ginbearer_test
 import (
 	"errors"
 	"net/http"
-	"os"
 	"testing"
 
 	"github.com/bearerauth/bearer"
 	"github.com/bearerauth/bearer/adapters/ginbearer"
 	"github.com/bearerauth/bearer/internal/answertest"
 	"github.com/gin-gonic/gin"
+	"go.uber.org/goleak"
 )
 
+// TestMain runs the tests in gin's test mode, and fails the run if a test
+// leaves a goroutine behind: the suite's remote key source
+// (answertest.KeysUnavailable), a server, a connection.
 func TestMain(m *testing.M) {
 	gin.SetMode(gin.TestMode)
-	os.Exit(m.Run())
+	goleak.VerifyTestMain(m)
 }
 
 // hello answers with the subject of the token, after checking that every

@@ -5,10 +5,11 @@
 package answertest
 
 import (
-	"context"
 	"encoding/base64"
 	"io"
+	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -32,12 +33,17 @@ type Fixture struct {
 func New(t testing.TB, opts ...bearer.Option) *Fixture {
 	t.Helper()
 	iss := bearertest.MustIssuer(bearertest.ES256)
+	return newFixture(t, iss, iss.KeySource(), opts)
+}
+
+func newFixture(t testing.TB, iss *bearertest.Issuer, keys bearer.KeySource, opts []bearer.Option) *Fixture {
+	t.Helper()
 	all := append([]bearer.Option{
 		bearer.WithRealm(Realm),
 		bearer.WithIssuer(iss.Issuer()),
 		bearer.WithAudience(iss.Audience()...),
 	}, opts...)
-	m, err := bearer.New(iss.KeySource(), all...)
+	m, err := bearer.New(keys, all...)
 	if err != nil {
 		t.Fatalf("bearer.New: %v", err)
 	}
@@ -134,23 +140,62 @@ func scopeBody(scopes string) string {
 	return `{"error":"insufficient_scope","error_description":"insufficient scope","scope":"` + scopes + `"}`
 }
 
-// Unavailable is the error of a key source that has no keys and cannot
-// fetch any, with a Retry-After of 30 seconds.
-var Unavailable = &bearer.Error{
-	Code:        bearer.CodeTemporarilyUnavailable,
-	Description: "signing keys unavailable",
-	Status:      http.StatusServiceUnavailable,
-	RetryAfter:  30 * time.Second,
-	Err:         bearer.ErrKeysUnavailable,
+// RetryAfter is the Retry-After of KeysUnavailable's key server. The
+// source fetches again only then, and its 503 answers say how long is
+// left: RetryAfter, less the time since the server answered.
+const RetryAfter = 30 * time.Second
+
+// FreshRetryAfter reports whether d is RetryAfter less at most ten
+// seconds: the time a test may take between the failed fetch and its
+// request.
+func FreshRetryAfter(d time.Duration) bool {
+	return d > RetryAfter-10*time.Second && d <= RetryAfter
 }
 
-// KeysUnavailable returns a Fixture whose middleware meets Unavailable on
-// every token that is otherwise valid. The static key sources never fail
-// that way, so a validator stands in for an unreachable key server.
+// KeysUnavailable returns a Fixture whose middleware verifies with a
+// RemoteJWKS whose key server answers every fetch 500 with a Retry-After of
+// RetryAfter: there are never keys, so an otherwise valid token gets the
+// 503 of DESIGN.md's table, and no fetch happens before RetryAfter. It
+// returns once the first fetch has failed; the middleware and the server
+// are closed when the test ends.
 func KeysUnavailable(t testing.TB) *Fixture {
 	t.Helper()
-	return New(t, bearer.WithValidator(func(context.Context, *bearer.Token) error { return Unavailable }))
+	srv := bearertest.NewServer(bearertest.ES256)
+	t.Cleanup(srv.Close)
+	srv.Keys.Fail(http.StatusInternalServerError)
+	srv.Keys.SetHeader("Retry-After", strconv.Itoa(int(RetryAfter/time.Second)))
+	fetched := make(fetches, 1)
+	// A request waits at most the key wait for a fetch in flight; none is,
+	// but a short one bounds the test if that changes.
+	keys := bearer.RemoteJWKS(srv.JWKSURL, bearer.WithKeyWait(time.Second))
+	f := newFixture(t, srv.Issuer, keys, []bearer.Option{
+		bearer.WithLogger(slog.New(slog.DiscardHandler)), // the failures are the point
+		bearer.WithKeyObserver(fetched),
+	})
+	select {
+	case e := <-fetched:
+		if e.Err == nil || e.Status != http.StatusInternalServerError {
+			t.Fatalf("the first fetch: %+v, want a failed 500", e)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no fetch in 10s")
+	}
+	return f
 }
+
+// fetches is a bearer.KeyObserver that passes on fetch events without
+// waiting for a reader.
+type fetches chan bearer.FetchEvent
+
+func (c fetches) KeysFetched(e bearer.FetchEvent) {
+	select {
+	case c <- e:
+	default:
+	}
+}
+func (fetches) KeyMiss(bearer.KeyMissEvent)   {}
+func (fetches) KeysStale(bearer.StaleEvent)   {}
+func (fetches) KeysExpired(bearer.StaleEvent) {}
 
 // Answer is what a response said, as a client sees it.
 type Answer struct {
@@ -217,10 +262,22 @@ var (
 	NoPrivileges = Answer{Status: http.StatusForbidden, CacheControl: "no-store",
 		Challenge: `Bearer realm="api", error="insufficient_scope", error_description="insufficient privileges"`,
 		Body:      `{"error":"insufficient_scope","error_description":"insufficient privileges"}`}
-	// NoKeys answers a request when the keys are unavailable (Unavailable).
+	// NoKeys answers a request when no keys can be had (KeysUnavailable):
+	// no challenge, since the token may be fine, and Retry-After. Check
+	// answers against it with CheckNoKeys.
 	NoKeys = Answer{Status: http.StatusServiceUnavailable, RetryAfter: "30", CacheControl: "no-store",
 		Body: `{"error":"temporarily_unavailable","error_description":"signing keys unavailable"}`}
 )
+
+// CheckNoKeys reports an error unless got is NoKeys, with any Retry-After
+// that FreshRetryAfter accepts.
+func CheckNoKeys(t testing.TB, name string, got Answer) {
+	t.Helper()
+	if s, err := strconv.Atoi(got.RetryAfter); err == nil && FreshRetryAfter(time.Duration(s)*time.Second) {
+		got.RetryAfter = NoKeys.RetryAfter
+	}
+	Expect(t, name, got, NoKeys)
+}
 
 // NoScope is the answer to a token without scopes, a space-separated list.
 func NoScope(scopes string) Answer {

@@ -19,6 +19,7 @@ import (
 // TestReplayAcrossInstances: a DPoP proof accepted by one instance is a
 // replay on another that shares Redis, within the proof's window.
 func TestReplayAcrossInstances(t *testing.T) {
+	noLeaks(t)
 	addr := sharedAddr(t)
 	pre := prefix(t)
 	iss := bearertest.MustIssuer(bearertest.ES256)
@@ -66,6 +67,7 @@ func TestReplayAcrossInstances(t *testing.T) {
 }
 
 func TestReplayCacheExpiry(t *testing.T) {
+	noLeaks(t)
 	client := newClient(t, sharedAddr(t))
 	pre := prefix(t)
 	cache := redisrevoke.ReplayCache(client, pre)
@@ -84,6 +86,7 @@ func TestReplayCacheExpiry(t *testing.T) {
 }
 
 func TestReplayCacheUnreachable(t *testing.T) {
+	noLeaks(t)
 	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 100 * time.Millisecond})
 	t.Cleanup(func() { client.Close() })
 	cache := redisrevoke.ReplayCache(client, "")
