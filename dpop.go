@@ -273,7 +273,10 @@ func (d *dpopConfig) verifyProof(r *http.Request, token string, now time.Time) (
 	if p.jti == "" || len(p.jti) > maxProofJTI {
 		return "", errProofJTI
 	}
-	fresh, err := d.replay.Remember(r.Context(), thumbprint+":"+p.jti, p.iat.Add(d.window))
+	// The window is on the middleware's clock; a cache keeps the id until a
+	// time on the wall clock, which WithClock may set apart from it.
+	until := time.Now().Add(p.iat.Add(d.window).Sub(now))
+	fresh, err := d.replay.Remember(r.Context(), thumbprint+":"+p.jti, until)
 	if err != nil {
 		return "", &Error{Code: CodeTemporarilyUnavailable, Description: "DPoP replay check unavailable",
 			Status: http.StatusServiceUnavailable, RetryAfter: time.Second, Err: fmt.Errorf("bearer: DPoP replay check: %w", err)}

@@ -244,6 +244,25 @@ func TestDPoPNonces(t *testing.T) {
 	}
 }
 
+// A proof is a replay for as long as its window lasts, also when the
+// middleware's clock (WithClock) is not the wall clock the replay cache
+// keeps its entries by.
+func TestDPoPReplayWithClockBehind(t *testing.T) {
+	then := time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)
+	clock := func() time.Time { return then }
+	iss := bearertest.MustIssuer(bearertest.ES256, bearertest.WithClock(clock))
+	key := bearertest.MustDPoPKey(bearertest.ES256, bearertest.WithClock(clock))
+	srv := serve(t, newMiddleware(t, iss.KeySource(), bearer.WithClock(clock), bearer.WithDPoP(bearer.DPoP{})).Handler(whoami))
+	tok := iss.MustMint(bearertest.Claims{"sub": "alice", "cnf": key.Confirmation()})
+	proof := key.MustProof("GET", srv.URL+"/orders", tok)
+	if got := dpopCall(t, "GET", srv.URL+"/orders", "DPoP", tok, proof); got.status != 200 {
+		t.Fatalf("first use: %d %s", got.status, got.challenge)
+	}
+	if got := dpopCall(t, "GET", srv.URL+"/orders", "DPoP", tok, proof); got.status != 401 || !strings.Contains(got.challenge, "DPoP proof replayed") {
+		t.Errorf("replay: %d %s", got.status, got.challenge)
+	}
+}
+
 func TestDPoPBaseURLAndSharedReplay(t *testing.T) {
 	iss := bearertest.MustIssuer(bearertest.ES256)
 	key := bearertest.MustDPoPKey(bearertest.ES256)

@@ -617,7 +617,7 @@ func FuzzDiscover(f *testing.F) {
 // request's method and the token's hash, and is never accepted twice.
 func FuzzDPoPProof(f *testing.F) {
 	k := newFuzzKeys(f)
-	now := time.Unix(1_900_000_000, 0) // ahead of the wall clock, which the replay cache reads
+	now := time.Unix(1_900_000_000, 0) // the middleware's clock, for which the proofs are made
 	const url = "https://api.example/orders"
 	x, y := ecPoint(&k.ec.PublicKey)
 	pub := fmt.Sprintf(`{"crv":"P-256","kty":"EC","x":%q,"y":%q}`, b64u.EncodeToString(x), b64u.EncodeToString(y))
