@@ -96,6 +96,11 @@ func newFetcher(c *remoteConfig) *fetcher {
 		if !strings.EqualFold(req.URL.Host, via[0].URL.Host) {
 			return fmt.Errorf("%w: to another host (%s)", ErrRedirect, req.URL.Host)
 		}
+		// Never down to plain http, not even on loopback, where checkScheme
+		// allows it: the configuration asked for TLS.
+		if via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
+			return fmt.Errorf("%w: redirect from https to %s", ErrInsecureURL, req.URL.Redacted())
+		}
 		if err := checkScheme(req.URL); err != nil {
 			return err
 		}

@@ -766,6 +766,18 @@ func TestRedirects(t *testing.T) {
 		}
 		wantUnavailable(t, send(m, b.MustMint(nil)), "")
 	})
+	t.Run("from https to http on the same host", func(t *testing.T) {
+		var tlsSrv *httptest.Server
+		tlsSrv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, "http"+strings.TrimPrefix(tlsSrv.URL, "https")+"/plain", http.StatusFound)
+		}))
+		defer tlsSrv.Close()
+		obs := newEvents()
+		newMiddleware(t, bearer.RemoteJWKS(tlsSrv.URL+"/jwks", bearer.WithHTTPClient(tlsSrv.Client())), bearer.WithKeyObserver(obs), quiet)
+		if e := <-obs.fetched; !errors.Is(e.Err, bearer.ErrInsecureURL) || e.Status != 0 {
+			t.Fatalf("fetch event %+v, want ErrInsecureURL", e)
+		}
+	})
 	t.Run("on the same host", func(t *testing.T) {
 		iss := bearertest.MustIssuer(bearertest.RS256)
 		mux := http.NewServeMux()
