@@ -1,0 +1,194 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+
+	jwtmiddleware "github.com/auth0/go-jwt-middleware/v2"
+	"github.com/auth0/go-jwt-middleware/v2/validator"
+	"github.com/bearerauth/bearer"
+	"github.com/go-chi/jwtauth/v5"
+	"github.com/golang-jwt/jwt/v5"
+	echojwt "github.com/labstack/echo-jwt/v4"
+	"github.com/labstack/echo/v4"
+	jwxv2 "github.com/lestrrat-go/jwx/v2/jwt"
+	"github.com/lestrrat-go/jwx/v3/jwa"
+	jwxjwt "github.com/lestrrat-go/jwx/v3/jwt"
+)
+
+// contender builds one middleware around the application handler for a
+// fixture. Each is configured as its documentation suggests, with the
+// algorithm pinned and iss and aud required.
+type contender struct {
+	name string
+	new  func(tb testing.TB, f *fixture) http.Handler
+	bare bool // a framework without authentication, the baseline
+}
+
+// Names are what cmd/ratios reads: "nethttp", "echo" (and "gin") are the
+// bare frameworks, "floor" the signature check alone; a name starting with
+// "echo" or "gin" is measured against that framework's bare row.
+var contenders = []contender{
+	{"nethttp", bareNetHTTP, true},
+	{"bearer", bearerMiddleware(), false},
+	{"golang-jwt", golangJWT, false},
+	{"auth0", auth0, false},
+	{"jwtauth", chiJWTAuth, false},
+	{"jwx", naiveJWX, false},
+	{"echo", bareEcho, true},
+	{"echo-jwt", echoJWT, false},
+}
+
+func bareNetHTTP(tb testing.TB, f *fixture) http.Handler {
+	return protected(func(*http.Request) string { return "anonymous" })
+}
+
+func bearerMiddleware(opts ...bearer.Option) func(tb testing.TB, f *fixture) http.Handler {
+	return func(tb testing.TB, f *fixture) http.Handler {
+		src := bearer.PublicKey(f.public)
+		if f.secret != nil {
+			src = bearer.Secret(f.secret)
+		}
+		opts := append([]bearer.Option{bearer.WithIssuer(issuer), bearer.WithAudience(audience)}, opts...)
+		m, err := bearer.New(src, opts...)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		tb.Cleanup(func() { m.Close() })
+		return m.Handler(protected(func(r *http.Request) string { return bearer.Subject(r.Context()) }))
+	}
+}
+
+// golangJWT is the middleware most services write by hand around
+// github.com/golang-jwt/jwt/v5.
+func golangJWT(tb testing.TB, f *fixture) http.Handler {
+	parser := jwt.NewParser(
+		jwt.WithValidMethods([]string{f.alg}),
+		jwt.WithIssuer(issuer),
+		jwt.WithAudience(audience),
+		jwt.WithExpirationRequired(),
+	)
+	key := f.key()
+	keyFunc := func(*jwt.Token) (any, error) { return key, nil }
+	type ctxKey struct{}
+	next := protected(func(r *http.Request) string {
+		sub, _ := r.Context().Value(ctxKey{}).(jwt.MapClaims).GetSubject()
+		return sub
+	})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		claims := jwt.MapClaims{}
+		if _, err := parser.ParseWithClaims(raw, claims, keyFunc); err != nil {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, claims)))
+	})
+}
+
+// auth0 is github.com/auth0/go-jwt-middleware/v2 with its validator.
+func auth0(tb testing.TB, f *fixture) http.Handler {
+	key := f.key()
+	v, err := validator.New(func(context.Context) (any, error) { return key, nil },
+		validator.SignatureAlgorithm(f.alg), issuer, []string{audience})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return jwtmiddleware.New(v.ValidateToken).CheckJWT(protected(func(r *http.Request) string {
+		c, _ := r.Context().Value(jwtmiddleware.ContextKey{}).(*validator.ValidatedClaims)
+		return c.RegisteredClaims.Subject
+	}))
+}
+
+// chiJWTAuth is github.com/go-chi/jwtauth/v5: Verifier then Authenticator.
+func chiJWTAuth(tb testing.TB, f *fixture) http.Handler {
+	ja := jwtauth.New(f.alg, nil, f.key(), jwxv2.WithIssuer(issuer), jwxv2.WithAudience(audience))
+	next := protected(func(r *http.Request) string {
+		t, _ := r.Context().Value(jwtauth.TokenCtxKey).(jwxv2.Token)
+		return t.Subject()
+	})
+	return jwtauth.Verifier(ja)(jwtauth.Authenticator(ja)(next))
+}
+
+// naiveJWX is a hand-written middleware around jwx v3's jwt.Parse, the
+// library bearer uses for keys.
+func naiveJWX(tb testing.TB, f *fixture) http.Handler {
+	alg, ok := jwa.LookupSignatureAlgorithm(f.alg)
+	if !ok {
+		tb.Fatalf("jwx: no algorithm %s", f.alg)
+	}
+	opts := []jwxjwt.ParseOption{
+		jwxjwt.WithKey(alg, f.key()),
+		jwxjwt.WithIssuer(issuer),
+		jwxjwt.WithAudience(audience),
+	}
+	type ctxKey struct{}
+	next := protected(func(r *http.Request) string {
+		sub, _ := r.Context().Value(ctxKey{}).(jwxjwt.Token).Subject()
+		return sub
+	})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		tok, err := jwxjwt.ParseString(raw, opts...)
+		if err != nil {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, tok)))
+	})
+}
+
+func newEcho(mw ...echo.MiddlewareFunc) *echo.Echo {
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.Use(mw...)
+	return e
+}
+
+func bareEcho(tb testing.TB, f *fixture) http.Handler {
+	e := newEcho()
+	e.GET("/orders", func(c echo.Context) error { return c.NoContent(http.StatusNoContent) })
+	return e
+}
+
+// echoJWT is github.com/labstack/echo-jwt/v4. Its default parser checks
+// neither iss nor aud, so, as its documentation suggests for extra checks,
+// ParseTokenFunc runs a golang-jwt parser that does.
+func echoJWT(tb testing.TB, f *fixture) http.Handler {
+	parser := jwt.NewParser(
+		jwt.WithValidMethods([]string{f.alg}),
+		jwt.WithIssuer(issuer),
+		jwt.WithAudience(audience),
+		jwt.WithExpirationRequired(),
+	)
+	key := f.key()
+	keyFunc := func(*jwt.Token) (any, error) { return key, nil }
+	e := newEcho(echojwt.WithConfig(echojwt.Config{
+		ParseTokenFunc: func(c echo.Context, auth string) (any, error) {
+			return parser.ParseWithClaims(auth, jwt.MapClaims{}, keyFunc)
+		},
+	}))
+	e.GET("/orders", func(c echo.Context) error {
+		t, _ := c.Get("user").(*jwt.Token)
+		if t == nil {
+			return errors.New("no token")
+		}
+		if sub, _ := t.Claims.GetSubject(); sub == "" {
+			return errors.New("no subject")
+		}
+		return c.NoContent(http.StatusNoContent)
+	})
+	return e
+}
