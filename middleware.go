@@ -53,6 +53,8 @@ type Middleware struct {
 	validators     []func(context.Context, *Token) error
 	expiryOptional bool
 	optional       bool
+	cacheEntries   int
+	cache          *tokenCache // nil when disabled
 }
 
 // New returns a Middleware that verifies tokens with the keys of keys. A bad
@@ -68,6 +70,8 @@ func New(keys KeySource, opts ...Option) (*Middleware, error) {
 		leeway:  DefaultLeeway,
 		clock:   time.Now,
 		maxSize: DefaultMaxTokenSize,
+
+		cacheEntries: DefaultTokenCacheEntries,
 	}
 	m.onError = m.WriteError
 	for _, opt := range opts {
@@ -86,6 +90,9 @@ func New(keys KeySource, opts ...Option) (*Middleware, error) {
 		return nil, fmt.Errorf("bearer: key source: %w", err)
 	}
 	m.keys = store
+	if m.cacheEntries > 0 {
+		m.cache = newTokenCache(m.cacheEntries)
+	}
 	return m, nil
 }
 

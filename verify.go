@@ -3,12 +3,12 @@ package bearer
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"strings"
 	"time"
+	"unsafe"
 )
 
 // b64 decodes JWS segments: base64url without padding, and Strict so that
@@ -27,6 +27,24 @@ func (m *Middleware) Verify(ctx context.Context, raw string) (*Token, error) {
 	if len(raw) > m.maxSize {
 		return nil, errTooLarge
 	}
+	h, cacheable := m.cache.hash(raw)
+	if cacheable {
+		if t, hit, err := m.verifyCached(ctx, h, raw); hit {
+			return t, err
+		}
+	}
+	t, err := m.verify(ctx, raw)
+	if err != nil {
+		return nil, err
+	}
+	if cacheable {
+		m.cache.put(h, t) // only tokens that passed every check
+	}
+	return t, nil
+}
+
+// verify does every check on raw.
+func (m *Middleware) verify(ctx context.Context, raw string) (*Token, error) {
 	t, err := parse(raw)
 	if err != nil {
 		return nil, err
@@ -37,7 +55,7 @@ func (m *Middleware) Verify(ctx context.Context, raw string) (*Token, error) {
 	if m.tokenType != "" && normalizeType(t.typ) != m.tokenType {
 		return nil, errTokenType
 	}
-	keys, err := m.keys.keys(ctx, keyQuery{kid: t.kid, hasKid: t.hasKid, alg: t.alg, iss: t.iss})
+	keys, err := m.keys.keys(ctx, t.keyQuery())
 	if err != nil {
 		return nil, err
 	}
@@ -51,27 +69,28 @@ func (m *Middleware) Verify(ctx context.Context, raw string) (*Token, error) {
 	return t, nil
 }
 
+// keyQuery is what the token says about the key that signed it.
+func (t *Token) keyQuery() keyQuery {
+	return keyQuery{kid: t.kid, hasKid: t.hasKid, alg: t.alg, iss: t.iss}
+}
+
 // parse splits and decodes a compact JWS and reads its header and claims.
 // It checks form only; nothing here is trusted until the signature is.
 func parse(raw string) (*Token, error) {
-	// One pass over the token: only the base64url alphabet and exactly two
-	// dots. This refuses padding, "+" and "/", whitespace (which Go's
-	// decoder would skip), the JSON serialization, and 4- and 5-part
-	// (JWE) tokens before any decoding.
-	d1, d2 := -1, -1
-	for i := 0; i < len(raw); i++ {
-		c := raw[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '_':
-		case c == '.' && d1 < 0:
-			d1 = i
-		case c == '.' && d2 < 0:
-			d2 = i
-		default:
-			return nil, errMalformed
-		}
+	// Exactly two dots, no empty segment: this refuses the JSON
+	// serialization and 4- and 5-part (JWE) tokens before any decoding.
+	d1 := strings.IndexByte(raw, '.')
+	if d1 <= 0 {
+		return nil, errMalformed
 	}
-	if d1 <= 0 || d2 <= d1+1 || d2 == len(raw)-1 {
+	d2 := d1 + 1 + strings.IndexByte(raw[d1+1:], '.')
+	if d2 <= d1+1 || d2 == len(raw)-1 || strings.IndexByte(raw[d2+1:], '.') >= 0 {
+		return nil, errMalformed
+	}
+	// The strict decoder below refuses every byte outside the base64url
+	// alphabet, padding included, except CR and LF, which Go's decoders
+	// skip: those are refused here.
+	if strings.IndexByte(raw, '\n') >= 0 || strings.IndexByte(raw, '\r') >= 0 {
 		return nil, errMalformed
 	}
 
@@ -94,10 +113,10 @@ func parse(raw string) (*Token, error) {
 	if err != nil {
 		return nil, errMalformed
 	}
-	if !json.Valid(dec[:hn]) || !json.Valid(dec[hn:hn+pn]) {
-		return nil, errMalformed
-	}
-	text := string(dec[:hn+pn]) // header and claims share one string
+	// Header and claims share one string that views buf: nothing writes
+	// to buf once it is decoded, so the string stays immutable, and the
+	// copy a conversion would make is saved.
+	text := unsafe.String(&dec[0], hn+pn)
 	t := &Token{
 		raw:     raw,
 		header:  text[:hn],
@@ -152,7 +171,7 @@ func (t *Token) readHeader() error {
 			return errCritical
 		}
 	}
-	if !hasAlg {
+	if !s.valid() || !hasAlg {
 		return errMalformed
 	}
 	if t.alg == algNone {
@@ -200,6 +219,9 @@ func (t *Token) readClaims() error {
 		if !ok {
 			return errMalformedClaims
 		}
+	}
+	if !s.valid() {
+		return errMalformedClaims
 	}
 	if t.scope == "" {
 		t.scope = scp
@@ -284,8 +306,32 @@ func (t *Token) verifySignature(keys []*verifyKey) error {
 	return errSignature
 }
 
-// validate checks the claims of a token whose signature holds.
+// validate checks the claims of a token whose signature holds, in the
+// order DESIGN.md gives: the time window, then the claims fixed by the
+// token (iss, aud, required claims), then the validators.
 func (m *Middleware) validate(ctx context.Context, t *Token) error {
+	if err := m.checkTime(t); err != nil {
+		return err
+	}
+	if err := m.checkClaims(t); err != nil {
+		return err
+	}
+	return m.runValidators(ctx, t)
+}
+
+// checkEachRequest is what a token verified before must pass again on each
+// request (see cache.go): the time window, which moves, and the validators,
+// which may look at the request or at state outside the token. Checks that
+// depend only on the token's bytes and the configuration are not here.
+func (m *Middleware) checkEachRequest(ctx context.Context, t *Token) error {
+	if err := m.checkTime(t); err != nil {
+		return err
+	}
+	return m.runValidators(ctx, t)
+}
+
+// checkTime checks exp, nbf and iat against the clock, with leeway.
+func (m *Middleware) checkTime(t *Token) error {
 	now := m.clock()
 	switch {
 	case t.exp.IsZero():
@@ -301,6 +347,12 @@ func (m *Middleware) validate(ctx context.Context, t *Token) error {
 	if !t.iat.IsZero() && now.Add(m.leeway).Before(t.iat) {
 		return errIssuedInFuture
 	}
+	return nil
+}
+
+// checkClaims checks the claims that only the token and the configuration
+// decide.
+func (m *Middleware) checkClaims(t *Token) error {
 	if len(m.issuers) > 0 && !contains(m.issuers, t.iss) {
 		return errIssuer
 	}
@@ -312,6 +364,10 @@ func (m *Middleware) validate(ctx context.Context, t *Token) error {
 			return errMissingClaim
 		}
 	}
+	return nil
+}
+
+func (m *Middleware) runValidators(ctx context.Context, t *Token) error {
 	for _, validate := range m.validators {
 		if err := validate(ctx, t); err != nil {
 			var e *Error

@@ -10,6 +10,7 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/bearerauth/bearer/bearertest"
@@ -32,6 +33,36 @@ func benchAll(b *testing.B, alg bearertest.Algorithm) {
 				mustGuard(b, f, h)
 			}
 			serve(b, h, request(f.token))
+		})
+	}
+}
+
+// BenchmarkParallel serves requests from all cores at once: no lock on the
+// hot path, so ns/op should fall with the core count.
+func BenchmarkParallel(b *testing.B) {
+	for _, alg := range algorithms {
+		f := newFixture(b, alg)
+		b.Run(f.alg, func(b *testing.B) {
+			for _, c := range contenders {
+				if c.name != "nethttp" && !strings.HasPrefix(c.name, "bearer") {
+					continue
+				}
+				b.Run(c.name, func(b *testing.B) {
+					h := c.new(b, f)
+					r := request(f.token)
+					b.ReportAllocs()
+					b.RunParallel(func(pb *testing.PB) {
+						for pb.Next() {
+							rec := httptest.NewRecorder()
+							h.ServeHTTP(rec, r)
+							if rec.Code != http.StatusNoContent {
+								b.Errorf("status %d", rec.Code)
+								return
+							}
+						}
+					})
+				})
+			}
 		})
 	}
 }

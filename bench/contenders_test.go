@@ -33,7 +33,8 @@ type contender struct {
 // "echo" or "gin" is measured against that framework's bare row.
 var contenders = []contender{
 	{"nethttp", bareNetHTTP, true},
-	{"bearer", bearerMiddleware(), false},
+	{"bearer", bearerMiddleware(bearer.WithTokenCache(0)), false},
+	{"bearer-cached", bearerMiddleware(), false},
 	{"golang-jwt", golangJWT, false},
 	{"auth0", auth0, false},
 	{"jwtauth", chiJWTAuth, false},
