@@ -20,9 +20,11 @@ staticcheck:
 race:
 	@set -e; for m in $(MODULES); do echo "== test -race $$m"; (cd $$m && go test -race -count=1 ./...); done
 
-## bench: the side-by-side benchmarks of bench/ (not part of CI)
+## bench: the side-by-side benchmarks of bench/ (not part of CI), then the ratio table
+BENCHSTAT ?= median
 bench:
 	cd bench && go test -run '^$$' -bench . -benchmem -count 5 -timeout 60m . | tee bench.txt
+	cd bench && go run ./cmd/ratios -stat $(BENCHSTAT) bench.txt
 
 tidy:
 	@set -e; for m in $(MODULES); do (cd $$m && go mod tidy); done

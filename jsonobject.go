@@ -27,10 +27,10 @@ type objectScanner struct {
 	data    string
 	pos     int
 	members int
-	done    bool     // the closing brace was read, or the text is malformed
-	bad     bool     // the text is not one well-formed JSON object
-	seen    []string // member names so far, for the duplicate check
-	buf     [16]string
+	done    bool       // the closing brace was read, or the text is malformed
+	bad     bool       // the text is not one well-formed JSON object
+	seen    [16]string // the first member names, for the duplicate check
+	nseen   int
 	index   map[string]struct{} // replaces seen for objects with many members
 }
 
@@ -38,7 +38,6 @@ type objectScanner struct {
 // object.
 func (s *objectScanner) reset(data string) bool {
 	*s = objectScanner{data: data}
-	s.seen = s.buf[:0]
 	s.pos = skipSpace(data, 0)
 	if s.pos >= len(data) || data[s.pos] != '{' {
 		s.done, s.bad = true, true
@@ -98,9 +97,10 @@ func (s *objectScanner) fail() (name, value string, dup, ok bool) {
 func (s *objectScanner) valid() bool { return s.done && !s.bad }
 
 // remember records name and reports whether it was already there. Claims
-// sets are small, so a linear search over a stack array is the fast path; a
-// map takes over for hostile objects with many members, which would make
-// the search quadratic.
+// sets are small, so a linear search over an array is the fast path (an
+// array, not a slice of it, so that the scanner stays on the stack); a map
+// takes over for hostile objects with many members, which would make the
+// search quadratic.
 func (s *objectScanner) remember(name string) bool {
 	if s.index != nil {
 		if _, ok := s.index[name]; ok {
@@ -109,20 +109,21 @@ func (s *objectScanner) remember(name string) bool {
 		s.index[name] = struct{}{}
 		return false
 	}
-	for _, n := range s.seen {
+	for _, n := range s.seen[:s.nseen] {
 		if n == name {
 			return true
 		}
 	}
-	if len(s.seen) == len(s.buf) {
-		s.index = make(map[string]struct{}, 2*len(s.buf))
+	if s.nseen == len(s.seen) {
+		s.index = make(map[string]struct{}, 2*len(s.seen))
 		for _, n := range s.seen {
 			s.index[n] = struct{}{}
 		}
 		s.index[name] = struct{}{}
 		return false
 	}
-	s.seen = append(s.seen, name)
+	s.seen[s.nseen] = name
+	s.nseen++
 	return false
 }
 

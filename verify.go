@@ -94,35 +94,37 @@ func parse(raw string) (*Token, error) {
 		return nil, errMalformed
 	}
 
-	// One buffer for the signing input and the decoded segments.
+	// One buffer for the decoded segments. The signing input and the
+	// decoder's source are read-only views of raw's bytes (hashes and
+	// decoders never write to their input: io.Writer's contract), which
+	// saves copying the token.
+	in := unsafe.Slice(unsafe.StringData(raw), len(raw))
 	hLen := b64.DecodedLen(d1)
 	pLen := b64.DecodedLen(d2 - d1 - 1)
 	sLen := b64.DecodedLen(len(raw) - d2 - 1)
-	buf := make([]byte, len(raw)+hLen+pLen+sLen)
-	copy(buf, raw)
-	dec := buf[len(raw):]
-	hn, err := b64.Decode(dec, buf[:d1])
+	dec := make([]byte, hLen+pLen+sLen)
+	hn, err := b64.Decode(dec, in[:d1])
 	if err != nil {
 		return nil, errMalformed
 	}
-	pn, err := b64.Decode(dec[hn:], buf[d1+1:d2])
+	pn, err := b64.Decode(dec[hn:], in[d1+1:d2])
 	if err != nil {
 		return nil, errMalformed
 	}
-	sn, err := b64.Decode(dec[hn+pn:], buf[d2+1:len(raw)])
+	sn, err := b64.Decode(dec[hn+pn:], in[d2+1:])
 	if err != nil {
 		return nil, errMalformed
 	}
-	// Header and claims share one string that views buf: nothing writes
-	// to buf once it is decoded, so the string stays immutable, and the
+	// Header and claims share one string that views dec: nothing writes
+	// to dec once it is decoded, so the string stays immutable, and the
 	// copy a conversion would make is saved.
 	text := unsafe.String(&dec[0], hn+pn)
 	t := &Token{
 		raw:     raw,
 		header:  text[:hn],
 		payload: text[hn:],
-		input:   buf[:d2],
-		sig:     dec[hn+pn : hn+pn+sn],
+		input:   in[:d2:d2],
+		sig:     dec[hn+pn : hn+pn+sn : hn+pn+sn],
 	}
 	if err := t.readHeader(); err != nil {
 		return nil, err

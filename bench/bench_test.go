@@ -115,3 +115,17 @@ func benchFloor(b *testing.B, f *fixture) {
 		}
 	}
 }
+
+// TestContenders runs in `make test`: every contender accepts the token and
+// refuses the bad ones, so that no benchmark row is fast for skipping work.
+func TestContenders(t *testing.T) {
+	for _, alg := range algorithms {
+		f := newFixture(t, alg)
+		for _, c := range contenders {
+			if c.bare {
+				continue
+			}
+			t.Run(f.alg+"/"+c.name, func(t *testing.T) { mustGuard(t, f, c.new(t, f)) })
+		}
+	}
+}

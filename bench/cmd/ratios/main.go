@@ -8,7 +8,9 @@
 //	go test -run '^$' -bench . -benchmem -count 5 | tee bench.txt
 //	go run ./cmd/ratios bench.txt
 //
-// With -count above 1 the median of the runs is used. Benchmark names are
+// With -count above 1 the median of the runs is used; -stat min takes the
+// fastest run instead, which suits a machine shared with other work (noise
+// only ever adds time). Benchmark names are
 // ALG/CONTENDER (Parallel/ALG/CONTENDER for b.RunParallel). "nethttp",
 // "echo" and "gin" are the bare frameworks; a contender whose name starts
 // with "echo" or "gin" is measured against that framework, any other against
@@ -18,6 +20,7 @@ package main
 
 import (
 	"bufio"
+	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -29,10 +32,16 @@ import (
 )
 
 func main() {
+	stat := flag.String("stat", "median", "how runs of one benchmark combine: median or min")
+	flag.Parse()
+	if *stat != "median" && *stat != "min" {
+		fmt.Fprintln(os.Stderr, "ratios: -stat is median or min")
+		os.Exit(2)
+	}
 	in := io.Reader(os.Stdin)
-	if len(os.Args) > 1 {
+	if flag.NArg() > 0 {
 		var readers []io.Reader
-		for _, name := range os.Args[1:] {
+		for _, name := range flag.Args() {
 			f, err := os.Open(name)
 			if err != nil {
 				fmt.Fprintln(os.Stderr, "ratios:", err)
@@ -44,6 +53,9 @@ func main() {
 		in = io.MultiReader(readers...)
 	}
 	res, err := parse(in)
+	if err == nil && *stat == "min" {
+		res.combine = slices.Min[[]float64]
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "ratios:", err)
 		os.Exit(1)
@@ -60,13 +72,11 @@ type sample struct {
 	ns, allocs []float64
 }
 
-func (s *sample) nsPerOp() float64     { return median(s.ns) }
-func (s *sample) allocsPerOp() float64 { return median(s.allocs) }
-
 // results holds the samples by group ("" for serial, "Parallel"), then
 // algorithm, then contender, and the order in which names first appeared.
 type results struct {
 	samples    map[string]*sample // key: group/alg/contender
+	combine    func([]float64) float64
 	algs       []string
 	contenders []string
 	parallel   []string // contenders with a parallel row
@@ -75,7 +85,7 @@ type results struct {
 var line = regexp.MustCompile(`^Benchmark(\S+?)(?:-\d+)?\s+\d+\s+([\d.]+) ns/op(?:\s+[\d.]+ B/op)?(?:\s+([\d.]+) allocs/op)?`)
 
 func parse(r io.Reader) (*results, error) {
-	res := &results{samples: make(map[string]*sample)}
+	res := &results{samples: make(map[string]*sample), combine: median}
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
 		m := line.FindStringSubmatch(sc.Text())
@@ -156,7 +166,7 @@ func (r *results) cost(group, alg, name string) (ns, allocs float64, ok bool) {
 	if s == nil || base == nil {
 		return 0, 0, false
 	}
-	return s.nsPerOp() - base.nsPerOp(), s.allocsPerOp() - base.allocsPerOp(), true
+	return r.combine(s.ns) - r.combine(base.ns), r.combine(s.allocs) - r.combine(base.allocs), true
 }
 
 func (r *results) floor(alg string) (float64, bool) {
@@ -164,7 +174,7 @@ func (r *results) floor(alg string) (float64, bool) {
 	if s == nil {
 		return 0, false
 	}
-	return s.nsPerOp(), true
+	return r.combine(s.ns), true
 }
 
 // bestPeer is the lowest cost among the peers for alg.
@@ -185,7 +195,7 @@ func (r *results) write(w io.Writer) {
 	rows := slices.DeleteFunc(slices.Clone(r.contenders), func(c string) bool { return isBare(c) || c == "floor" })
 
 	fmt.Fprintln(w, "Middleware cost per request: ns/op minus the bare framework (net/http, Echo or Gin),")
-	fmt.Fprintln(w, "and that cost divided by the raw signature check (floor). Median of the runs.")
+	fmt.Fprintln(w, "and that cost divided by the raw signature check (floor).")
 	fmt.Fprintln(w)
 	r.table(w, "contender", func(alg string) string {
 		if f, ok := r.floor(alg); ok {
@@ -239,7 +249,8 @@ func (r *results) write(w io.Writer) {
 			if s == nil || p == nil {
 				return "–"
 			}
-			return fmt.Sprintf("%s → %s · %.2f×", duration(s.nsPerOp()), duration(p.nsPerOp()), s.nsPerOp()/p.nsPerOp())
+			serial, parallel := r.combine(s.ns), r.combine(p.ns)
+			return fmt.Sprintf("%s → %s · %.2f×", duration(serial), duration(parallel), serial/parallel)
 		})
 	}
 }
