@@ -63,9 +63,32 @@ func bearerMiddleware(opts ...bearer.Option) func(tb testing.TB, f *fixture) htt
 	}
 }
 
-// golangJWT is the middleware most services write by hand around
-// github.com/golang-jwt/jwt/v5.
-func golangJWT(tb testing.TB, f *fixture) http.Handler {
+// handWritten is the middleware services write around a JWT library:
+// the token after "Bearer ", verify, the result into the context.
+func handWritten[T any](verify func(raw string) (T, error), subject func(T) string) http.Handler {
+	type ctxKey struct{}
+	next := protected(func(r *http.Request) string {
+		v, _ := r.Context().Value(ctxKey{}).(T)
+		return subject(v)
+	})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		v, err := verify(raw)
+		if err != nil {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, v)))
+	})
+}
+
+// golangJWTParser is github.com/golang-jwt/jwt/v5 set up as its
+// documentation recommends: the algorithm pinned, iss, aud and exp required.
+func golangJWTParser(f *fixture) func(raw string) (*jwt.Token, error) {
 	parser := jwt.NewParser(
 		jwt.WithValidMethods([]string{f.alg}),
 		jwt.WithIssuer(issuer),
@@ -74,24 +97,23 @@ func golangJWT(tb testing.TB, f *fixture) http.Handler {
 	)
 	key := f.key()
 	keyFunc := func(*jwt.Token) (any, error) { return key, nil }
-	type ctxKey struct{}
-	next := protected(func(r *http.Request) string {
-		sub, _ := r.Context().Value(ctxKey{}).(jwt.MapClaims).GetSubject()
-		return sub
-	})
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok {
-			http.Error(w, "unauthorized", http.StatusUnauthorized)
-			return
-		}
-		claims := jwt.MapClaims{}
-		if _, err := parser.ParseWithClaims(raw, claims, keyFunc); err != nil {
-			http.Error(w, "unauthorized", http.StatusUnauthorized)
-			return
-		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, claims)))
-	})
+	return func(raw string) (*jwt.Token, error) {
+		return parser.ParseWithClaims(raw, jwt.MapClaims{}, keyFunc)
+	}
+}
+
+func golangJWTSubject(t *jwt.Token) string {
+	if t == nil {
+		return ""
+	}
+	sub, _ := t.Claims.GetSubject()
+	return sub
+}
+
+// golangJWT is the middleware most services write by hand around
+// github.com/golang-jwt/jwt/v5.
+func golangJWT(tb testing.TB, f *fixture) http.Handler {
+	return handWritten(golangJWTParser(f), golangJWTSubject)
 }
 
 // auth0 is github.com/auth0/go-jwt-middleware/v2 with its validator.
@@ -130,23 +152,14 @@ func naiveJWX(tb testing.TB, f *fixture) http.Handler {
 		jwxjwt.WithIssuer(issuer),
 		jwxjwt.WithAudience(audience),
 	}
-	type ctxKey struct{}
-	next := protected(func(r *http.Request) string {
-		sub, _ := r.Context().Value(ctxKey{}).(jwxjwt.Token).Subject()
+	return handWritten(func(raw string) (jwxjwt.Token, error) {
+		return jwxjwt.ParseString(raw, opts...)
+	}, func(t jwxjwt.Token) string {
+		if t == nil {
+			return ""
+		}
+		sub, _ := t.Subject()
 		return sub
-	})
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok {
-			http.Error(w, "unauthorized", http.StatusUnauthorized)
-			return
-		}
-		tok, err := jwxjwt.ParseString(raw, opts...)
-		if err != nil {
-			http.Error(w, "unauthorized", http.StatusUnauthorized)
-			return
-		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, tok)))
 	})
 }
 
@@ -168,25 +181,13 @@ func bareEcho(tb testing.TB, f *fixture) http.Handler {
 // neither iss nor aud, so, as its documentation suggests for extra checks,
 // ParseTokenFunc runs a golang-jwt parser that does.
 func echoJWT(tb testing.TB, f *fixture) http.Handler {
-	parser := jwt.NewParser(
-		jwt.WithValidMethods([]string{f.alg}),
-		jwt.WithIssuer(issuer),
-		jwt.WithAudience(audience),
-		jwt.WithExpirationRequired(),
-	)
-	key := f.key()
-	keyFunc := func(*jwt.Token) (any, error) { return key, nil }
+	parse := golangJWTParser(f)
 	e := newEcho(echojwt.WithConfig(echojwt.Config{
-		ParseTokenFunc: func(c echo.Context, auth string) (any, error) {
-			return parser.ParseWithClaims(auth, jwt.MapClaims{}, keyFunc)
-		},
+		ParseTokenFunc: func(c echo.Context, auth string) (any, error) { return parse(auth) },
 	}))
 	e.GET("/orders", func(c echo.Context) error {
 		t, _ := c.Get("user").(*jwt.Token)
-		if t == nil {
-			return errors.New("no token")
-		}
-		if sub, _ := t.Claims.GetSubject(); sub == "" {
+		if golangJWTSubject(t) == "" {
 			return errors.New("no subject")
 		}
 		return c.NoContent(http.StatusNoContent)

@@ -8,6 +8,8 @@
 //	go test -run '^$' -bench . -benchmem -count 5 | tee bench.txt
 //	go run ./cmd/ratios bench.txt
 //
+// Serial rows are compared by CPU time (cpu-ns/op, which the benchmarks
+// report) where present, by wall time otherwise; scaling by wall time.
 // With -count above 1 the median of the runs is used; -stat min takes the
 // fastest run instead, which suits a machine shared with other work (noise
 // only ever adds time). Benchmark names are
@@ -69,7 +71,16 @@ func main() {
 
 // sample is one benchmark's measurements over its runs.
 type sample struct {
-	ns, allocs []float64
+	wall, cpu, allocs []float64
+}
+
+// ns is the time per operation the serial tables use: CPU time when every
+// serial run of the input reported it, else wall time, never a mix.
+func (r *results) ns(s *sample) []float64 {
+	if r.cpu {
+		return s.cpu
+	}
+	return s.wall
 }
 
 // results holds the samples by group ("" for serial, "Parallel"), then
@@ -77,12 +88,13 @@ type sample struct {
 type results struct {
 	samples    map[string]*sample // key: group/alg/contender
 	combine    func([]float64) float64
+	cpu        bool // every serial run has cpu-ns/op
 	algs       []string
 	contenders []string
 	parallel   []string // contenders with a parallel row
 }
 
-var line = regexp.MustCompile(`^Benchmark(\S+?)(?:-\d+)?\s+\d+\s+([\d.]+) ns/op(?:\s+[\d.]+ B/op)?(?:\s+([\d.]+) allocs/op)?`)
+var line = regexp.MustCompile(`^Benchmark(\S+?)(?:-\d+)?\s+\d+\s+(.*)$`)
 
 func parse(r io.Reader) (*results, error) {
 	res := &results{samples: make(map[string]*sample), combine: median}
@@ -101,13 +113,23 @@ func parse(r io.Reader) (*results, error) {
 			continue
 		}
 		alg, name := parts[0], parts[1]
-		ns, err := strconv.ParseFloat(m[2], 64)
-		if err != nil {
-			return nil, fmt.Errorf("%q: %w", sc.Text(), err)
+		// The measurements come as value-unit pairs.
+		metrics := map[string]float64{}
+		fields := strings.Fields(m[2])
+		for i := 0; i+1 < len(fields); i += 2 {
+			v, err := strconv.ParseFloat(fields[i], 64)
+			if err != nil {
+				return nil, fmt.Errorf("%q: %w", sc.Text(), err)
+			}
+			metrics[fields[i+1]] = v
 		}
-		allocs := math.NaN()
-		if m[3] != "" {
-			allocs, _ = strconv.ParseFloat(m[3], 64)
+		ns, ok := metrics["ns/op"]
+		if !ok {
+			continue
+		}
+		allocs, ok := metrics["allocs/op"]
+		if !ok {
+			allocs = math.NaN()
 		}
 		key := group + "/" + alg + "/" + name
 		s := res.samples[key]
@@ -121,8 +143,17 @@ func parse(r io.Reader) (*results, error) {
 				addOnce(&res.parallel, name)
 			}
 		}
-		s.ns = append(s.ns, ns)
+		s.wall = append(s.wall, ns)
+		if cpu, ok := metrics["cpu-ns/op"]; ok {
+			s.cpu = append(s.cpu, cpu)
+		}
 		s.allocs = append(s.allocs, allocs)
+	}
+	res.cpu = true
+	for key, s := range res.samples {
+		if !strings.HasPrefix(key, "Parallel/") && len(s.cpu) != len(s.wall) {
+			res.cpu = false
+		}
 	}
 	return res, sc.Err()
 }
@@ -166,7 +197,7 @@ func (r *results) cost(group, alg, name string) (ns, allocs float64, ok bool) {
 	if s == nil || base == nil {
 		return 0, 0, false
 	}
-	return r.combine(s.ns) - r.combine(base.ns), r.combine(s.allocs) - r.combine(base.allocs), true
+	return r.combine(r.ns(s)) - r.combine(r.ns(base)), r.combine(s.allocs) - r.combine(base.allocs), true
 }
 
 func (r *results) floor(alg string) (float64, bool) {
@@ -174,7 +205,7 @@ func (r *results) floor(alg string) (float64, bool) {
 	if s == nil {
 		return 0, false
 	}
-	return r.combine(s.ns), true
+	return r.combine(r.ns(s)), true
 }
 
 // bestPeer is the lowest cost among the peers for alg.
@@ -194,8 +225,12 @@ func (r *results) bestPeer(alg string) (name string, ns float64) {
 func (r *results) write(w io.Writer) {
 	rows := slices.DeleteFunc(slices.Clone(r.contenders), func(c string) bool { return isBare(c) || c == "floor" })
 
-	fmt.Fprintln(w, "Middleware cost per request: ns/op minus the bare framework (net/http, Echo or Gin),")
-	fmt.Fprintln(w, "and that cost divided by the raw signature check (floor).")
+	unit := "ns/op (wall time)"
+	if r.cpu {
+		unit = "cpu-ns/op (CPU time of the process, garbage collection included)"
+	}
+	fmt.Fprintf(w, "Middleware cost per request: %s minus the bare framework's\n", unit)
+	fmt.Fprintln(w, "(net/http, Echo or Gin), and that cost divided by the raw signature check (floor).")
 	fmt.Fprintln(w)
 	r.table(w, "contender", func(alg string) string {
 		if f, ok := r.floor(alg); ok {
@@ -242,14 +277,14 @@ func (r *results) write(w io.Writer) {
 
 	if len(r.parallel) > 0 {
 		fmt.Fprintln(w)
-		fmt.Fprintln(w, "Scaling: ns/op serial → with b.RunParallel on all cores, and the speed-up (ideal: the core count):")
+		fmt.Fprintln(w, "Scaling: wall-time ns/op serial → with b.RunParallel on all cores, and the speed-up (ideal: the core count):")
 		fmt.Fprintln(w)
 		r.table(w, "contender", nil, r.parallel, func(alg, c string) string {
 			s, p := r.samples["/"+alg+"/"+c], r.samples["Parallel/"+alg+"/"+c]
 			if s == nil || p == nil {
 				return "–"
 			}
-			serial, parallel := r.combine(s.ns), r.combine(p.ns)
+			serial, parallel := r.combine(s.wall), r.combine(p.wall)
 			return fmt.Sprintf("%s → %s · %.2f×", duration(serial), duration(parallel), serial/parallel)
 		})
 	}
