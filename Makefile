@@ -3,7 +3,7 @@ MODULES := $(shell find . -name go.mod -not -path './.git/*' -exec dirname {} \;
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME ?= 10s
 
-.PHONY: test vet staticcheck race fmt bench tidy
+.PHONY: test vet staticcheck race fmt bench tidy fuzz vectors
 
 ## test: gofmt, go vet, staticcheck and go test -race in every module (what CI runs)
 test: fmt vet staticcheck race
@@ -19,6 +19,20 @@ staticcheck:
 
 race:
 	@set -e; for m in $(MODULES); do echo "== test -race $$m"; (cd $$m && go test -race -count=1 ./...); done
+
+## fuzz: every fuzz target of every module, each for $(FUZZTIME) (CI runs 5s each)
+fuzz:
+	@set -e; for d in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
+		for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$d/*_test.go | sed 's/^func //' | sort -u); do \
+			echo "== fuzz $$f ($$d) for $(FUZZTIME)"; \
+			(cd $$d && go test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) .); \
+		done; \
+	done
+
+## vectors: the standard vectors' tally (Wycheproof counts, divergences, skips with reasons)
+vectors:
+	@out=$$(cd conformance && go test -count=1 -v -run '^TestWycheproof$$' .) || { echo "$$out"; exit 1; }; \
+		echo "$$out" | grep -E '^wycheproof:|--- SKIP|^ +wycheproof_test.go:.*skip'
 
 ## bench: the side-by-side benchmarks of bench/ (not part of CI), then the ratio table
 BENCHSTAT ?= median

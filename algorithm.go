@@ -249,14 +249,14 @@ func appendASN1Length(b []byte, n int) []byte {
 // which would otherwise escape to the heap through hash.Hash.Sum.
 func (k *verifyKey) verifyHMAC(a algorithm, input, sig []byte) bool {
 	pool := &k.hmacs[a-algHS256]
-	st, _ := pool.Get().(*hmacState)
-	if st == nil {
-		st = &hmacState{mac: hmac.New(a.hash().New, k.secret)}
+	h, _ := pool.Get().(*hmacState)
+	if h == nil {
+		h = &hmacState{mac: hmac.New(a.hash().New, k.secret)}
 	}
-	st.mac.Write(input)
-	ok := hmac.Equal(st.mac.Sum(st.sum[:0]), sig)
-	st.mac.Reset()
-	pool.Put(st)
+	h.mac.Write(input)
+	ok := hmac.Equal(h.mac.Sum(h.sum[:0]), sig)
+	h.mac.Reset()
+	pool.Put(h)
 	return ok
 }
 

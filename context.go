@@ -26,8 +26,11 @@ type Token struct {
 	audOne        [1]string // backs aud when it is a single string
 	exp, nbf, iat time.Time
 	scope         string // raw JSON value of "scope", else of "scp"
+	cnf           string // raw JSON value of "cnf": the token is bound to a key
+	jkt           string // cnf.jkt: the thumbprint of the DPoP key
 
 	input, sig []byte     // signing input and signature, until verified
+	claimsErr  error      // why the claims set is malformed, told once the signature holds
 	key        *verifyKey // the key that verified the signature
 	m          *Middleware
 }
@@ -82,8 +85,13 @@ func (t *Token) HasScopes(scopes ...string) bool {
 }
 
 // eachScope calls fn for each scope until fn returns false.
-func (t *Token) eachScope(fn func(string) bool) {
-	if s, ok := jsonString(t.scope); ok {
+func (t *Token) eachScope(fn func(string) bool) { eachWord(t.scope, fn) }
+
+// eachWord calls fn, until it returns false, for each word of the raw JSON
+// value v: an element of an array of strings, or a space-separated part of
+// a string. Scopes come in both forms.
+func eachWord(v string, fn func(string) bool) {
+	if s, ok := jsonString(v); ok {
 		for f := range strings.FieldsSeq(s) {
 			if !fn(f) {
 				return
@@ -92,12 +100,18 @@ func (t *Token) eachScope(fn func(string) bool) {
 		return
 	}
 	more := true
-	forEachString(t.scope, func(s string) {
+	forEachString(v, func(s string) {
 		if more && s != "" {
 			more = fn(s)
 		}
 	})
 }
+
+// DPoPThumbprint returns the RFC 7638 thumbprint of the key the token is
+// bound to (cnf.jkt, RFC 9449 §6.1), or "" for a token that is not bound.
+// A token with a thumbprint only ever passes the middleware with a DPoP
+// proof signed by that key.
+func (t *Token) DPoPThumbprint() string { return t.jkt }
 
 // Claim returns the claim called name, decoded as encoding/json decodes into
 // an any (numbers are float64). The name is matched exactly, so URL-style
@@ -135,10 +149,26 @@ func (t *Token) Raw() string { return t.raw }
 
 type tokenKey struct{}
 
-// anonymousKey marks a request let through without a token by
-// WithCredentialsOptional, so that RequireScopes answers it with that
-// middleware's realm and error handler.
+// anonymousKey marks a request let through without a token (Mode), with
+// the reason, and the middleware whose realm and error handler Require
+// answers it with.
 type anonymousKey struct{}
+
+type anonymous struct {
+	m   *Middleware
+	err *Error
+}
+
+// ErrorFrom returns why the request of ctx is anonymous: when the Mode let
+// it through without a valid token, the *Error that would otherwise have
+// been the answer (ErrNoToken for a request without a token).
+func ErrorFrom(ctx context.Context) (*Error, bool) {
+	a, ok := ctx.Value(anonymousKey{}).(*anonymous)
+	if !ok {
+		return nil, false
+	}
+	return a.err, true
+}
 
 // NewContext returns a copy of ctx that carries t.
 func NewContext(ctx context.Context, t *Token) context.Context {

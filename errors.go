@@ -3,6 +3,7 @@ package bearer
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -137,6 +138,8 @@ var (
 	errKeysUnavailable      = &Error{Code: CodeTemporarilyUnavailable, Description: "signing keys unavailable", Status: http.StatusServiceUnavailable, Err: ErrKeysUnavailable}
 )
 
+func errNilOption(what string) error { return fmt.Errorf("bearer: nil %s", what) }
+
 // errorFrom turns any error into the *Error to answer with. Errors that are
 // not ours (from a custom Extractor, a validator, a key source) become a
 // generic answer whose Description reveals nothing of them.
@@ -162,18 +165,13 @@ func errorFrom(err error) *Error {
 // authorization failed. err is always an *Error.
 type ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 
-// WriteError writes the RFC 6750 answer for err: the status, the
-// WWW-Authenticate challenge (none for 503, which gets Retry-After instead)
-// and a small JSON body. It works on a nil *Middleware, with no realm.
+// WriteError writes the RFC 6750 answer for err: the status, the headers
+// of SetErrorHeaders and a small JSON body. It works on a nil *Middleware,
+// with no realm.
 func (m *Middleware) WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	e := errorFrom(err)
 	h := w.Header()
-	if c := m.Challenge(e); c != "" {
-		h.Set("WWW-Authenticate", c)
-	}
-	if e.Status == http.StatusServiceUnavailable {
-		h.Set("Retry-After", retryAfterSeconds(e.RetryAfter))
-	}
+	m.SetErrorHeaders(h, r, e)
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
@@ -181,18 +179,51 @@ func (m *Middleware) WriteError(w http.ResponseWriter, r *http.Request, err erro
 	w.Write(e.body())
 }
 
-// Challenge returns the WWW-Authenticate value RFC 6750 §3 prescribes for
-// err, or "" when the answer carries no challenge (503). Adapters use it to
-// set the header while the framework writes the body. It works on a nil
+// SetErrorHeaders sets the headers of the answer to err for r: the
+// WWW-Authenticate challenges (RFC 6750 §3; with WithDPoP a DPoP challenge
+// too, RFC 9449 §7.1, and a DPoP-Nonce where one is needed), or Retry-After
+// for a 503, which carries no challenge. Adapters use it when their
+// framework writes the body. It works on a nil *Middleware, with no realm.
+func (m *Middleware) SetErrorHeaders(h http.Header, r *http.Request, err error) {
+	e := errorFrom(err)
+	if e.Status == http.StatusServiceUnavailable {
+		h.Set("Retry-After", retryAfterSeconds(e.RetryAfter))
+		return
+	}
+	if m == nil || m.dpop == nil {
+		h.Set("WWW-Authenticate", m.challenge("Bearer", e, true))
+		return
+	}
+	// The error belongs to the scheme the request used.
+	onDPoP := m.dpop.required || e.Code == CodeInvalidDPoPProof || e.Code == CodeUseDPoPNonce || r != nil && dpopScheme(r)
+	h.Del("WWW-Authenticate")
+	if !m.dpop.required {
+		h.Add("WWW-Authenticate", m.challenge("Bearer", e, !onDPoP))
+	}
+	h.Add("WWW-Authenticate", m.challenge("DPoP", e, onDPoP))
+	if e.Code == CodeUseDPoPNonce && m.dpop.nonces != nil {
+		h.Set("DPoP-Nonce", m.dpop.nonces.Nonce())
+	}
+}
+
+// Challenge returns the Bearer challenge RFC 6750 §3 prescribes for err,
+// or "" when the answer carries none (503). With WithDPoP, prefer
+// SetErrorHeaders, which adds the DPoP challenge. It works on a nil
 // *Middleware, with no realm.
 func (m *Middleware) Challenge(err error) string {
 	e := errorFrom(err)
 	if e.Status == http.StatusServiceUnavailable {
 		return ""
 	}
+	return m.challenge("Bearer", e, true)
+}
+
+// challenge builds one challenge of scheme; withError adds e's error
+// attributes, which belong to the scheme the request used.
+func (m *Middleware) challenge(scheme string, e *Error, withError bool) string {
 	var b strings.Builder
 	b.Grow(64)
-	b.WriteString("Bearer")
+	b.WriteString(scheme)
 	sep := " "
 	param := func(name, value string) {
 		b.WriteString(sep)
@@ -205,7 +236,13 @@ func (m *Middleware) Challenge(err error) string {
 	if m != nil && m.realm != "" {
 		param("realm", m.realm)
 	}
-	if e.Code != "" {
+	if m != nil && m.metadataURL != "" {
+		param("resource_metadata", m.metadataURL)
+	}
+	if scheme == "DPoP" {
+		param("algs", m.dpop.algs)
+	}
+	if withError && e.Code != "" {
 		param("error", e.Code)
 		if e.Description != "" {
 			param("error_description", e.Description)

@@ -52,10 +52,33 @@ type Middleware struct {
 	requiredClaims []string
 	validators     []func(context.Context, *Token) error
 	expiryOptional bool
-	optional       bool
+	mode           Mode
+	skip           []func(*http.Request) bool
+	preflight      bool   // let CORS preflight requests through
+	scopeClaim     string // "" reads "scope", then "scp"
+	metadata       *ResourceMetadata
+	metadataURL    string // the resource_metadata challenge parameter
+	profile        bool   // WithAccessTokenProfile
+	dpop           *dpopConfig
 	cacheEntries   int
 	cache          *tokenCache // nil when disabled
 }
+
+// Mode says what happens to requests without a valid token.
+type Mode uint8
+
+const (
+	// Required: every request needs a valid token. The default.
+	Required Mode = iota
+	// CredentialsOptional: a request without a token passes on anonymous;
+	// a present but bad token is refused.
+	CredentialsOptional
+	// AllowFailed: a request whose token is missing or bad passes on
+	// anonymous; the handler finds the reason with ErrorFrom. Use it
+	// where the handler decides (a page that shows more to signed-in
+	// users), never as a way to silence failures.
+	AllowFailed
+)
 
 // New returns a Middleware that verifies tokens with the keys of keys. A bad
 // configuration is an error, never a panic. Call Close when done with it: a
@@ -82,6 +105,9 @@ func New(keys KeySource, opts ...Option) (*Middleware, error) {
 			return nil, err
 		}
 	}
+	if m.profile && len(m.audiences) == 0 {
+		return nil, errors.New("bearer: WithAccessTokenProfile needs WithAudience (RFC 9068 §4)")
+	}
 	if m.env.allow != 0 {
 		m.allow = m.env.allow
 	}
@@ -97,25 +123,46 @@ func New(keys KeySource, opts ...Option) (*Middleware, error) {
 }
 
 // Handler returns next wrapped: requests with a valid token reach next with
-// the token in their context; others get the error answer.
+// the token in their context; others get the error answer, or pass on
+// anonymous as the Mode says.
 func (m *Middleware) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		t, err := m.Authenticate(r)
-		switch {
-		case err == nil:
-			next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), t)))
-		case m.optional && errors.Is(err, ErrNoToken):
-			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), anonymousKey{}, m)))
-		default:
+		r, err := m.Admit(r)
+		if err != nil {
 			m.onError(w, r, err)
+			return
 		}
+		next.ServeHTTP(w, r)
 	})
+}
+
+// Admit applies the middleware to r without writing anything: it returns
+// the request to pass on (r itself when a skip rule matches; otherwise a
+// copy whose context has the token, or is marked anonymous as the Mode
+// allows) or the error to answer with. Handler and the framework adapters
+// are built on it.
+func (m *Middleware) Admit(r *http.Request) (*http.Request, error) {
+	if m.skips(r) {
+		return r, nil
+	}
+	t, err := m.Authenticate(r)
+	if err == nil {
+		return r.WithContext(NewContext(r.Context(), t)), nil
+	}
+	e := errorFrom(err)
+	if m.mode == AllowFailed || m.mode == CredentialsOptional && errors.Is(e, ErrNoToken) {
+		return r.WithContext(context.WithValue(r.Context(), anonymousKey{}, &anonymous{m, e})), nil
+	}
+	return r, e
 }
 
 // Authenticate extracts the token from r and verifies it. It writes
 // nothing; adapters and custom handlers answer with WriteError. Every error
 // is an *Error wrapping a sentinel.
 func (m *Middleware) Authenticate(r *http.Request) (*Token, error) {
+	if m.dpop != nil {
+		return m.authenticateDPoP(r)
+	}
 	raw, err := m.extract(r)
 	if err != nil {
 		return nil, errorFrom(err)

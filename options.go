@@ -92,9 +92,43 @@ func WithErrorHandler(h ErrorHandler) Option {
 
 // WithCredentialsOptional lets requests without a token through, with no
 // token in their context. A token that is present but bad is still refused.
-func WithCredentialsOptional() Option {
+// It is WithMode(CredentialsOptional).
+func WithCredentialsOptional() Option { return WithMode(CredentialsOptional) }
+
+// WithMode sets what happens to requests without a valid token; the
+// default is Required.
+func WithMode(mode Mode) Option {
 	return func(m *Middleware) error {
-		m.optional = true
+		if mode > AllowFailed {
+			return fmt.Errorf("bearer: unknown mode %d", mode)
+		}
+		m.mode = mode
+		return nil
+	}
+}
+
+// WithScopeClaim reads scopes from the claim name (an array of strings or
+// a space-separated string), e.g. "permissions" for Auth0's RBAC, instead
+// of "scope" and "scp".
+func WithScopeClaim(name string) Option {
+	return func(m *Middleware) error {
+		if name == "" {
+			return errors.New("bearer: empty scope claim name")
+		}
+		m.scopeClaim = name
+		return nil
+	}
+}
+
+// WithAccessTokenProfile accepts only JWT access tokens of RFC 9068: typ
+// "at+jwt", and iss, exp, aud, sub, client_id, iat and jti all present. An
+// ID token, which a client could otherwise present to an API, is refused.
+// RFC 9068 §4 requires the audience check: New fails without WithAudience.
+func WithAccessTokenProfile() Option {
+	return func(m *Middleware) error {
+		m.tokenType = "at+jwt"
+		m.requiredClaims = append(m.requiredClaims, "iss", "exp", "aud", "sub", "client_id", "iat", "jti")
+		m.profile = true
 		return nil
 	}
 }

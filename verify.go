@@ -23,7 +23,23 @@ var b64 = base64.RawURLEncoding.Strict()
 // The steps, in order: size limit, JWS compact parse, header checks (alg
 // allowlist, crit, typ), key lookup, signature, then claims (exp, nbf, iat,
 // iss, aud, required claims, validators).
+//
+// A token bound to a key (a cnf claim, RFC 7800) is refused here: without
+// a proof of possession it is just a stolen token. See WithDPoP.
 func (m *Middleware) Verify(ctx context.Context, raw string) (*Token, error) {
+	t, err := m.verify(ctx, raw)
+	if err != nil {
+		return nil, err
+	}
+	if t.cnf != "" {
+		return nil, errBoundToken
+	}
+	return t, nil
+}
+
+// verify is Verify without the binding check, which the DPoP path does
+// its own way.
+func (m *Middleware) verify(ctx context.Context, raw string) (*Token, error) {
 	if len(raw) > m.maxSize {
 		return nil, errTooLarge
 	}
@@ -33,7 +49,7 @@ func (m *Middleware) Verify(ctx context.Context, raw string) (*Token, error) {
 			return t, err
 		}
 	}
-	t, err := m.verify(ctx, raw)
+	t, err := m.verifyAll(ctx, raw)
 	if err != nil {
 		return nil, err
 	}
@@ -43,9 +59,9 @@ func (m *Middleware) Verify(ctx context.Context, raw string) (*Token, error) {
 	return t, nil
 }
 
-// verify does every check on raw.
-func (m *Middleware) verify(ctx context.Context, raw string) (*Token, error) {
-	t, err := parse(raw)
+// verifyAll does every check on raw.
+func (m *Middleware) verifyAll(ctx context.Context, raw string) (*Token, error) {
+	t, err := parse(raw, m.scopeClaim)
 	if err != nil {
 		return nil, err
 	}
@@ -62,6 +78,9 @@ func (m *Middleware) verify(ctx context.Context, raw string) (*Token, error) {
 	if err := t.verifySignature(keys); err != nil {
 		return nil, err
 	}
+	if t.claimsErr != nil {
+		return nil, t.claimsErr
+	}
 	if err := m.validate(ctx, t); err != nil {
 		return nil, err
 	}
@@ -75,16 +94,18 @@ func (t *Token) keyQuery() keyQuery {
 }
 
 // parse splits and decodes a compact JWS and reads its header and claims.
-// It checks form only; nothing here is trusted until the signature is.
-func parse(raw string) (*Token, error) {
-	// Exactly two dots, no empty segment: this refuses the JSON
-	// serialization and 4- and 5-part (JWE) tokens before any decoding.
+// It checks form only; nothing here is trusted until the signature is, and a
+// malformed claims set is only reported after the signature check.
+func parse(raw, scopeClaim string) (*Token, error) {
+	// Exactly two dots, a header and a signature: this refuses the JSON
+	// serialization and 4- and 5-part (JWE) tokens before any decoding. An
+	// empty payload is a well-formed JWS (it fails later as a claims set).
 	d1 := strings.IndexByte(raw, '.')
 	if d1 <= 0 {
 		return nil, errMalformed
 	}
 	d2 := d1 + 1 + strings.IndexByte(raw[d1+1:], '.')
-	if d2 <= d1+1 || d2 == len(raw)-1 || strings.IndexByte(raw[d2+1:], '.') >= 0 {
+	if d2 < d1+1 || d2 == len(raw)-1 || strings.IndexByte(raw[d2+1:], '.') >= 0 {
 		return nil, errMalformed
 	}
 	// The strict decoder below refuses every byte outside the base64url
@@ -117,7 +138,9 @@ func parse(raw string) (*Token, error) {
 	}
 	// Header and claims share one string that views dec: nothing writes
 	// to dec once it is decoded, so the string stays immutable, and the
-	// copy a conversion would make is saved.
+	// copy a conversion would make is saved. The scanner that reads them
+	// checks that they are UTF-8 JSON (RFC 7515 §5.2, RFC 7519 §7.2,
+	// RFC 8725 §3.7).
 	text := unsafe.String(&dec[0], hn+pn)
 	t := &Token{
 		raw:     raw,
@@ -129,9 +152,11 @@ func parse(raw string) (*Token, error) {
 	if err := t.readHeader(); err != nil {
 		return nil, err
 	}
-	if err := t.readClaims(); err != nil {
-		return nil, err
-	}
+	// RFC 7519 §7.2 validates the claims set (step 10) only once the
+	// signature holds (step 7): a forged token is "signature invalid"
+	// whatever its payload, and only a genuine JWS whose payload is not a
+	// claims set is "malformed claims". The verdict waits in claimsErr.
+	t.claimsErr = t.readClaims(scopeClaim)
 	return t, nil
 }
 
@@ -183,8 +208,9 @@ func (t *Token) readHeader() error {
 }
 
 // readClaims reads the registered claims the verifier and the accessors
-// need; the rest stay in the payload for Claim and Decode.
-func (t *Token) readClaims() error {
+// need, and the scopes from scopeClaim ("" for "scope", else "scp"); the
+// rest stay in the payload for Claim and Decode.
+func (t *Token) readClaims(scopeClaim string) error {
 	var s objectScanner
 	if !s.reset(t.payload) {
 		return errMalformedClaims
@@ -197,6 +223,17 @@ func (t *Token) readClaims() error {
 		}
 		if dup {
 			return errMalformedClaims
+		}
+		if scopeClaim != "" {
+			if name == scopeClaim {
+				t.scope = v
+				if !isScopeValue(v) {
+					return errMalformedClaims
+				}
+			}
+			if name == "scope" || name == "scp" {
+				continue // not the scopes here: an ordinary claim
+			}
 		}
 		switch name {
 		case "iss":
@@ -217,6 +254,8 @@ func (t *Token) readClaims() error {
 			t.scope, ok = v, isScopeValue(v)
 		case "scp":
 			scp, ok = v, isScopeValue(v)
+		case "cnf":
+			ok = t.readConfirmation(v)
 		}
 		if !ok {
 			return errMalformedClaims
@@ -229,6 +268,23 @@ func (t *Token) readClaims() error {
 		t.scope = scp
 	}
 	return nil
+}
+
+// readConfirmation reads the cnf claim (RFC 7800): any binding makes the
+// token need a proof of possession; jkt (RFC 9449 §6.1) is the one this
+// package can check.
+func (t *Token) readConfirmation(v string) bool {
+	if v == "null" {
+		return true
+	}
+	if v == "" || v[0] != '{' {
+		return false
+	}
+	t.cnf = v
+	if jkt, ok := findMember(v, "jkt"); ok {
+		return readString(jkt, &t.jkt)
+	}
+	return true
 }
 
 func readString(v string, dst *string) bool {

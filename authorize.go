@@ -1,0 +1,189 @@
+package bearer
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"reflect"
+	"slices"
+	"strings"
+)
+
+// A Rule decides whether a verified token may use a route. It returns nil
+// to allow; an *Error is answered as it is, any other error as 403
+// insufficient_scope wrapping ErrInsufficientScope.
+type Rule func(t *Token) error
+
+// Require returns middleware that lets a request through only if the token
+// in its context satisfies every rule; otherwise it answers with the first
+// failure, or 401 when there is no token. Place it behind Middleware.Handler:
+//
+//	m.Handler(bearer.Require(bearer.AnyScope("admin", "support"))(h))
+func Require(rules ...Rule) func(http.Handler) http.Handler {
+	rules = append([]Rule(nil), rules...)
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if err := Check(r.Context(), rules...); err != nil {
+				errorHandlerFor(r.Context())(w, r, err)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// RequireScopes returns middleware that lets a request through only if the
+// token has every one of scopes; otherwise it answers 403
+// insufficient_scope with scope="..." (RFC 6750 §3.1), or 401 when there is
+// no token. It is Require(AllScopes(scopes...)).
+func RequireScopes(scopes ...string) func(http.Handler) http.Handler {
+	return Require(AllScopes(scopes...))
+}
+
+// Check applies rules to the token in ctx: nil if it satisfies them all,
+// else an *Error (ErrInsufficientScope, or ErrNoToken when ctx has no
+// token). Adapters and gRPC interceptors use it.
+func Check(ctx context.Context, rules ...Rule) error {
+	t, ok := FromContext(ctx)
+	if !ok {
+		return errNoToken
+	}
+	for _, rule := range rules {
+		if err := rule(t); err != nil {
+			if e, ok := err.(*Error); ok {
+				return e
+			}
+			return &Error{Code: CodeInsufficientScope, Description: "insufficient privileges",
+				Status: http.StatusForbidden, Err: fmt.Errorf("%w: %w", ErrInsufficientScope, err)}
+		}
+	}
+	return nil
+}
+
+// CheckScopes is Check(ctx, AllScopes(scopes...)).
+func CheckScopes(ctx context.Context, scopes ...string) error {
+	return Check(ctx, AllScopes(scopes...))
+}
+
+// AllScopes requires every one of scopes. Its failure names them all in
+// the challenge's scope attribute. It panics if a scope is not a valid
+// scope-token (RFC 6749 §3.3): a programming error, found at start-up.
+func AllScopes(scopes ...string) Rule {
+	scopes = slices.Clone(scopes)
+	deny := insufficientScope(scopes)
+	return func(t *Token) error {
+		if t.HasScopes(scopes...) {
+			return nil
+		}
+		return deny
+	}
+}
+
+// AnyScope requires at least one of scopes. Its failure lists them all in
+// the challenge's scope attribute: any one of them would do.
+func AnyScope(scopes ...string) Rule {
+	scopes = slices.Clone(scopes)
+	deny := insufficientScope(scopes)
+	return func(t *Token) error {
+		for _, s := range scopes {
+			if t.HasScopes(s) {
+				return nil
+			}
+		}
+		return deny
+	}
+}
+
+func insufficientScope(scopes []string) *Error {
+	mustBeScopes(scopes)
+	return &Error{
+		Code:        CodeInsufficientScope,
+		Description: "insufficient scope",
+		Scope:       strings.Join(scopes, " "),
+		Status:      http.StatusForbidden,
+		Err:         ErrInsufficientScope,
+	}
+}
+
+var errClaim = &Error{Code: CodeInsufficientScope, Description: "insufficient privileges", Status: http.StatusForbidden, Err: ErrInsufficientScope}
+
+// ClaimEquals requires the claim name to equal one of values, compared as
+// JSON values: ClaimEquals("tenant", "acme"), ClaimEquals("email_verified", true).
+func ClaimEquals(name string, values ...any) Rule {
+	want := make([]any, len(values))
+	for i, v := range values {
+		want[i] = jsonValue(v)
+	}
+	return func(t *Token) error {
+		got, ok := t.Claim(name)
+		if ok {
+			for _, w := range want {
+				if reflect.DeepEqual(got, w) {
+					return nil
+				}
+			}
+		}
+		return errClaim
+	}
+}
+
+// ClaimIncludes requires the claim name to include value: as an element of
+// an array of strings (roles, groups), or as a word of a space-separated
+// string. An array with anything but strings in it includes nothing.
+func ClaimIncludes(name, value string) Rule {
+	return func(t *Token) error {
+		raw, _ := findMember(t.payload, name)
+		if !isScopeValue(raw) {
+			return errClaim
+		}
+		found := false
+		eachWord(raw, func(s string) bool {
+			found = s == value
+			return !found
+		})
+		if !found {
+			return errClaim
+		}
+		return nil
+	}
+}
+
+// jsonValue returns v as encoding/json would decode it into an any, so that
+// ClaimEquals("n", 7) matches the claim 7 (a float64 once decoded).
+func jsonValue(v any) any {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("bearer: ClaimEquals value %v: %v", v, err))
+	}
+	var out any
+	json.Unmarshal(b, &out)
+	return out
+}
+
+// errorHandlerFor finds the error handler of the middleware that handled
+// the request, so that rule failures get its realm and its answers.
+func errorHandlerFor(ctx context.Context) ErrorHandler {
+	var m *Middleware
+	if t, ok := FromContext(ctx); ok {
+		m = t.m
+	} else if a, ok := ctx.Value(anonymousKey{}).(*anonymous); ok {
+		m = a.m
+	}
+	if m == nil {
+		return m.WriteError
+	}
+	return m.onError
+}
+
+// mustBeScopes panics unless each scope is a scope-token:
+// 1*( %x21 / %x23-5B / %x5D-7E ).
+func mustBeScopes(scopes []string) {
+	for _, s := range scopes {
+		if s == "" || strings.ContainsFunc(s, func(r rune) bool {
+			return r <= 0x20 || r == '"' || r == '\\' || r >= 0x7f
+		}) {
+			panic(fmt.Sprintf("bearer: invalid scope %q", s))
+		}
+	}
+}

@@ -1,0 +1,374 @@
+package bearer
+
+import (
+	"context"
+	"crypto"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v3/jwk"
+)
+
+// DPoP configures sender-constrained tokens (RFC 9449): a DPoP-bound access
+// token (one with a cnf.jkt claim) is accepted only with a fresh proof,
+// signed by the key it is bound to, in the request's DPoP header. A stolen
+// token is useless without that key.
+//
+// With WithDPoP, tokens come as "Authorization: DPoP <token>" with a proof,
+// or, unless Required, as "Authorization: Bearer <token>" when they are not
+// bound. Without WithDPoP, bound tokens are refused: their proof cannot be
+// checked.
+type DPoP struct {
+	// Required refuses plain bearer tokens: every request needs the DPoP
+	// scheme and a proof.
+	Required bool
+	// Algorithms the proofs may be signed with; asymmetric only. The
+	// default is ES256, ES384, ES512, EdDSA, Ed25519, PS256, PS384,
+	// PS512, RS256, RS384 and RS512.
+	Algorithms []string
+	// Window is how far a proof's iat may be from now, either way, and so
+	// how long its jti is remembered. Default DefaultDPoPWindow.
+	Window time.Duration
+	// BaseURL is the service's external origin, with an optional path
+	// prefix ("https://api.example.com"), for the htu check behind a proxy
+	// or load balancer: htu must then equal BaseURL plus the request's
+	// path. Without it, the URL is rebuilt from the request (https if it
+	// came over TLS, its Host header): right only when clients reach the
+	// server directly. Forwarded headers are never trusted.
+	BaseURL string
+	// Replay remembers proof identifiers, so a proof is accepted once.
+	// Default: in memory, per middleware. Several instances behind one
+	// name need a shared cache (redisrevoke's).
+	Replay ReplayCache
+	// Nonces, when set, makes proofs carry a server-provided nonce
+	// (RFC 9449 §8): a proof without a valid one is answered 401
+	// use_dpop_nonce with a fresh nonce in the DPoP-Nonce header.
+	Nonces NonceSource
+}
+
+// DefaultDPoPWindow bounds a proof's age and how far ahead of the server
+// clock it may be.
+const DefaultDPoPWindow = time.Minute
+
+// maxProofJTI bounds the jti of a proof, which is stored.
+const maxProofJTI = 256
+
+// ReplayCache remembers DPoP proof identifiers (RFC 9449 §11.1).
+type ReplayCache interface {
+	// Remember records id until the given time and reports whether it is
+	// new. It must be atomic: of two concurrent calls with one id, one
+	// gets true.
+	Remember(ctx context.Context, id string, until time.Time) (bool, error)
+}
+
+// NonceSource issues and checks DPoP server nonces.
+type NonceSource interface {
+	Nonce() string
+	Valid(nonce string) bool
+}
+
+// Sentinels of DPoP failures.
+var (
+	// ErrDPoPProof: the DPoP proof is missing, malformed or does not match
+	// the request (RFC 9449 §4.3); answered 401 invalid_dpop_proof.
+	ErrDPoPProof = errors.New("bearer: invalid DPoP proof")
+	// ErrDPoPNonce: the proof lacks a valid server nonce; answered 401
+	// use_dpop_nonce with a fresh nonce.
+	ErrDPoPNonce = errors.New("bearer: DPoP nonce required")
+	// ErrTokenBinding: the token is bound to a key (cnf) and was presented
+	// without a matching proof of possession.
+	ErrTokenBinding = errors.New("bearer: token binding not satisfied")
+	// ErrDPoPRequired: a plain bearer token where DPoP is required.
+	ErrDPoPRequired = errors.New("bearer: DPoP required")
+)
+
+// Error codes of RFC 9449 §7.1 and §8.
+const (
+	CodeInvalidDPoPProof = "invalid_dpop_proof"
+	CodeUseDPoPNonce     = "use_dpop_nonce"
+)
+
+func invalidProof(description string) *Error {
+	return &Error{Code: CodeInvalidDPoPProof, Description: description, Status: http.StatusUnauthorized, Err: ErrDPoPProof}
+}
+
+var (
+	errProofMissing   = invalidProof("DPoP proof missing")
+	errProofMany      = invalidProof("more than one DPoP proof")
+	errProofMalformed = invalidProof("malformed DPoP proof")
+	errProofType      = invalidProof("DPoP proof type not accepted")
+	errProofAlgorithm = invalidProof("DPoP proof algorithm not allowed")
+	errProofKey       = invalidProof("DPoP proof key invalid")
+	errProofSignature = invalidProof("DPoP proof signature invalid")
+	errProofMethod    = invalidProof("DPoP proof method mismatch")
+	errProofURL       = invalidProof("DPoP proof URL mismatch")
+	errProofTime      = invalidProof("DPoP proof outside its time window")
+	errProofJTI       = invalidProof("DPoP proof has no valid jti")
+	errProofReplayed  = invalidProof("DPoP proof replayed")
+	errProofHash      = invalidProof("DPoP proof access token hash mismatch")
+	errNonce          = &Error{Code: CodeUseDPoPNonce, Description: "DPoP nonce required", Status: http.StatusUnauthorized, Err: ErrDPoPNonce}
+	errBoundToken     = invalidToken(ErrTokenBinding, "token requires proof of possession")
+	errProofBinding   = invalidToken(ErrTokenBinding, "token not bound to the DPoP proof key")
+	errDPoPRequired   = invalidToken(ErrDPoPRequired, "DPoP required")
+)
+
+// dpopConfig is a checked DPoP.
+type dpopConfig struct {
+	required bool
+	allow    algSet
+	algs     string // for the challenge's algs parameter
+	window   time.Duration
+	base     *url.URL
+	replay   ReplayCache
+	nonces   NonceSource
+}
+
+// WithDPoP enables DPoP (RFC 9449) as cfg says.
+func WithDPoP(cfg DPoP) Option {
+	return func(m *Middleware) error {
+		d := &dpopConfig{required: cfg.Required, window: cfg.Window, replay: cfg.Replay, nonces: cfg.Nonces}
+		d.allow = asymmetricAlgs
+		if cfg.Algorithms != nil {
+			algs, err := parseAlgorithms(cfg.Algorithms)
+			if err != nil {
+				return err
+			}
+			if algs == 0 || algs&hmacAlgs != 0 {
+				return errors.New("bearer: DPoP proofs need asymmetric algorithms")
+			}
+			d.allow = algs
+		}
+		d.algs = d.allow.String()
+		if d.window <= 0 {
+			d.window = DefaultDPoPWindow
+		}
+		if cfg.BaseURL != "" {
+			u, err := url.Parse(cfg.BaseURL)
+			if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") || u.RawQuery != "" || u.Fragment != "" {
+				return errors.New("bearer: DPoP BaseURL must be an absolute http(s) URL without query or fragment")
+			}
+			d.base = u
+		}
+		if d.replay == nil {
+			d.replay = NewMemoryReplayCache(DefaultReplayEntries)
+		}
+		m.dpop = d
+		return nil
+	}
+}
+
+// authenticateDPoP is Authenticate with DPoP enabled.
+func (m *Middleware) authenticateDPoP(r *http.Request) (*Token, error) {
+	d := m.dpop
+	raw, ok, err := dpopCredentials(r)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		// No DPoP scheme: a plain bearer token, if allowed.
+		raw, err := m.extract(r)
+		if err != nil {
+			return nil, errorFrom(err)
+		}
+		if d.required {
+			return nil, errDPoPRequired
+		}
+		return m.Verify(r.Context(), raw)
+	}
+	t, err := m.verify(r.Context(), raw)
+	if err != nil {
+		return nil, err
+	}
+	jkt, err := d.verifyProof(r, raw, m.clock())
+	if err != nil {
+		return nil, err
+	}
+	if t.jkt != jkt {
+		return nil, errProofBinding
+	}
+	return t, nil
+}
+
+// dpopCredentials reads "Authorization: DPoP <token>". ok is false when
+// the header is absent or has another scheme.
+func dpopCredentials(r *http.Request) (raw string, ok bool, err error) {
+	values := r.Header.Values("Authorization")
+	if len(values) != 1 {
+		return "", false, nil // none, or several: the bearer extractor answers
+	}
+	v := values[0]
+	const scheme = "DPoP"
+	if len(v) < len(scheme) || !strings.EqualFold(v[:len(scheme)], scheme) || len(v) > len(scheme) && v[len(scheme)] != ' ' {
+		return "", false, nil
+	}
+	raw = strings.TrimLeft(v[len(scheme):], " ")
+	if !isB64Token(raw) {
+		return "", false, errMalformedCredentials
+	}
+	return raw, true, nil
+}
+
+// verifyProof checks the request's DPoP proof as RFC 9449 §4.3 lists, for
+// the access token raw, and returns the thumbprint of the proof's key.
+// The jti is spent last, so an invalid proof cannot burn one.
+func (d *dpopConfig) verifyProof(r *http.Request, token string, now time.Time) (string, error) {
+	proofs := r.Header.Values("DPoP")
+	switch {
+	case len(proofs) == 0:
+		return "", errProofMissing
+	case len(proofs) > 1:
+		return "", errProofMany
+	}
+	if len(proofs[0]) > DefaultMaxTokenSize {
+		return "", errProofMalformed
+	}
+	// A proof is signed by its own key, so its claims need not wait for the
+	// signature: a malformed claims set ends it here, as a malformed header does.
+	p, err := parse(proofs[0], "")
+	if err != nil || p.claimsErr != nil {
+		return "", errProofMalformed
+	}
+	if normalizeType(p.typ) != "dpop+jwt" {
+		return "", errProofType
+	}
+	if !d.allow.has(p.alg) {
+		return "", errProofAlgorithm
+	}
+	key, thumbprint, err := proofKey(p)
+	if err != nil {
+		return "", errProofKey
+	}
+	if !key.algs.has(p.alg) {
+		return "", errProofAlgorithm
+	}
+	if err := p.verifySignature([]*verifyKey{key}); err != nil {
+		return "", errProofSignature
+	}
+	if htm, _ := findMember(p.payload, "htm"); !jsonEquals(htm, r.Method) {
+		return "", errProofMethod
+	}
+	htu, _ := findMember(p.payload, "htu")
+	if s, ok := jsonString(htu); !ok || !sameURL(s, d.requestURL(r)) {
+		return "", errProofURL
+	}
+	if d.nonces != nil {
+		nonce, _ := findMember(p.payload, "nonce")
+		if s, ok := jsonString(nonce); !ok || !d.nonces.Valid(s) {
+			return "", errNonce
+		}
+	}
+	if p.iat.IsZero() || p.iat.Before(now.Add(-d.window)) || p.iat.After(now.Add(d.window)) {
+		return "", errProofTime
+	}
+	sum := sha256.Sum256([]byte(token))
+	if ath, _ := findMember(p.payload, "ath"); !jsonEquals(ath, base64.RawURLEncoding.EncodeToString(sum[:])) {
+		return "", errProofHash
+	}
+	if p.jti == "" || len(p.jti) > maxProofJTI {
+		return "", errProofJTI
+	}
+	fresh, err := d.replay.Remember(r.Context(), thumbprint+":"+p.jti, p.iat.Add(d.window))
+	if err != nil {
+		return "", &Error{Code: CodeTemporarilyUnavailable, Description: "DPoP replay check unavailable",
+			Status: http.StatusServiceUnavailable, RetryAfter: time.Second, Err: fmt.Errorf("bearer: DPoP replay check: %w", err)}
+	}
+	if !fresh {
+		return "", errProofReplayed
+	}
+	return thumbprint, nil
+}
+
+// privateMembers are JWK members that carry private key material.
+var privateMembers = []string{"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
+
+// proofKey reads the public key of the proof's jwk header and its RFC 7638
+// thumbprint.
+func proofKey(p *Token) (*verifyKey, string, error) {
+	raw, ok := findMember(p.header, "jwk")
+	if !ok || raw == "" || raw[0] != '{' {
+		return nil, "", errors.New("no jwk")
+	}
+	for _, name := range privateMembers {
+		if _, found := findMember(raw, name); found {
+			return nil, "", errors.New("private key material in jwk")
+		}
+	}
+	k, err := jwk.ParseKey([]byte(raw))
+	if err != nil {
+		return nil, "", err
+	}
+	var pub any
+	if err := jwk.Export(k, &pub); err != nil {
+		return nil, "", err
+	}
+	key, err := newPublicKey("", pub, algNone, 0)
+	if err != nil {
+		return nil, "", err
+	}
+	tp, err := k.Thumbprint(crypto.SHA256)
+	if err != nil {
+		return nil, "", err
+	}
+	return key, base64.RawURLEncoding.EncodeToString(tp), nil
+}
+
+// requestURL is the URL the proof's htu must name.
+func (d *dpopConfig) requestURL(r *http.Request) string {
+	if d.base != nil {
+		return strings.TrimSuffix(d.base.String(), "/") + r.URL.EscapedPath()
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host + r.URL.EscapedPath()
+}
+
+// sameURL compares htu with the request URL as RFC 9449 §4.3 asks:
+// without query and fragment, after syntax- and scheme-based normalization
+// (RFC 3986 §6.2.2, §6.2.3).
+func sameURL(htu, want string) bool {
+	a, err := url.Parse(htu)
+	if err != nil || !a.IsAbs() {
+		return false
+	}
+	b, err := url.Parse(want)
+	if err != nil {
+		return false
+	}
+	return normalURL(a) == normalURL(b)
+}
+
+func normalURL(u *url.URL) string {
+	scheme := strings.ToLower(u.Scheme)
+	host := strings.ToLower(u.Hostname())
+	if port := u.Port(); port != "" && !(scheme == "https" && port == "443" || scheme == "http" && port == "80") {
+		host += ":" + port
+	}
+	p := u.EscapedPath()
+	if unescaped, err := url.PathUnescape(p); err == nil {
+		p = (&url.URL{Path: unescaped}).EscapedPath()
+	}
+	if p == "" {
+		p = "/"
+	}
+	return scheme + "://" + host + p
+}
+
+// jsonEquals reports whether the raw JSON value v is the string s.
+func jsonEquals(v, s string) bool {
+	got, ok := jsonString(v)
+	return ok && got == s
+}
+
+// dpopScheme reports whether r presented its token with the DPoP scheme.
+func dpopScheme(r *http.Request) bool {
+	_, ok, err := dpopCredentials(r)
+	return ok || err != nil
+}

@@ -1,0 +1,270 @@
+package bearer_test
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bearerauth/bearer"
+	"github.com/bearerauth/bearer/bearertest"
+)
+
+// dpopCall sends method to url with "Authorization: scheme token" and the
+// given DPoP proofs.
+func dpopCall(t *testing.T, method, url, scheme, token string, proofs ...string) response {
+	t.Helper()
+	req, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", scheme+" "+token)
+	}
+	for _, p := range proofs {
+		req.Header.Add("DPoP", p)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	return response{res.StatusCode, strings.Join(res.Header.Values("WWW-Authenticate"), " | "), trim(string(body)), res.Header}
+}
+
+const dpopAlgs = `algs="RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA Ed25519"`
+
+func TestDPoP(t *testing.T) {
+	now := time.Unix(1_900_000_000, 0)
+	clock := func() time.Time { return now }
+	iss := bearertest.MustIssuer(bearertest.RS256, bearertest.WithClock(clock))
+	key := bearertest.MustDPoPKey(bearertest.ES256, bearertest.WithClock(clock))
+	other := bearertest.MustDPoPKey(bearertest.EdDSA, bearertest.WithClock(clock))
+	m := newMiddleware(t, iss.KeySource(), bearer.WithClock(clock), bearer.WithRealm("api"), bearer.WithDPoP(bearer.DPoP{}))
+	srv := serve(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok, _ := bearer.FromContext(r.Context())
+		io.WriteString(w, tok.Subject()+" "+tok.DPoPThumbprint())
+	})))
+	url := srv.URL + "/orders"
+	bound := iss.MustMint(bearertest.Claims{"sub": "alice", "cnf": key.Confirmation()})
+	plain := iss.MustMint(bearertest.Claims{"sub": "bob"})
+
+	proofError := func(desc string) string {
+		return `Bearer realm="api" | DPoP realm="api", ` + dpopAlgs + `, error="invalid_dpop_proof", error_description="` + desc + `"`
+	}
+	tokenError := func(scheme, desc string) string {
+		if scheme == "DPoP" {
+			return `Bearer realm="api" | DPoP realm="api", ` + dpopAlgs + `, error="invalid_token", error_description="` + desc + `"`
+		}
+		return `Bearer realm="api", error="invalid_token", error_description="` + desc + `" | DPoP realm="api", ` + dpopAlgs
+	}
+	with := func(change func(bearertest.Claims)) string {
+		c := key.ProofClaims("GET", url, bound)
+		change(c)
+		p, err := key.ProofWith(nil, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	header := func(h map[string]any) string {
+		p, err := key.ProofWith(h, key.ProofClaims("GET", url, bound))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+
+	cases := []struct {
+		name      string
+		method    string
+		scheme    string
+		token     string
+		proofs    []string
+		status    int
+		challenge string
+		body      string
+	}{
+		{name: "bound token with its proof", scheme: "DPoP", token: bound, proofs: []string{key.MustProof("GET", url, bound)}, status: 200, body: "alice " + key.Thumbprint()},
+		{name: "query and fragment ignored", scheme: "DPoP", token: bound, proofs: []string{key.MustProof("GET", url+"?a=1#f", bound)}, status: 200, body: "alice " + key.Thumbprint()},
+		{name: "normalized URL", scheme: "DPoP", token: bound, proofs: []string{key.MustProof("GET", strings.Replace(url, "http://", "HTTP://", 1), bound)}, status: 200, body: "alice " + key.Thumbprint()},
+		{name: "plain token as Bearer", scheme: "Bearer", token: plain, status: 200, body: "bob"},
+		{name: "no token", status: 401, challenge: `Bearer realm="api" | DPoP realm="api", ` + dpopAlgs},
+		{name: "bound token as Bearer (RFC 9449 §7.1)", scheme: "Bearer", token: bound, status: 401, challenge: tokenError("Bearer", "token requires proof of possession")},
+		{name: "bound token as Bearer with a proof", scheme: "Bearer", token: bound, proofs: []string{key.MustProof("GET", url, bound)}, status: 401, challenge: tokenError("Bearer", "token requires proof of possession")},
+		{name: "unbound token as DPoP", scheme: "DPoP", token: plain, proofs: []string{key.MustProof("GET", url, plain)}, status: 401, challenge: tokenError("DPoP", "token not bound to the DPoP proof key")},
+		{name: "proof by another key", scheme: "DPoP", token: bound, proofs: []string{other.MustProof("GET", url, bound)}, status: 401, challenge: tokenError("DPoP", "token not bound to the DPoP proof key")},
+		{name: "no proof", scheme: "DPoP", token: bound, status: 401, challenge: proofError("DPoP proof missing")},
+		{name: "two proofs", scheme: "DPoP", token: bound, proofs: []string{key.MustProof("GET", url, bound), key.MustProof("GET", url, bound)}, status: 401, challenge: proofError("more than one DPoP proof")},
+		{name: "malformed proof", scheme: "DPoP", token: bound, proofs: []string{"abc"}, status: 401, challenge: proofError("malformed DPoP proof")},
+		{name: "access token as proof", scheme: "DPoP", token: bound, proofs: []string{bound}, status: 401, challenge: proofError("DPoP proof type not accepted")},
+		{name: "typ JWT", scheme: "DPoP", token: bound, proofs: []string{header(map[string]any{"typ": "JWT"})}, status: 401, challenge: proofError("DPoP proof type not accepted")},
+		{name: "no jwk", scheme: "DPoP", token: bound, proofs: []string{header(map[string]any{"jwk": nil})}, status: 401, challenge: proofError("DPoP proof key invalid")},
+		{name: "jwk of another key", scheme: "DPoP", token: bound, proofs: []string{header(map[string]any{"jwk": bearertest.MustDPoPKey(bearertest.ES256).JWK()})}, status: 401, challenge: proofError("DPoP proof signature invalid")},
+		{name: "jwk of another key type", scheme: "DPoP", token: bound, proofs: []string{header(map[string]any{"jwk": other.JWK()})}, status: 401, challenge: proofError("DPoP proof algorithm not allowed")},
+		{name: "private key in jwk", scheme: "DPoP", token: bound, proofs: []string{header(map[string]any{"jwk": key.PrivateJWK()})}, status: 401, challenge: proofError("DPoP proof key invalid")},
+		{name: "method mismatch", method: "POST", scheme: "DPoP", token: bound, proofs: []string{key.MustProof("GET", url, bound)}, status: 401, challenge: proofError("DPoP proof method mismatch")},
+		{name: "URL of another path", scheme: "DPoP", token: bound, proofs: []string{key.MustProof("GET", srv.URL+"/admin", bound)}, status: 401, challenge: proofError("DPoP proof URL mismatch")},
+		{name: "URL of another host", scheme: "DPoP", token: bound, proofs: []string{key.MustProof("GET", "https://evil.example/orders", bound)}, status: 401, challenge: proofError("DPoP proof URL mismatch")},
+		{name: "relative htu", scheme: "DPoP", token: bound, proofs: []string{key.MustProof("GET", "/orders", bound)}, status: 401, challenge: proofError("DPoP proof URL mismatch")},
+		{name: "proof for another token", scheme: "DPoP", token: bound, proofs: []string{key.MustProof("GET", url, plain)}, status: 401, challenge: proofError("DPoP proof access token hash mismatch")},
+		{name: "no ath", scheme: "DPoP", token: bound, proofs: []string{with(func(c bearertest.Claims) { delete(c, "ath") })}, status: 401, challenge: proofError("DPoP proof access token hash mismatch")},
+		{name: "no jti", scheme: "DPoP", token: bound, proofs: []string{with(func(c bearertest.Claims) { delete(c, "jti") })}, status: 401, challenge: proofError("DPoP proof has no valid jti")},
+		{name: "no iat", scheme: "DPoP", token: bound, proofs: []string{with(func(c bearertest.Claims) { delete(c, "iat") })}, status: 401, challenge: proofError("DPoP proof outside its time window")},
+		{name: "iat at the window's start", scheme: "DPoP", token: bound, proofs: []string{with(func(c bearertest.Claims) { c["iat"] = now.Add(-bearer.DefaultDPoPWindow).Unix() })}, status: 200, body: "alice " + key.Thumbprint()},
+		{name: "iat before the window", scheme: "DPoP", token: bound, proofs: []string{with(func(c bearertest.Claims) { c["iat"] = now.Add(-bearer.DefaultDPoPWindow - time.Second).Unix() })}, status: 401, challenge: proofError("DPoP proof outside its time window")},
+		{name: "iat at the window's end", scheme: "DPoP", token: bound, proofs: []string{with(func(c bearertest.Claims) { c["iat"] = now.Add(bearer.DefaultDPoPWindow).Unix() })}, status: 200, body: "alice " + key.Thumbprint()},
+		{name: "iat after the window", scheme: "DPoP", token: bound, proofs: []string{with(func(c bearertest.Claims) { c["iat"] = now.Add(bearer.DefaultDPoPWindow + time.Second).Unix() })}, status: 401, challenge: proofError("DPoP proof outside its time window")},
+		{name: "iat as a string", scheme: "DPoP", token: bound, proofs: []string{with(func(c bearertest.Claims) { c["iat"] = "1900000000" })}, status: 401, challenge: proofError("malformed DPoP proof")},
+		{name: "crit in the proof", scheme: "DPoP", token: bound, proofs: []string{header(map[string]any{"crit": []string{"x"}, "x": 1})}, status: 401, challenge: proofError("malformed DPoP proof")},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			method := c.method
+			if method == "" {
+				method = "GET"
+			}
+			got := dpopCall(t, method, url, c.scheme, c.token, c.proofs...)
+			if got.status != c.status || got.challenge != c.challenge || c.body != "" && got.body != c.body {
+				t.Errorf("got %d %q %q\nwant %d %q %q", got.status, got.challenge, got.body, c.status, c.challenge, c.body)
+			}
+		})
+	}
+
+	t.Run("replayed proof", func(t *testing.T) {
+		proof := key.MustProof("GET", url, bound)
+		if got := dpopCall(t, "GET", url, "DPoP", bound, proof); got.status != 200 {
+			t.Fatalf("first use: %d %s", got.status, got.challenge)
+		}
+		if got := dpopCall(t, "GET", url, "DPoP", bound, proof); got.status != 401 || got.challenge != proofError("DPoP proof replayed") {
+			t.Errorf("replay: %d %s", got.status, got.challenge)
+		}
+	})
+	t.Run("invalid proof does not spend its jti", func(t *testing.T) {
+		c := key.ProofClaims("GET", url, bound)
+		bad, _ := key.ProofWith(map[string]any{"typ": "JWT"}, c)
+		good, _ := key.ProofWith(nil, c)
+		dpopCall(t, "GET", url, "DPoP", bound, bad)
+		if got := dpopCall(t, "GET", url, "DPoP", bound, good); got.status != 200 {
+			t.Errorf("valid proof after an invalid one with its jti: %d %s", got.status, got.challenge)
+		}
+	})
+	t.Run("Verify refuses bound tokens", func(t *testing.T) {
+		if _, err := m.Verify(t.Context(), bound); !errors.Is(err, bearer.ErrTokenBinding) {
+			t.Errorf("Verify: %v", err)
+		}
+	})
+}
+
+func TestDPoPRequired(t *testing.T) {
+	iss := bearertest.MustIssuer(bearertest.ES256)
+	key := bearertest.MustDPoPKey(bearertest.EdDSA)
+	m := newMiddleware(t, iss.KeySource(), bearer.WithDPoP(bearer.DPoP{Required: true, Algorithms: []string{"EdDSA"}}))
+	srv := serve(t, m.Handler(whoami))
+	bound := iss.MustMint(bearertest.Claims{"sub": "alice", "cnf": key.Confirmation()})
+	plain := iss.MustMint(bearertest.Claims{"sub": "bob"})
+
+	if got := dpopCall(t, "GET", srv.URL, "DPoP", bound, key.MustProof("GET", srv.URL, bound)); got.status != 200 {
+		t.Errorf("DPoP: %d %s", got.status, got.challenge)
+	}
+	if got := dpopCall(t, "GET", srv.URL, "Bearer", plain); got.status != 401 || got.challenge != `DPoP algs="EdDSA", error="invalid_token", error_description="DPoP required"` {
+		t.Errorf("Bearer where DPoP is required: %d %s", got.status, got.challenge)
+	}
+	if got := dpopCall(t, "GET", srv.URL, "", ""); got.status != 401 || got.challenge != `DPoP algs="EdDSA"` {
+		t.Errorf("no token: %d %s", got.status, got.challenge)
+	}
+	es := bearertest.MustDPoPKey(bearertest.ES256)
+	esBound := iss.MustMint(bearertest.Claims{"cnf": es.Confirmation()})
+	if got := dpopCall(t, "GET", srv.URL, "DPoP", esBound, es.MustProof("GET", srv.URL, esBound)); got.status != 401 || !strings.Contains(got.challenge, "DPoP proof algorithm not allowed") {
+		t.Errorf("proof algorithm outside the list: %d %s", got.status, got.challenge)
+	}
+	for _, algs := range [][]string{{"HS256"}, {"none"}, {}} {
+		if _, err := bearer.New(iss.KeySource(), bearer.WithDPoP(bearer.DPoP{Algorithms: algs})); err == nil {
+			t.Errorf("DPoP algorithms %q accepted", algs)
+		}
+	}
+}
+
+func TestDPoPDisabledRefusesBoundTokens(t *testing.T) {
+	iss := bearertest.MustIssuer(bearertest.ES256)
+	key := bearertest.MustDPoPKey(bearertest.ES256)
+	m := newMiddleware(t, iss.KeySource())
+	srv := serve(t, m.Handler(whoami))
+	bound := iss.MustMint(bearertest.Claims{"cnf": key.Confirmation()})
+	got := dpopCall(t, "GET", srv.URL, "Bearer", bound, key.MustProof("GET", srv.URL, bound))
+	if got.status != 401 || got.challenge != `Bearer error="invalid_token", error_description="token requires proof of possession"` {
+		t.Errorf("%d %s", got.status, got.challenge)
+	}
+	certBound := iss.MustMint(bearertest.Claims{"cnf": map[string]any{"x5t#S256": "abc"}})
+	if got := dpopCall(t, "GET", srv.URL, "Bearer", certBound); got.status != 401 {
+		t.Errorf("certificate-bound token: %d", got.status)
+	}
+	// DPoP scheme without WithDPoP is another scheme: no token.
+	if got := dpopCall(t, "GET", srv.URL, "DPoP", bound, key.MustProof("GET", srv.URL, bound)); got.status != 401 || got.challenge != "Bearer" {
+		t.Errorf("DPoP scheme: %d %s", got.status, got.challenge)
+	}
+}
+
+func TestDPoPNonces(t *testing.T) {
+	iss := bearertest.MustIssuer(bearertest.ES256)
+	key := bearertest.MustDPoPKey(bearertest.ES256)
+	nonces := bearer.HMACNonces([]byte("a shared secret of the instances"), time.Minute)
+	m := newMiddleware(t, iss.KeySource(), bearer.WithDPoP(bearer.DPoP{Nonces: nonces}))
+	srv := serve(t, m.Handler(whoami))
+	tok := iss.MustMint(bearertest.Claims{"sub": "alice", "cnf": key.Confirmation()})
+
+	// First request: no nonce. The answer says use_dpop_nonce and gives one.
+	got := dpopCall(t, "GET", srv.URL, "DPoP", tok, key.MustProof("GET", srv.URL, tok))
+	nonce := got.header.Get("DPoP-Nonce")
+	if got.status != 401 || nonce == "" || !strings.Contains(got.challenge, `error="use_dpop_nonce"`) {
+		t.Fatalf("without nonce: %d %q %s", got.status, nonce, got.challenge)
+	}
+	c := key.ProofClaims("GET", srv.URL, tok)
+	c["nonce"] = nonce
+	proof, _ := key.ProofWith(nil, c)
+	if got := dpopCall(t, "GET", srv.URL, "DPoP", tok, proof); got.status != 200 {
+		t.Errorf("with nonce: %d %s", got.status, got.challenge)
+	}
+	// Another instance with the same secret accepts the nonce; one with
+	// another secret does not.
+	c = key.ProofClaims("GET", srv.URL, tok)
+	c["nonce"] = nonce
+	proof, _ = key.ProofWith(nil, c)
+	stranger := newMiddleware(t, iss.KeySource(), bearer.WithDPoP(bearer.DPoP{Nonces: bearer.HMACNonces(nil, time.Minute)}))
+	if got := dpopCall(t, "GET", serve(t, stranger.Handler(whoami)).URL, "DPoP", tok, proof); got.status != 401 {
+		t.Errorf("foreign nonce: %d", got.status)
+	}
+	c["nonce"] = nonce[:len(nonce)-2] + "AA"
+	forged, _ := key.ProofWith(nil, c)
+	if got := dpopCall(t, "GET", srv.URL, "DPoP", tok, forged); got.status != 401 || !strings.Contains(got.challenge, "use_dpop_nonce") {
+		t.Errorf("forged nonce: %d %s", got.status, got.challenge)
+	}
+}
+
+func TestDPoPBaseURLAndSharedReplay(t *testing.T) {
+	iss := bearertest.MustIssuer(bearertest.ES256)
+	key := bearertest.MustDPoPKey(bearertest.ES256)
+	replay := bearer.NewMemoryReplayCache(1000)
+	cfg := bearer.DPoP{BaseURL: "https://api.example.com/v1", Replay: replay}
+	a := serve(t, newMiddleware(t, iss.KeySource(), bearer.WithDPoP(cfg)).Handler(whoami))
+	b := serve(t, newMiddleware(t, iss.KeySource(), bearer.WithDPoP(cfg)).Handler(whoami))
+	tok := iss.MustMint(bearertest.Claims{"sub": "alice", "cnf": key.Confirmation()})
+
+	// Behind a proxy the proof names the public URL, not the server's.
+	proof := key.MustProof("PUT", "https://api.example.com/v1/orders/7", tok)
+	if got := dpopCall(t, "PUT", a.URL+"/orders/7", "DPoP", tok, proof); got.status != 200 {
+		t.Fatalf("instance A: %d %s", got.status, got.challenge)
+	}
+	if got := dpopCall(t, "PUT", b.URL+"/orders/7", "DPoP", tok, proof); got.status != 401 || !strings.Contains(got.challenge, "DPoP proof replayed") {
+		t.Errorf("replay on instance B: %d %s", got.status, got.challenge)
+	}
+	if got := dpopCall(t, "PUT", b.URL+"/orders/7", "DPoP", tok, key.MustProof("PUT", b.URL+"/orders/7", tok)); got.status != 401 || !strings.Contains(got.challenge, "URL mismatch") {
+		t.Errorf("server's own URL behind a proxy: %d %s", got.status, got.challenge)
+	}
+	if _, err := bearer.New(iss.KeySource(), bearer.WithDPoP(bearer.DPoP{BaseURL: "api.example.com"})); err == nil {
+		t.Error("relative BaseURL accepted")
+	}
+}

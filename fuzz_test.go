@@ -1,0 +1,415 @@
+package bearer_test
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/hmac"
+	"crypto/rsa"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bearerauth/bearer"
+)
+
+// The fuzz targets run in CI for a few seconds each (make fuzz); run them
+// longer with, for example:
+//
+//	go test -run '^$' -fuzz '^FuzzVerify$' -fuzztime 10m .
+//
+// Their keys are fixed (the RFC examples' keys) so that every fuzz worker
+// verifies the seed tokens with the same keys.
+
+// fuzzKeys are the keys of RFC 7515 A.1-A.3 and RFC 8037 A.1.
+type fuzzKeys struct {
+	now    time.Time
+	secret []byte
+	rsa    *rsa.PrivateKey
+	ec     *ecdsa.PrivateKey
+	ed     ed25519.PrivateKey
+}
+
+func newFuzzKeys(t testing.TB) *fuzzKeys {
+	t.Helper()
+	dec := func(s string) []byte {
+		b, err := b64u.DecodeString(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	num := func(s string) *big.Int { return new(big.Int).SetBytes(dec(s)) }
+	k := &fuzzKeys{
+		// RFC 7515 A.1-A.3 tokens expire at 1300819380.
+		now:    time.Unix(1300819380, 0).Add(-time.Hour),
+		secret: dec("AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow"),
+		ed:     ed25519.NewKeyFromSeed(dec("nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A")),
+	}
+	k.rsa = &rsa.PrivateKey{
+		PublicKey: rsa.PublicKey{N: num(rfc7515RSA.n), E: 65537},
+		D:         num(rfc7515RSA.d),
+		Primes:    []*big.Int{num(rfc7515RSA.p), num(rfc7515RSA.q)},
+	}
+	if err := k.rsa.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	k.rsa.Precompute()
+	var err error
+	if k.ec, err = ecdsa.ParseRawPrivateKey(elliptic.P256(), dec("jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI")); err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// rfc7515RSA is the RSA key of RFC 7515 A.2.1.
+var rfc7515RSA = struct{ n, d, p, q string }{
+	n: "ofgWCuLjybRlzo0tZWJjNiuSfb4p4fAkd_wWJcyQoTbji9k0l8W26mPddxHmfHQp-Vaw-4qPCJrcS2mJPMEzP1Pt0Bm4d4QlL-yRT-SFd2lZS-pCgNMsD1W_YpRPEwOWvG6b32690r2jZ47soMZo9wGzjb_7OMg0LOL-bSf63kpaSHSXndS5z5rexMdbBYUsLA9e-KXBdQOS-UTo7WTBEMa2R2CapHg665xsmtdVMTBQY4uDZlxvb3qCo5ZwKh9kG4LT6_I5IhlJH7aGhyxXFvUK-DWNmoudF8NAco9_h9iaGNj8q2ethFkMLs91kzk2PAcDTW9gb54h4FRWyuXpoQ",
+	d: "Eq5xpGnNCivDflJsRQBXHx1hdR1k6Ulwe2JZD50LpXyWPEAeP88vLNO97IjlA7_GQ5sLKMgvfTeXZx9SE-7YwVol2NXOoAJe46sui395IW_GO-pWJ1O0BkTGoVEn2bKVRUCgu-GjBVaYLU6f3l9kJfFNS3E0QbVdxzubSu3Mkqzjkn439X0M_V51gfpRLI9JYanrC4D4qAdGcopV_0ZHHzQlBjudU2QvXt4ehNYTCBr6XCLQUShb1juUO1ZdiYoFaFQT5Tw8bGUl_x_jTj3ccPDVZFD9pIuhLhBOneufuBiB4cS98l2SR_RQyGWSeWjnczT0QU91p1DhOVRuOopznQ",
+	p: "4BzEEOtIpmVdVEZNCqS7baC4crd0pqnRH_5IB3jw3bcxGn6QLvnEtfdUdiYrqBdss1l58BQ3KhooKeQTa9AB0Hw_Py5PJdTJNPY8cQn7ouZ2KKDcmnPGBY5t7yLc1QlQ5xHdwW1VhvKn-nXqhJTBgIPgtldC-KDV5z-y2XDwGUc",
+	q: "uQPEfgmVtjL0Uyyx88GZFF1fOunH3-7cepKmtH4pxhtCoHqpWmT8YAmZxaewHgHAjLYsp1ZSe7zFYHj7C6ul7TjeLQeZD_YwD66t62wDmpe_HlB-TnBA-njbglfIsRLtXlnDzQkv5dTltRJ11BKBBypeeF6689rjcJIDEz9RWdc",
+}
+
+// rfcTokens are the JWS of RFC 7515 A.1-A.3 and RFC 8037 A.4, made with
+// the keys of fuzzKeys.
+var rfcTokens = []string{
+	"eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+	"eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.cC4hiUPoj9Eetdgtv3hF80EGrhuB__dzERat0XF9g2VtQgr9PJbu3XOiZj5RZmh7AAuHIm4Bh-0Qc_lF5YKt_O8W2Fp5jujGbds9uJdbF9CUAr7t1dnZcAcQjbKBYNX4BAynRFdiuB--f_nZLgrnbyTyWzO75vRK5h6xBArLIARNPvkSjtQBMHlb1L07Qe7K0GarZRmB_eSN9383LcOLn6_dO--xi12jzDwusC-eOkHWEsqtFZESc6BfI7noOPqvhJ1phCnvWh6IeYI2w9QOYEUipUTI8np6LbgGY9Fs98rqVt5AXLIhWkWywlVmtVrBp0igcN_IoypGlUPQGe77Rw",
+	"eyJhbGciOiJFUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.DtEhU3ljbEg8L38VWAfUAqOyKAM6-Xx-F4GawxaepmXFCgfTjDxw5djxLa8ISlSApmWQxfKTUJqPP3-Kg6NU1Q",
+	"eyJhbGciOiJFZERTQSJ9.RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc.hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6dWbhijcNR4ki4iylGjg5BhVsPt9g7sVvpAr_MuM0KAg",
+}
+
+// keySetJSON is the JWKS of k's public keys (and its secret).
+func (k *fuzzKeys) keySetJSON() []byte {
+	return jwks(jwkOct("hs", "HS256", k.secret), jwkRSA("rsa", "RS256", &k.rsa.PublicKey),
+		jwkEC("ec", "ES256", &k.ec.PublicKey), jwkOKP("ed", k.ed.Public().(ed25519.PublicKey)))
+}
+
+// genuine returns tokens that k's sources accept, with and without kid.
+func (k *fuzzKeys) genuine(t testing.TB) []string {
+	claims := fmt.Sprintf(`{"sub":"alice","aud":["a","b"],"scope":"read write","iat":%d,"exp":%d,"https://example.com/roles":["x"],"n":{"deep":[1,2.5,null,"\u00e9"]}}`,
+		k.now.Unix(), k.now.Add(time.Hour).Unix())
+	return []string{
+		jwt(t, "HS256", k.secret, `{"alg":"HS256","kid":"hs"}`, claims),
+		jwt(t, "HS384", k.secret, `{"alg":"HS384"}`, claims),
+		jwt(t, "RS256", k.rsa, `{"alg":"RS256","kid":"rsa"}`, claims),
+		jwt(t, "PS256", k.rsa, `{"alg":"PS256"}`, claims),
+		jwt(t, "ES256", k.ec, `{"alg":"ES256","kid":"ec"}`, claims),
+		jwt(t, "EdDSA", k.ed, `{"alg":"EdDSA","kid":"ed"}`, claims),
+		jwt(t, "Ed25519", k.ed, `{"alg":"Ed25519"}`, claims),
+	}
+}
+
+// FuzzVerify feeds arbitrary tokens to a middleware of each static key
+// source. Nothing may panic; a refusal is an *Error whose description does
+// not echo the token; an accepted token decodes, keeps its raw form, and
+// carries a signature that the standard library verifies with the source's
+// own key.
+func FuzzVerify(f *testing.F) {
+	k := newFuzzKeys(f)
+	for _, tok := range append(append(rfcTokens, k.genuine(f)...), catalogueTokens(f)...) {
+		f.Add(tok)
+	}
+	set, err := bearer.KeySetJSON(k.keySetJSON())
+	if err != nil {
+		f.Fatal(err)
+	}
+	sources := []struct {
+		name string
+		src  bearer.KeySource
+		keys []any // what may have signed an accepted token
+		opts []bearer.Option
+	}{
+		{"Secret", bearer.Secret(k.secret), []any{k.secret}, []bearer.Option{bearer.WithAlgorithms("HS256", "HS384", "HS512")}},
+		{"PublicKey RSA", bearer.PublicKey(&k.rsa.PublicKey), []any{&k.rsa.PublicKey}, nil},
+		{"PublicKey ECDSA", bearer.PublicKey(&k.ec.PublicKey), []any{&k.ec.PublicKey}, nil},
+		{"PublicKey Ed25519", bearer.PublicKey(k.ed.Public()), []any{k.ed.Public()}, nil},
+		{"KeySetJSON", set, []any{k.secret, &k.rsa.PublicKey, &k.ec.PublicKey, k.ed.Public()}, []bearer.Option{bearer.WithExpiryOptional()}},
+	}
+	type verifier struct {
+		name string
+		m    *bearer.Middleware
+		keys []any
+	}
+	var verifiers []verifier
+	for _, s := range sources {
+		m, err := bearer.New(s.src, append([]bearer.Option{bearer.WithClock(func() time.Time { return k.now })}, s.opts...)...)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Cleanup(func() { m.Close() })
+		verifiers = append(verifiers, verifier{s.name, m, s.keys})
+	}
+	// The seeds must reach the acceptance path, or the properties below
+	// would never be checked.
+	for _, tok := range append(rfcTokens[:3:3], k.genuine(f)...) {
+		accepted := false
+		for _, v := range verifiers {
+			_, err := v.m.Verify(context.Background(), tok)
+			accepted = accepted || err == nil
+		}
+		if !accepted {
+			f.Fatalf("no source accepts the genuine token %.60s", tok)
+		}
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		for _, v := range verifiers {
+			tok, err := v.m.Verify(context.Background(), raw)
+			if err != nil {
+				var e *bearer.Error
+				if !errors.As(err, &e) || !errors.Is(err, bearer.ErrInvalidToken) || e.Status != http.StatusUnauthorized {
+					t.Fatalf("%s: refusal %v is not a 401 invalid_token *Error", v.name, err)
+				}
+				if len(raw) > bearer.DefaultMaxTokenSize && !errors.Is(err, bearer.ErrTooLarge) {
+					t.Fatalf("%s: %d-byte token refused with %v, want ErrTooLarge", v.name, len(raw), err)
+				}
+				if len(raw) >= 8 && strings.Contains(e.Description, raw) {
+					t.Fatalf("%s: description %q echoes the token", v.name, e.Description)
+				}
+				continue
+			}
+			if tok.Raw() != raw {
+				t.Fatalf("%s: Raw() = %q, want the token", v.name, tok.Raw())
+			}
+			var claims map[string]any
+			if err := tok.Decode(&claims); err != nil {
+				t.Fatalf("%s: accepted token does not decode: %v", v.name, err)
+			}
+			if sub, ok := claims["sub"].(string); ok && sub != tok.Subject() {
+				t.Fatalf("%s: Subject() = %q, claims say %q", v.name, tok.Subject(), sub)
+			}
+			if !signedByOneOf(raw, v.keys) {
+				t.Fatalf("%s: accepted a token none of its keys signed: %q", v.name, raw)
+			}
+		}
+	})
+}
+
+// catalogueTokens returns every token of the attack catalogue, as seeds.
+func catalogueTokens(t testing.TB) []string {
+	var toks []string
+	for _, a := range attackCatalogue(t, sharedAtkKeys(), "http://127.0.0.1:9/", nil) {
+		if a.token != "" {
+			toks = append(toks, a.token)
+		}
+	}
+	return toks
+}
+
+// signedByOneOf verifies raw's signature with the standard library alone,
+// strictly decoded, under the alg its header names.
+func signedByOneOf(raw string, keys []any) bool {
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		return false
+	}
+	strict := base64.RawURLEncoding.Strict()
+	header, err1 := strict.DecodeString(parts[0])
+	sig, err2 := strict.DecodeString(parts[2])
+	var h struct{ Alg string }
+	if err1 != nil || err2 != nil || json.Unmarshal(header, &h) != nil {
+		return false
+	}
+	input := []byte(parts[0] + "." + parts[1])
+	for _, key := range keys {
+		if verifiedBy(h.Alg, key, input, sig) {
+			return true
+		}
+	}
+	return false
+}
+
+func verifiedBy(alg string, key any, input, sig []byte) bool {
+	if alg == "EdDSA" || alg == "Ed25519" {
+		pub, ok := key.(ed25519.PublicKey)
+		return ok && ed25519.Verify(pub, input, sig)
+	}
+	if len(alg) != 5 {
+		return false
+	}
+	hash := map[string]crypto.Hash{"256": crypto.SHA256, "384": crypto.SHA384, "512": crypto.SHA512}[alg[2:]]
+	if hash == 0 {
+		return false
+	}
+	if alg[:2] == "HS" {
+		secret, ok := key.([]byte)
+		if !ok {
+			return false
+		}
+		mac := hmac.New(hash.New, secret)
+		mac.Write(input)
+		return hmac.Equal(mac.Sum(nil), sig)
+	}
+	d := hash.New()
+	d.Write(input)
+	digest := d.Sum(nil)
+	switch pub := key.(type) {
+	case *rsa.PublicKey:
+		switch alg[:2] {
+		case "RS":
+			return rsa.VerifyPKCS1v15(pub, hash, digest, sig) == nil
+		case "PS":
+			return rsa.VerifyPSS(pub, hash, digest, sig, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash}) == nil
+		}
+	case *ecdsa.PublicKey:
+		size := (pub.Curve.Params().BitSize + 7) / 8
+		if alg[:2] != "ES" || len(sig) != 2*size {
+			return false
+		}
+		r, s := new(big.Int).SetBytes(sig[:size]), new(big.Int).SetBytes(sig[size:])
+		return ecdsa.Verify(pub, digest, r, s)
+	}
+	return false
+}
+
+// FuzzAuthorizationHeader feeds arbitrary Authorization values, zero, one
+// or two of them, to the default extractor. It must find exactly the
+// RFC 6750 §2.1 credentials: "Bearer" in any case, spaces, a b64token.
+func FuzzAuthorizationHeader(f *testing.F) {
+	for _, seed := range append([]string{"", "Bearer", "Bearer ", "bearer  abc.def.ghi", "BEARER a~b+c/d==", "Bearer\ta", "Bearerabc",
+		"Basic dXNlcjpwYXNz", "Bearer a b", "Bearer =abc", "Bearer abc=d", "DPoP abc", "Bearer \x00", "Bearer é"}, rfcTokens...) {
+		f.Add(seed, uint8(1))
+	}
+	f.Add("Bearer abc", uint8(0))
+	f.Add("Bearer abc", uint8(2))
+	extract := bearer.AuthorizationHeader()
+	f.Fuzz(func(t *testing.T, value string, count uint8) {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		for range count % 3 {
+			r.Header.Add("Authorization", value)
+		}
+		tok, err := extract(r)
+		switch count % 3 {
+		case 0:
+			if !errors.Is(err, bearer.ErrNoToken) {
+				t.Fatalf("no header: %q, %v", tok, err)
+			}
+			return
+		case 2:
+			if !errors.Is(err, bearer.ErrInvalidRequest) {
+				t.Fatalf("two headers: %q, %v", tok, err)
+			}
+			return
+		}
+		isBearer := len(value) > 6 && strings.EqualFold(value[:6], "bearer") && value[6] == ' '
+		want := ""
+		if isBearer {
+			want = strings.TrimLeft(value[7:], " ")
+		}
+		switch {
+		case err == nil:
+			if tok != want || !b64tokenSyntax.MatchString(tok) {
+				t.Fatalf("%q: extracted %q", value, tok)
+			}
+		case errors.Is(err, bearer.ErrNoToken):
+			if isBearer {
+				t.Fatalf("%q: bearer credentials taken for no token", value)
+			}
+		case errors.Is(err, bearer.ErrInvalidRequest):
+			if b64tokenSyntax.MatchString(want) {
+				t.Fatalf("%q: valid credentials refused", value)
+			}
+		default:
+			t.Fatalf("%q: %v is neither ErrNoToken nor ErrInvalidRequest", value, err)
+		}
+	})
+}
+
+// FuzzKeySetJSON feeds arbitrary JWKS documents to KeySetJSON and New. A
+// document either fails cleanly or yields a middleware; that middleware
+// accepts a genuine token only if the document holds the token's key.
+func FuzzKeySetJSON(f *testing.F) {
+	k := newFuzzKeys(f)
+	f.Add(k.keySetJSON())
+	for _, doc := range []string{
+		`{"keys":[]}`, `{"keys":null}`, `{}`, `[]`, `{"keys":[{}]}`, `{"keys":[1,"a",null,[]]}`,
+		`{"keys":[{"kty":"oct","k":""}]}`, `{"keys":[{"kty":"oct","k":"AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ","alg":"HS512"}]}`,
+		`{"keys":[` + jwkEC("ec", "ES384", &k.ec.PublicKey) + `]}`,
+		`{"keys":[` + strings.Replace(jwkRSA("rsa", "RS256", &k.rsa.PublicKey), `"use":"sig"`, `"use":"enc"`, 1) + `]}`,
+		`{"keys":[` + strings.Replace(jwkEC("ec", "ES256", &k.ec.PublicKey), `"use":"sig"`, `"key_ops":["encrypt"]`, 1) + `]}`,
+		`{"keys":[` + jwkOct("hs", "none", k.secret) + `,` + jwkOct("hs", "HS256", k.secret) + `]}`,
+		`{"keys":[{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0","d":"jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI"}]}`,
+		`{"keys":[{"kty":"OKP","crv":"X25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}`,
+		`{"keys":[{"kty":"RSA","n":"AQAB","e":"AQAB"}]}`,
+	} {
+		f.Add([]byte(doc))
+	}
+	tokens := k.genuine(f)
+	keys := []any{k.secret, &k.rsa.PublicKey, &k.ec.PublicKey, k.ed.Public()}
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		src, err := bearer.KeySetJSON(doc)
+		if err != nil {
+			return
+		}
+		m, err := bearer.New(src, bearer.WithClock(func() time.Time { return k.now }))
+		if err != nil {
+			if !errors.Is(err, bearer.ErrNoUsableKey) {
+				t.Fatalf("New: %v, want ErrNoUsableKey", err)
+			}
+			return
+		}
+		defer m.Close()
+		for _, tok := range tokens {
+			if _, err := m.Verify(context.Background(), tok); err == nil && !documentHolds(doc, keys) {
+				t.Fatalf("a set without the signing key accepted %q", tok)
+			}
+		}
+	})
+}
+
+// documentHolds reports whether a JWKS document holds one of keys' public
+// material, decoding as leniently as any JWK parser might. A document with
+// private parameters counts as holding them: the public half may be
+// derived.
+func documentHolds(doc []byte, keys []any) bool {
+	var set struct{ Keys []map[string]any }
+	if json.Unmarshal(doc, &set) != nil {
+		return true // unreadable here: make no claim
+	}
+	decode := func(v any) []byte {
+		s, _ := v.(string)
+		for _, enc := range []*base64.Encoding{base64.RawURLEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.StdEncoding} {
+			if b, err := enc.DecodeString(s); err == nil {
+				return b
+			}
+		}
+		return nil
+	}
+	same := func(a, b []byte) bool { return new(big.Int).SetBytes(a).Cmp(new(big.Int).SetBytes(b)) == 0 }
+	for _, jwk := range set.Keys {
+		if _, ok := jwk["d"]; ok {
+			return true
+		}
+		for _, key := range keys {
+			switch key := key.(type) {
+			case []byte:
+				if m := decode(jwk["k"]); m != nil && string(m) == string(key) {
+					return true
+				}
+			case *rsa.PublicKey:
+				if m := decode(jwk["n"]); m != nil && same(m, key.N.Bytes()) {
+					return true
+				}
+			case *ecdsa.PublicKey:
+				x, _ := ecPoint(key)
+				if m := decode(jwk["x"]); m != nil && same(m, x) {
+					return true
+				}
+			case ed25519.PublicKey:
+				if m := decode(jwk["x"]); m != nil && string(m) == string(key) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
