@@ -110,7 +110,9 @@ func (s *objectScanner) remember(name string) bool {
 		return false
 	}
 	for _, n := range s.seen[:s.nseen] {
-		if n == name {
+		// Length and first byte first: most names differ there, and
+		// the comparison need not call into the runtime.
+		if len(n) == len(name) && (n == "" || n[0] == name[0]) && n == name {
 			return true
 		}
 	}
@@ -163,7 +165,17 @@ func scanString(d string, i int) (int, bool) {
 	if i >= len(d) || d[i] != '"' {
 		return i, false
 	}
-	for i++; i < len(d); {
+	i++
+	// Fast path: eight plain characters at a time, with one branch.
+	for i+8 <= len(d) {
+		b := d[i : i+8]
+		if plainChar[b[0]]&plainChar[b[1]]&plainChar[b[2]]&plainChar[b[3]]&
+			plainChar[b[4]]&plainChar[b[5]]&plainChar[b[6]]&plainChar[b[7]] == 0 {
+			break
+		}
+		i += 8
+	}
+	for i < len(d) {
 		c := d[i]
 		switch {
 		case c == '"':
@@ -197,6 +209,17 @@ func scanString(d string, i int) (int, bool) {
 	}
 	return i, false
 }
+
+// plainChar is 1 for the bytes a JSON string holds as they are: printable
+// ASCII but the quote and the backslash.
+var plainChar = func() (t [256]uint8) {
+	for c := 0x20; c < 0x7f; c++ {
+		if c != '"' && c != '\\' {
+			t[c] = 1
+		}
+	}
+	return t
+}()
 
 func isHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
