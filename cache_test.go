@@ -312,3 +312,21 @@ func TestTokenCacheConcurrentUse(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// A busy API sees the same tokens again and again; a larger cache keeps
+// more of them verified. The second Verify of a token returns the token the
+// first one built, after checking its expiry, its key and the validators.
+func ExampleWithTokenCache() {
+	iss := bearertest.MustIssuer(bearertest.ES256)
+	m, err := bearer.New(iss.KeySource(), bearer.WithTokenCache(10_000))
+	if err != nil {
+		panic(err)
+	}
+	defer m.Close()
+
+	token := iss.MustMint(bearertest.Claims{"sub": "ada"})
+	first, _ := m.Verify(context.Background(), token)
+	again, _ := m.Verify(context.Background(), token)
+	fmt.Println(first.Subject(), first == again)
+	// Output: ada true
+}
