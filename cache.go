@@ -7,10 +7,10 @@ import (
 	"sync/atomic"
 )
 
-// The verified-token cache (WithTokenCache) remembers tokens that passed verification, so
-// that a client sending the same token again (the common case: a token
-// lives for minutes to hours and rides on every call) skips the parsing and
-// the signature check. It never changes an answer:
+// The verified-token cache (WithTokenCache) remembers tokens that passed
+// verification, so that a client sending the same token again (the common
+// case: a token lives for minutes to hours and rides on every call) skips
+// the parsing and the signature check. It never changes an answer:
 //
 //   - it is keyed by the exact token text;
 //   - only tokens that passed every check are stored, never failures;
@@ -30,13 +30,16 @@ import (
 // requests racing for a slot may lose one entry, never mix two.
 
 // DefaultTokenCacheEntries is the size of the verified-token cache unless
-// WithTokenCache says otherwise.
+// WithTokenCache says otherwise. The cache is on by default because a hit
+// gives the answer a fresh verification would give, only sooner; 1024
+// tokens of at most 4 KiB bound it to about 8 MiB (2 MiB for typical 1 KiB
+// tokens), which a service that sees more distinct clients raises.
 const DefaultTokenCacheEntries = 1024
 
 // maxCachedTokenSize bounds the tokens the cache keeps, and so its memory
-// with the entry count: about 3 bytes of memory per token byte, so 1024
-// tokens of at most 4 KiB hold at most 12 MiB. Larger tokens are verified
-// on every request.
+// with the entry count: an entry holds the token, its decoded header and
+// claims (3/4 of its size) and about 400 bytes more, so 1024 tokens of at
+// most 4 KiB hold about 8 MiB. Larger tokens are verified on every request.
 const maxCachedTokenSize = 4 << 10
 
 const cacheWays = 4
@@ -55,8 +58,7 @@ type cacheEntry struct {
 	token *Token
 }
 
-// newTokenCache holds at least entries tokens (rounded up to a power of
-// two).
+// newTokenCache holds entries tokens, rounded up to a power of two.
 func newTokenCache(entries int) *tokenCache {
 	sets := uint64(1)
 	for sets*cacheWays < uint64(entries) {
