@@ -24,8 +24,8 @@ func Require(rules ...Rule) func(http.Handler) http.Handler {
 	rules = append([]Rule(nil), rules...)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if err := Check(r.Context(), rules...); err != nil {
-				errorHandlerFor(r.Context())(w, r, err)
+			if err := Authorize(r.Context(), rules...); err != nil {
+				MiddlewareFrom(r.Context()).HandleError(w, r, err)
 				return
 			}
 			next.ServeHTTP(w, r)
@@ -41,10 +41,10 @@ func RequireScopes(scopes ...string) func(http.Handler) http.Handler {
 	return Require(AllScopes(scopes...))
 }
 
-// Check applies rules to the token in ctx: nil if it satisfies them all,
-// else an *Error (ErrInsufficientScope, or ErrNoToken when ctx has no
+// Authorize applies rules to the token in ctx: nil if it satisfies them
+// all, else an *Error (ErrInsufficientScope, or ErrNoToken when ctx has no
 // token). Adapters and gRPC interceptors use it.
-func Check(ctx context.Context, rules ...Rule) error {
+func Authorize(ctx context.Context, rules ...Rule) error {
 	t, ok := FromContext(ctx)
 	if !ok {
 		return errNoToken
@@ -61,9 +61,9 @@ func Check(ctx context.Context, rules ...Rule) error {
 	return nil
 }
 
-// CheckScopes is Check(ctx, AllScopes(scopes...)).
-func CheckScopes(ctx context.Context, scopes ...string) error {
-	return Check(ctx, AllScopes(scopes...))
+// AuthorizeScopes is Authorize(ctx, AllScopes(scopes...)).
+func AuthorizeScopes(ctx context.Context, scopes ...string) error {
+	return Authorize(ctx, AllScopes(scopes...))
 }
 
 // AllScopes requires every one of scopes. Its failure names them all in
@@ -161,19 +161,20 @@ func jsonValue(v any) any {
 	return out
 }
 
-// errorHandlerFor finds the error handler of the middleware that handled
-// the request, so that rule failures get its realm and its answers.
-func errorHandlerFor(ctx context.Context) ErrorHandler {
-	var m *Middleware
+// MiddlewareFrom returns the Middleware that let the request with context
+// ctx through: the one that verified its token or, as its Mode allows,
+// admitted it without one. It returns nil when there is none;
+// HandleError, WriteError, SetErrorHeaders and Challenge work on a nil
+// *Middleware, with no realm. Require and the adapters' rule checks use it
+// to answer with that middleware's realm and error handler.
+func MiddlewareFrom(ctx context.Context) *Middleware {
 	if t, ok := FromContext(ctx); ok {
-		m = t.m
-	} else if a, ok := ctx.Value(anonymousKey{}).(*anonymous); ok {
-		m = a.m
+		return t.m
 	}
-	if m == nil {
-		return m.WriteError
+	if a, ok := ctx.Value(anonymousKey{}).(*anonymous); ok {
+		return a.m
 	}
-	return m.onError
+	return nil
 }
 
 // mustBeScopes panics unless each scope is a scope-token:

@@ -16,10 +16,12 @@ import (
 //   - only tokens that passed every check are stored, never failures;
 //   - what can change between two requests with the same token is checked
 //     on every hit: exp, nbf and iat against the middleware's clock and
-//     leeway, the validators (WithValidator), and the key: the key source is
-//     asked again for the token's keys, and the key that verified the token
-//     must still be among them, so a key withdrawn from its source (rotation,
-//     compromise) stops its tokens on the next request;
+//     leeway, the validators (WithValidator), revocation (WithRevocation),
+//     and the key: the key source is asked again for the token's keys, and
+//     the key that verified the token must still be among them, so a key
+//     withdrawn from its source (rotation, compromise), or replaced under
+//     the same kid, stops its tokens on the next request (a replaced key
+//     gets the token verified afresh);
 //   - what cannot change (signature, alg, typ, iss, aud, required claims,
 //     all fixed by the token's bytes and the immutable configuration) is
 //     not checked again.

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/bearerauth/bearer"
@@ -36,7 +37,6 @@ func newCacheServer(t *testing.T, m *bearer.Middleware) *cacheServer {
 		io.WriteString(w, tok.Subject())
 	})))
 	t.Cleanup(s.Close)
-	t.Cleanup(func() { m.Close() })
 	return s
 }
 
@@ -65,16 +65,7 @@ func (s *cacheServer) last() *bearer.Token {
 	return s.tokens[len(s.tokens)-1]
 }
 
-func mustNew(t *testing.T, keys bearer.KeySource, opts ...bearer.Option) *bearer.Middleware {
-	t.Helper()
-	m, err := bearer.New(keys, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
-
-func wantOK(t *testing.T, got answer, subject string) {
+func wantServed(t *testing.T, got answer, subject string) {
 	t.Helper()
 	if got.status != http.StatusOK || got.body != subject {
 		t.Fatalf("answer %d %q (%s), want 200 %q", got.status, got.body, got.challenge, subject)
@@ -89,26 +80,16 @@ func wantRefused(t *testing.T, got answer, description string) {
 	}
 }
 
-// clock is a settable time source for WithClock.
-type clock struct{ now atomic.Int64 }
-
-func newClock(t time.Time) *clock          { c := &clock{}; c.set(t); return c }
-func (c *clock) set(t time.Time)           { c.now.Store(t.UnixNano()) }
-func (c *clock) advance(d time.Duration)   { c.now.Add(int64(d)) }
-func (c *clock) Now() time.Time            { return time.Unix(0, c.now.Load()) }
-func (c *clock) option() bearer.Option     { return bearer.WithClock(c.Now) }
-func (c *clock) issuer() bearertest.Option { return bearertest.WithClock(c.Now) }
-
 func TestTokenCacheHitServesTheSameToken(t *testing.T) {
 	for _, alg := range []bearertest.Algorithm{bearertest.HS256, bearertest.RS256, bearertest.ES256, bearertest.EdDSA} {
 		t.Run(string(alg), func(t *testing.T) {
 			iss := bearertest.MustIssuer(alg)
 			token := iss.MustMint(bearertest.Claims{"sub": "ada", "scope": "orders:read", "tier": "gold"})
 
-			cached := newCacheServer(t, mustNew(t, iss.KeySource(), bearer.WithAudience(bearertest.DefaultAudience)))
-			wantOK(t, cached.get(t, token), "ada")
+			cached := newCacheServer(t, newMiddleware(t, iss.KeySource(), bearer.WithAudience(bearertest.DefaultAudience)))
+			wantServed(t, cached.get(t, token), "ada")
 			first := cached.last()
-			wantOK(t, cached.get(t, token), "ada")
+			wantServed(t, cached.get(t, token), "ada")
 			if cached.last() != first {
 				t.Error("a repeated token was verified afresh: the cache missed")
 			}
@@ -116,10 +97,10 @@ func TestTokenCacheHitServesTheSameToken(t *testing.T) {
 				t.Errorf("cached token lost its claims: tier %v, scopes %v", tier, cached.last().Scopes())
 			}
 
-			uncached := newCacheServer(t, mustNew(t, iss.KeySource(), bearer.WithTokenCache(0)))
-			wantOK(t, uncached.get(t, token), "ada")
+			uncached := newCacheServer(t, newMiddleware(t, iss.KeySource(), bearer.WithTokenCache(0)))
+			wantServed(t, uncached.get(t, token), "ada")
 			first = uncached.last()
-			wantOK(t, uncached.get(t, token), "ada")
+			wantServed(t, uncached.get(t, token), "ada")
 			if uncached.last() == first {
 				t.Error("WithTokenCache(0) still served a remembered token")
 			}
@@ -130,25 +111,25 @@ func TestTokenCacheHitServesTheSameToken(t *testing.T) {
 func TestTokenCacheRechecksTimeOnEveryHit(t *testing.T) {
 	start := time.Now().Truncate(time.Second)
 	c := newClock(start)
-	iss := bearertest.MustIssuer(bearertest.ES256, c.issuer(), bearertest.WithTTL(time.Minute))
+	iss := bearertest.MustIssuer(bearertest.ES256, bearertest.WithClock(c.Now), bearertest.WithTTL(time.Minute))
 	token := iss.MustMint(bearertest.Claims{"sub": "ada", "nbf": start.Unix()})
-	m := mustNew(t, iss.KeySource(), c.option(), bearer.WithLeeway(10*time.Second))
+	m := newMiddleware(t, iss.KeySource(), bearer.WithClock(c.Now), bearer.WithLeeway(10*time.Second))
 	s := newCacheServer(t, m)
 
-	wantOK(t, s.get(t, token), "ada")
+	wantServed(t, s.get(t, token), "ada")
 	if n := bearer.CachedTokens(m); n != 1 {
 		t.Fatalf("%d tokens cached, want 1", n)
 	}
 
 	// The clock set back before nbf - leeway: the cached token is refused.
-	c.set(start.Add(-11 * time.Second))
+	c.Set(start.Add(-11 * time.Second))
 	wantRefused(t, s.get(t, token), "token not yet valid")
-	c.set(start)
-	wantOK(t, s.get(t, token), "ada")
+	c.Set(start)
+	wantServed(t, s.get(t, token), "ada")
 
-	c.advance(69 * time.Second) // inside exp + leeway
-	wantOK(t, s.get(t, token), "ada")
-	c.advance(time.Second) // exp + leeway reached
+	c.Advance(69 * time.Second) // inside exp + leeway
+	wantServed(t, s.get(t, token), "ada")
+	c.Advance(time.Second) // exp + leeway reached
 	wantRefused(t, s.get(t, token), "token expired")
 	if n := bearer.CachedTokens(m); n != 0 {
 		t.Errorf("%d tokens still cached after expiry", n)
@@ -156,47 +137,94 @@ func TestTokenCacheRechecksTimeOnEveryHit(t *testing.T) {
 }
 
 // A key that leaves its source stops its tokens on the next request, cached
-// or not; a source that rebuilds the same keys (a refresh) only costs a
-// fresh verification.
+// or not; a refresh that keeps the key keeps its tokens cached.
 func TestTokenCacheFollowsTheKeySource(t *testing.T) {
-	iss := bearertest.MustIssuer(bearertest.RS256)
-	oldToken := iss.MustMint(bearertest.Claims{"sub": "ada"})
-	oldKid := iss.KeyID()
-	if _, err := iss.Rotate(); err != nil {
-		t.Fatal(err)
-	}
-	newToken := iss.MustMint(bearertest.Claims{"sub": "bob"})
-	keys, err := bearer.NewSwappableKeySet(iss.JWKS())
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := mustNew(t, keys)
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		srv := newIdP(t, bearertest.ES256)
+		m := newRemote(t, srv, nil)
+		mustReady(t, m)
+		old := srv.MustMint(bearertest.Claims{"sub": "ada"})
+		first, err := m.Verify(ctx, old)
+		if err != nil {
+			t.Fatal(err)
+		}
+		oldKid := srv.KeyID()
+		if _, err := srv.Rotate(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(bearer.DefaultRefreshInterval) // a refresh: both keys published
+		again, err := m.Verify(ctx, old)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if again != first {
+			t.Error("a refresh that kept the key dropped its token from the cache")
+		}
+
+		if err := srv.Retire(oldKid); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(bearer.DefaultRefreshInterval) // a refresh: the old key is gone
+		wantInvalid(t, send(m, old), "unknown signing key")
+		if _, err := m.Verify(ctx, old); !errors.Is(err, bearer.ErrUnknownKey) {
+			t.Errorf("Verify after the key left: %v, want ErrUnknownKey", err)
+		}
+		wantOK(t, send(m, srv.MustMint(bearertest.Claims{"sub": "bob"})), "bob")
+	})
+}
+
+// A key replaced under the same kid (a compromised key swapped out) is a
+// different key: tokens the old one verified are verified afresh, and fail.
+func TestTokenCacheKeyReplacedUnderSameKid(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		oldIss, newIss := bearertest.MustIssuer(bearertest.ES256), bearertest.MustIssuer(bearertest.ES256)
+		var doc atomic.Value
+		doc.Store(oldIss.JWKS())
+		client := &http.Client{Transport: roundTrip(func(r *http.Request) (*http.Response, error) {
+			body := doc.Load().([]byte)
+			return &http.Response{
+				StatusCode: http.StatusOK, Request: r, ContentLength: int64(len(body)),
+				Header: http.Header{"Content-Type": {"application/json"}},
+				Body:   io.NopCloser(strings.NewReader(string(body))),
+			}, nil
+		})}
+		m := newMiddleware(t, bearer.RemoteJWKS("https://idp.example/jwks", bearer.WithHTTPClient(client)), quiet)
+		mustReady(t, m)
+		token := oldIss.MustMint(bearertest.Claims{"sub": "ada"})
+		if _, err := m.Verify(ctx, token); err != nil {
+			t.Fatal(err)
+		}
+
+		// The new key published under the old key's kid.
+		doc.Store([]byte(strings.ReplaceAll(string(newIss.JWKS()), newIss.KeyID(), oldIss.KeyID())))
+		time.Sleep(bearer.DefaultRefreshInterval)
+		if _, err := m.Verify(ctx, token); !errors.Is(err, bearer.ErrSignature) {
+			t.Fatalf("token of the replaced key: %v, want ErrSignature", err)
+		}
+		wantInvalid(t, send(m, token), "signature invalid")
+	})
+}
+
+type roundTrip func(*http.Request) (*http.Response, error)
+
+func (f roundTrip) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// Revocation (WithRevocation) is checked on every hit: a token revoked
+// after it was cached is refused on the next request.
+func TestTokenCacheChecksRevocationOnEveryHit(t *testing.T) {
+	iss := bearertest.MustIssuer(bearertest.HS256)
+	token := iss.MustMint(bearertest.Claims{"sub": "ada", "jti": "t-1"})
+	revoker := newMemoryRevoker(t)
+	m := newMiddleware(t, iss.KeySource(), bearer.WithRevocation(revoker))
 	s := newCacheServer(t, m)
-
-	wantOK(t, s.get(t, oldToken), "ada")
-	wantOK(t, s.get(t, newToken), "bob")
-	cached := s.last()
-
-	// The same keys, rebuilt: both tokens still pass.
-	if err := keys.Set(iss.JWKS()); err != nil {
+	wantServed(t, s.get(t, token), "ada")
+	wantServed(t, s.get(t, token), "ada")
+	if err := revoker.RevokeToken(context.Background(), s.last()); err != nil {
 		t.Fatal(err)
 	}
-	wantOK(t, s.get(t, oldToken), "ada")
-	wantOK(t, s.get(t, newToken), "bob")
-	if s.last() == cached {
-		t.Error("token verified by a key the source no longer holds was served from the cache")
-	}
-
-	// The old key withdrawn: its token is refused at once.
-	if err := iss.Retire(oldKid); err != nil {
-		t.Fatal(err)
-	}
-	if err := keys.Set(iss.JWKS()); err != nil {
-		t.Fatal(err)
-	}
-	wantRefused(t, s.get(t, oldToken), "unknown signing key")
-	wantRefused(t, s.get(t, oldToken), "unknown signing key")
-	wantOK(t, s.get(t, newToken), "bob")
+	wantRefused(t, s.get(t, token), "token revoked")
 }
 
 func TestTokenCacheNeverCachesFailures(t *testing.T) {
@@ -208,7 +236,7 @@ func TestTokenCacheNeverCachesFailures(t *testing.T) {
 		tampered = good[:len(good)-3] + "BBB"
 	}
 	var allow atomic.Bool
-	m := mustNew(t, iss.KeySource(),
+	m := newMiddleware(t, iss.KeySource(),
 		bearer.WithAudience(bearertest.DefaultAudience),
 		bearer.WithValidator(func(ctx context.Context, tok *bearer.Token) error {
 			if !allow.Load() {
@@ -227,7 +255,7 @@ func TestTokenCacheNeverCachesFailures(t *testing.T) {
 		t.Fatalf("%d refused tokens cached", n)
 	}
 	allow.Store(true)
-	wantOK(t, s.get(t, good), "ada")
+	wantServed(t, s.get(t, good), "ada")
 	if n := bearer.CachedTokens(m); n != 1 {
 		t.Fatalf("%d tokens cached after a success, want 1", n)
 	}
@@ -240,7 +268,7 @@ func TestTokenCacheRunsValidatorsOnEveryHit(t *testing.T) {
 	token := iss.MustMint(bearertest.Claims{"sub": "ada", "jti": "t-1"})
 	var calls atomic.Int32
 	var revoked sync.Map
-	m := mustNew(t, iss.KeySource(), bearer.WithValidator(func(ctx context.Context, tok *bearer.Token) error {
+	m := newMiddleware(t, iss.KeySource(), bearer.WithValidator(func(ctx context.Context, tok *bearer.Token) error {
 		calls.Add(1)
 		if _, ok := revoked.Load(tok.ID()); ok {
 			return errors.New("revoked")
@@ -249,7 +277,7 @@ func TestTokenCacheRunsValidatorsOnEveryHit(t *testing.T) {
 	}))
 	s := newCacheServer(t, m)
 	for range 3 {
-		wantOK(t, s.get(t, token), "ada")
+		wantServed(t, s.get(t, token), "ada")
 	}
 	if n := calls.Load(); n != 3 {
 		t.Errorf("validator ran %d times for 3 requests", n)
@@ -260,22 +288,22 @@ func TestTokenCacheRunsValidatorsOnEveryHit(t *testing.T) {
 
 func TestTokenCacheIsBounded(t *testing.T) {
 	iss := bearertest.MustIssuer(bearertest.HS256)
-	m := mustNew(t, iss.KeySource(), bearer.WithTokenCache(8))
+	m := newMiddleware(t, iss.KeySource(), bearer.WithTokenCache(8))
 	s := newCacheServer(t, m)
 	for i := range 100 {
 		sub := fmt.Sprint("user-", i)
-		wantOK(t, s.get(t, iss.MustMint(bearertest.Claims{"sub": sub})), sub)
+		wantServed(t, s.get(t, iss.MustMint(bearertest.Claims{"sub": sub})), sub)
 	}
 	if n := bearer.CachedTokens(m); n == 0 || n > 8 {
 		t.Errorf("%d tokens cached, want 1 to 8", n)
 	}
 
 	// Tokens over 4 KiB are verified every time and never kept.
-	m = mustNew(t, iss.KeySource())
+	m = newMiddleware(t, iss.KeySource())
 	s = newCacheServer(t, m)
 	big := iss.MustMint(bearertest.Claims{"sub": "ada", "groups": strings.Repeat("g", 4<<10)})
-	wantOK(t, s.get(t, big), "ada")
-	wantOK(t, s.get(t, big), "ada")
+	wantServed(t, s.get(t, big), "ada")
+	wantServed(t, s.get(t, big), "ada")
 	if n := bearer.CachedTokens(m); n != 0 {
 		t.Errorf("a %d-byte token was cached", len(big))
 	}
@@ -291,7 +319,7 @@ func TestWithTokenCacheRefusesNegativeSize(t *testing.T) {
 // subject, never another's, while entries are replaced under them.
 func TestTokenCacheConcurrentUse(t *testing.T) {
 	iss := bearertest.MustIssuer(bearertest.HS256)
-	m := mustNew(t, iss.KeySource(), bearer.WithTokenCache(4))
+	m := newMiddleware(t, iss.KeySource(), bearer.WithTokenCache(4))
 	s := newCacheServer(t, m)
 	tokens := make([]string, 16)
 	for i := range tokens {

@@ -51,9 +51,15 @@ var (
 	ErrMissingClaim = errors.New("bearer: missing required claim")
 	// ErrRejected: a WithValidator function rejected the token.
 	ErrRejected = errors.New("bearer: token rejected")
+	// ErrRevoked: the token has been revoked (WithRevocation).
+	ErrRevoked = errors.New("bearer: token revoked")
 	// ErrKeysUnavailable: the key source has no keys and cannot fetch any;
 	// the token may be fine, so the answer is 503, not 401.
 	ErrKeysUnavailable = errors.New("bearer: signing keys unavailable")
+	// ErrRevocationUnavailable: the Revoker of WithRevocation cannot say
+	// whether the token is revoked; as with ErrKeysUnavailable the answer is
+	// 503, unless WithRevocationFailOpen accepts the token.
+	ErrRevocationUnavailable = errors.New("bearer: revocation status unavailable")
 	// ErrInsufficientScope: the token lacks a scope the route requires.
 	ErrInsufficientScope = errors.New("bearer: insufficient scope")
 )
@@ -140,6 +146,16 @@ var (
 
 func errNilOption(what string) error { return fmt.Errorf("bearer: nil %s", what) }
 
+// The answers of WithRevocation.
+var (
+	errRevoked               = invalidToken(ErrRevoked, "token revoked")
+	errRevocationUnavailable = unavailable(ErrRevocationUnavailable, "revocation status unavailable")
+)
+
+func unavailable(cause error, description string) *Error {
+	return &Error{Code: CodeTemporarilyUnavailable, Description: description, Status: http.StatusServiceUnavailable, Err: cause}
+}
+
 // errorFrom turns any error into the *Error to answer with. Errors that are
 // not ours (from a custom Extractor, a validator, a key source) become a
 // generic answer whose Description reveals nothing of them.
@@ -155,6 +171,8 @@ func errorFrom(err error) *Error {
 		return &Error{Code: CodeInvalidRequest, Description: "invalid request", Status: http.StatusBadRequest, Err: err}
 	case errors.Is(err, ErrKeysUnavailable):
 		return &Error{Code: CodeTemporarilyUnavailable, Description: errKeysUnavailable.Description, Status: http.StatusServiceUnavailable, Err: err}
+	case errors.Is(err, ErrRevocationUnavailable):
+		return unavailable(err, errRevocationUnavailable.Description)
 	case errors.Is(err, ErrInsufficientScope):
 		return &Error{Code: CodeInsufficientScope, Description: "insufficient scope", Status: http.StatusForbidden, Err: err}
 	}
@@ -173,19 +191,34 @@ func (m *Middleware) WriteError(w http.ResponseWriter, r *http.Request, err erro
 	h := w.Header()
 	m.SetErrorHeaders(h, r, e)
 	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(e.Status)
 	w.Write(e.body())
 }
 
-// SetErrorHeaders sets the headers of the answer to err for r: the
-// WWW-Authenticate challenges (RFC 6750 §3; with WithDPoP a DPoP challenge
-// too, RFC 9449 §7.1, and a DPoP-Nonce where one is needed), or Retry-After
-// for a 503, which carries no challenge. Adapters use it when their
-// framework writes the body. It works on a nil *Middleware, with no realm.
+// HandleError answers a failed request with m's ErrorHandler: WriteError,
+// unless WithErrorHandler set another. It works on a nil *Middleware
+// (WriteError, with no realm). Adapters call it so that their answers
+// follow the same configuration as Handler's.
+func (m *Middleware) HandleError(w http.ResponseWriter, r *http.Request, err error) {
+	if m == nil {
+		m.WriteError(w, r, err)
+		return
+	}
+	m.onError(w, r, err)
+}
+
+// SetErrorHeaders sets the headers of the answer to err for r, all that
+// WriteError sends but Content-Type: the WWW-Authenticate challenges
+// (RFC 6750 §3; with WithDPoP a DPoP challenge too, RFC 9449 §7.1, and a
+// DPoP-Nonce where one is needed), or Retry-After for a 503, which carries
+// no challenge; and Cache-Control: no-store and X-Content-Type-Options:
+// nosniff. Adapters use it when their framework writes the body. r may be
+// nil where there is no HTTP request (gRPC). It works on a nil
+// *Middleware, with no realm.
 func (m *Middleware) SetErrorHeaders(h http.Header, r *http.Request, err error) {
 	e := errorFrom(err)
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
 	if e.Status == http.StatusServiceUnavailable {
 		h.Set("Retry-After", retryAfterSeconds(e.RetryAfter))
 		return
@@ -272,17 +305,30 @@ func writeQuoted(b *strings.Builder, s string) {
 	}
 }
 
-// body is the JSON answer: {"error":"...","error_description":"..."}.
-func (e *Error) body() []byte {
+// StatusCode returns e.Status. Frameworks that take the status of an
+// error from such a method (Echo v5, for one) so answer with the right one.
+func (e *Error) StatusCode() int { return e.Status }
+
+// MarshalJSON encodes e as the body of its answer:
+// {"error":"invalid_token","error_description":"token expired"}, with
+// "scope" for insufficient_scope and "unauthorized" as the error of a
+// request without a token. Frameworks that write errors as JSON so send
+// the body WriteError sends; the cause (Err) is never part of it.
+func (e *Error) MarshalJSON() ([]byte, error) {
 	code := e.Code
 	if code == "" {
 		code = "unauthorized"
 	}
-	b, _ := json.Marshal(struct {
+	return json.Marshal(struct {
 		Error       string `json:"error"`
 		Description string `json:"error_description,omitempty"`
 		Scope       string `json:"scope,omitempty"`
 	}{code, e.Description, e.Scope})
+}
+
+// body is the JSON answer WriteError sends.
+func (e *Error) body() []byte {
+	b, _ := e.MarshalJSON()
 	return append(b, '\n')
 }
 

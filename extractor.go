@@ -19,7 +19,12 @@ type Extractor func(r *http.Request) (string, error)
 func AuthorizationHeader() Extractor { return authorizationHeader }
 
 func authorizationHeader(r *http.Request) (string, error) {
-	values := r.Header.Values("Authorization")
+	return bearerCredentials(r.Header.Values("Authorization"))
+}
+
+// bearerCredentials reads the token from the values of an Authorization
+// header by the rules of AuthorizationHeader.
+func bearerCredentials(values []string) (string, error) {
 	switch len(values) {
 	case 0:
 		return "", errNoToken

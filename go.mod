@@ -2,7 +2,10 @@ module github.com/bearerauth/bearer
 
 go 1.25.0
 
-require github.com/lestrrat-go/jwx/v3 v3.4.0
+require (
+	github.com/lestrrat-go/jwx/v3 v3.4.0
+	go.uber.org/goleak v1.3.0
+)
 
 require (
 	github.com/decred/dcrd/dcrec/secp256k1/v4 v4.4.1 // indirect

@@ -9,13 +9,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 
 	"github.com/lestrrat-go/jwx/v3/jwk"
 )
 
 // KeySource is where the middleware finds the keys that verify tokens:
-// Secret, PublicKey, KeySetJSON or RemoteJWKS. A KeySource is a description;
+// Secret, PublicKey, KeySetJSON, RemoteJWKS, Discover or Issuers. A KeySource is a description;
 // New opens it, and Close releases what it started, so one KeySource value
 // may serve several middlewares, each with its own state.
 type KeySource interface {
@@ -28,6 +29,10 @@ type sourceEnv struct {
 	// allow is the algorithm allowlist of WithAlgorithms, or 0 when the
 	// keys alone decide.
 	allow algSet
+	// logger and observer hear of a remote source's fetches (WithLogger,
+	// WithKeyObserver); a nil logger means slog.Default().
+	logger   *slog.Logger
+	observer KeyObserver
 }
 
 // keyStore is an opened KeySource.
@@ -35,6 +40,13 @@ type keyStore interface {
 	// keys returns the candidate keys for a token. With no candidates it
 	// returns errUnknownKey, or errKeysUnavailable when it has no keys at all.
 	keys(ctx context.Context, q keyQuery) ([]*verifyKey, error)
+	// ready returns nil when the store has keys, else an *Error wrapping
+	// ErrKeysUnavailable; with wait it first waits for keys until ctx ends.
+	ready(ctx context.Context, wait bool) error
+	// issuers returns the issuers the store's keys belong to (Discover,
+	// Issuers), each with the audiences its tokens must name (nil: those
+	// of WithAudience), or nil when the keys may verify any issuer's.
+	issuers() map[string][]string
 	close() error
 }
 
@@ -224,7 +236,11 @@ func parseKeys(raw []json.RawMessage, p keyPolicy) ([]*verifyKey, []skippedKey) 
 func parseKey(raw []byte, p keyPolicy) (*verifyKey, string, error) {
 	key, err := jwk.ParseKey(raw)
 	if err != nil {
-		return nil, "", fmt.Errorf("bearer: unparsable key: %w", err)
+		var named struct { // the kid of a key jwx cannot parse, for reports
+			Kid string `json:"kid"`
+		}
+		json.Unmarshal(raw, &named)
+		return nil, named.Kid, fmt.Errorf("bearer: unparsable key: %w", err)
 	}
 	kid, _ := key.KeyID()
 	if use, ok := key.KeyUsage(); ok && use != "sig" {
@@ -310,5 +326,9 @@ func (s *staticStore) lookup(q keyQuery) ([]*verifyKey, error) {
 	}
 	return nil, errUnknownKey
 }
+
+func (s *staticStore) ready(context.Context, bool) error { return nil }
+
+func (s *staticStore) issuers() map[string][]string { return nil }
 
 func (s *staticStore) close() error { return nil }

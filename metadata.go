@@ -36,8 +36,7 @@ type ResourceMetadata struct {
 func WithResourceMetadata(md ResourceMetadata) Option {
 	return func(m *Middleware) error {
 		u, err := url.Parse(md.Resource)
-		if err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" ||
-			u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname())) {
+		if err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || checkScheme(u) != nil {
 			return errors.New("bearer: ResourceMetadata.Resource must be an https URL without query or fragment")
 		}
 		md.AuthorizationServers = slices.Clone(md.AuthorizationServers)
@@ -78,8 +77,4 @@ func (m *Middleware) ResourceMetadataHandler() http.Handler {
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		w.Write(doc)
 	})
-}
-
-func isLoopback(host string) bool {
-	return host == "localhost" || host == "127.0.0.1" || host == "::1"
 }

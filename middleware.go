@@ -45,6 +45,7 @@ type Middleware struct {
 	realm          string
 	issuers        []string
 	audiences      []string
+	issuerAud      map[string][]string // per issuer, replacing audiences (Issuers)
 	leeway         time.Duration
 	clock          func() time.Time
 	tokenType      string
@@ -60,8 +61,12 @@ type Middleware struct {
 	metadataURL    string // the resource_metadata challenge parameter
 	profile        bool   // WithAccessTokenProfile
 	dpop           *dpopConfig
-	cacheEntries   int
-	cache          *tokenCache // nil when disabled
+
+	revoker            Revoker // WithRevocation
+	revocationFailOpen bool
+
+	cacheEntries int
+	cache        *tokenCache // nil when disabled
 }
 
 // Mode says what happens to requests without a valid token.
@@ -108,12 +113,21 @@ func New(keys KeySource, opts ...Option) (*Middleware, error) {
 	if m.profile && len(m.audiences) == 0 {
 		return nil, errors.New("bearer: WithAccessTokenProfile needs WithAudience (RFC 9068 §4)")
 	}
+	if err := m.checkRevocationConfig(); err != nil {
+		return nil, err
+	}
 	if m.env.allow != 0 {
 		m.allow = m.env.allow
 	}
 	store, err := keys.open(m.env)
 	if err != nil {
 		return nil, fmt.Errorf("bearer: key source: %w", err)
+	}
+	if bound := store.issuers(); bound != nil {
+		if err := m.bindIssuers(bound); err != nil {
+			store.close()
+			return nil, err
+		}
 	}
 	m.keys = store
 	if m.cacheEntries > 0 {
@@ -146,14 +160,49 @@ func (m *Middleware) Admit(r *http.Request) (*http.Request, error) {
 		return r, nil
 	}
 	t, err := m.Authenticate(r)
+	ctx, e := m.admit(r.Context(), t, err)
+	if e != nil {
+		return r, e
+	}
+	return r.WithContext(ctx), nil
+}
+
+// AdmitHeader is Admit for calls that are not an *http.Request, such as
+// gRPC calls: values are the call's Authorization header values (gRPC
+// metadata "authorization"), read by the rules of AuthorizationHeader
+// whatever WithExtractor says. It returns the context to pass on, with the
+// token or marked anonymous as the Mode allows, or the error to answer
+// with. Skip rules, which look at HTTP requests, do not apply; nor do DPoP
+// proofs, which sign an HTTP method and URL: under WithDPoP with Required
+// set, every call is refused.
+func (m *Middleware) AdmitHeader(ctx context.Context, values []string) (context.Context, error) {
+	raw, err := bearerCredentials(values)
+	var t *Token
+	switch {
+	case err != nil:
+	case m.dpop != nil && m.dpop.required:
+		err = errDPoPRequired
+	default:
+		t, err = m.Verify(ctx, raw)
+	}
+	next, e := m.admit(ctx, t, err)
+	if e != nil {
+		return nil, e
+	}
+	return next, nil
+}
+
+// admit turns the outcome of authentication into the context to pass on,
+// or the error to answer with, as the Mode says.
+func (m *Middleware) admit(ctx context.Context, t *Token, err error) (context.Context, *Error) {
 	if err == nil {
-		return r.WithContext(NewContext(r.Context(), t)), nil
+		return NewContext(ctx, t), nil
 	}
 	e := errorFrom(err)
 	if m.mode == AllowFailed || m.mode == CredentialsOptional && errors.Is(e, ErrNoToken) {
-		return r.WithContext(context.WithValue(r.Context(), anonymousKey{}, &anonymous{m, e})), nil
+		return context.WithValue(ctx, anonymousKey{}, &anonymous{m, e}), nil
 	}
-	return r, e
+	return nil, e
 }
 
 // Authenticate extracts the token from r and verifies it. It writes
@@ -168,6 +217,29 @@ func (m *Middleware) Authenticate(r *http.Request) (*Token, error) {
 		return nil, errorFrom(err)
 	}
 	return m.Verify(r.Context(), raw)
+}
+
+// Ready waits until the middleware can verify tokens: at once for static
+// keys, until the first successful fetch for remote ones (every issuer's,
+// for Issuers). When ctx ends first, or the middleware is closed, it returns
+// an error wrapping ErrKeysUnavailable and the last fetch error. Call it in
+// main to start serving with keys at hand, or to fail fast:
+//
+//	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+//	defer cancel()
+//	if err := m.Ready(ctx); err != nil {
+//		log.Fatal(err)
+//	}
+func (m *Middleware) Ready(ctx context.Context) error {
+	return m.keys.ready(ctx, true)
+}
+
+// Check reports, without waiting, whether the middleware can verify tokens
+// now: nil, or an error wrapping ErrKeysUnavailable and the last fetch
+// error. It suits readiness probes and health-check libraries; ctx is not
+// used.
+func (m *Middleware) Check(ctx context.Context) error {
+	return m.keys.ready(ctx, false)
 }
 
 // Close stops the key source's background work and waits for it.

@@ -271,12 +271,12 @@ func TestErrorsIs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		err = bearer.CheckScopes(bearer.NewContext(context.Background(), tok), "a", "b")
+		err = bearer.AuthorizeScopes(bearer.NewContext(context.Background(), tok), "a", "b")
 		if !errors.Is(err, bearer.ErrInsufficientScope) {
-			t.Errorf("CheckScopes: %v", err)
+			t.Errorf("AuthorizeScopes: %v", err)
 		}
-		if err := bearer.CheckScopes(context.Background(), "a"); !errors.Is(err, bearer.ErrNoToken) {
-			t.Errorf("CheckScopes without token: %v", err)
+		if err := bearer.AuthorizeScopes(context.Background(), "a"); !errors.Is(err, bearer.ErrNoToken) {
+			t.Errorf("AuthorizeScopes without token: %v", err)
 		}
 	})
 }

@@ -21,8 +21,9 @@ var b64 = base64.RawURLEncoding.Strict()
 // a sentinel.
 //
 // The steps, in order: size limit, JWS compact parse, header checks (alg
-// allowlist, crit, typ), key lookup, signature, then claims (exp, nbf, iat,
-// iss, aud, required claims, validators).
+// allowlist, crit, typ), issuer, key lookup, signature, then claims (exp,
+// nbf, iat, aud, required claims, validators), then revocation
+// (WithRevocation).
 //
 // A token bound to a key (a cnf claim, RFC 7800) is refused here: without
 // a proof of possession it is just a stolen token. See WithDPoP.
@@ -70,6 +71,12 @@ func (m *Middleware) verifyAll(ctx context.Context, raw string) (*Token, error) 
 	}
 	if m.tokenType != "" && normalizeType(t.typ) != m.tokenType {
 		return nil, errTokenType
+	}
+	// The unverified iss is checked before any key lookup: a token of an
+	// issuer not trusted must cost no fetch, nor select any key. A claims
+	// set too malformed to read is judged after the signature instead.
+	if t.claimsErr == nil && len(m.issuers) > 0 && !contains(m.issuers, t.iss) {
+		return nil, errIssuer
 	}
 	keys, err := m.keys.keys(ctx, t.keyQuery())
 	if err != nil {
@@ -364,9 +371,10 @@ func (t *Token) verifySignature(keys []*verifyKey) error {
 	return errSignature
 }
 
-// validate checks the claims of a token whose signature holds, in the
-// order DESIGN.md gives: the time window, then the claims fixed by the
-// token (iss, aud, required claims), then the validators.
+// validate checks a token whose signature holds, in the order DESIGN.md
+// gives: the time window, then the claims fixed by the token (aud, required
+// claims), then what depends on state outside the token (validators,
+// revocation).
 func (m *Middleware) validate(ctx context.Context, t *Token) error {
 	if err := m.checkTime(t); err != nil {
 		return err
@@ -374,18 +382,28 @@ func (m *Middleware) validate(ctx context.Context, t *Token) error {
 	if err := m.checkClaims(t); err != nil {
 		return err
 	}
-	return m.runValidators(ctx, t)
+	return m.checkState(ctx, t)
 }
 
 // checkEachRequest is what a token verified before must pass again on each
-// request (see cache.go): the time window, which moves, and the validators,
-// which may look at the request or at state outside the token. Checks that
-// depend only on the token's bytes and the configuration are not here.
+// request (see cache.go): the time window, which moves, and the checks of
+// state outside the token. Checks that depend only on the token's bytes and
+// the configuration are not here.
 func (m *Middleware) checkEachRequest(ctx context.Context, t *Token) error {
 	if err := m.checkTime(t); err != nil {
 		return err
 	}
-	return m.runValidators(ctx, t)
+	return m.checkState(ctx, t)
+}
+
+// checkState runs the validators, which may look at the request or at
+// anything else, then the revocation check (WithRevocation): a token can be
+// revoked after it was first verified.
+func (m *Middleware) checkState(ctx context.Context, t *Token) error {
+	if err := m.runValidators(ctx, t); err != nil {
+		return err
+	}
+	return m.checkRevocation(ctx, t)
 }
 
 // checkTime checks exp, nbf and iat against the clock, with leeway.
@@ -409,12 +427,13 @@ func (m *Middleware) checkTime(t *Token) error {
 }
 
 // checkClaims checks the claims that only the token and the configuration
-// decide.
+// decide (iss was checked before the key lookup).
 func (m *Middleware) checkClaims(t *Token) error {
-	if len(m.issuers) > 0 && !contains(m.issuers, t.iss) {
-		return errIssuer
+	audiences := m.audiences
+	if aud, ok := m.issuerAud[t.iss]; ok {
+		audiences = aud
 	}
-	if len(m.audiences) > 0 && !containsAny(m.audiences, t.aud) {
+	if len(audiences) > 0 && !containsAny(audiences, t.aud) {
 		return errAudience
 	}
 	for _, name := range m.requiredClaims {

@@ -66,6 +66,8 @@ type Issuer struct {
 
 	mu   sync.RWMutex
 	keys []*signingKey // published keys; the last one signs
+
+	inMemory bool // NewServer: serve over in-memory connections
 }
 
 type signingKey struct {
@@ -91,7 +93,11 @@ func WithClock(now func() time.Time) Option { return func(i *Issuer) { i.clock =
 
 // NewIssuer returns an Issuer with a freshly generated key for alg.
 func NewIssuer(alg Algorithm, opts ...Option) (*Issuer, error) {
-	i := &Issuer{alg: alg, iss: DefaultIssuer, audience: []string{DefaultAudience}, ttl: DefaultTTL, clock: time.Now}
+	return newIssuer(alg, DefaultIssuer, opts)
+}
+
+func newIssuer(alg Algorithm, iss string, opts []Option) (*Issuer, error) {
+	i := &Issuer{alg: alg, iss: iss, audience: []string{DefaultAudience}, ttl: DefaultTTL, clock: time.Now}
 	for _, opt := range opts {
 		opt(i)
 	}

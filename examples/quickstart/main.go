@@ -1,8 +1,9 @@
 // Command quickstart is the whole bearer flow in one program: a /login
 // endpoint that checks a demo username and password and issues a signed
 // token (the identity provider's role, for the demo only), a public
-// endpoint, and endpoints protected by the bearer middleware, one of which
-// needs a scope.
+// endpoint, endpoints protected by the bearer middleware, one of which
+// needs a scope, and /logout and /logout-everywhere, which revoke tokens
+// before they expire.
 //
 //	go run ./quickstart
 //
@@ -11,6 +12,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -37,7 +39,10 @@ var users = map[string]struct {
 	"bob":   {"builder", "notes:read"},
 }
 
-const audience = "quickstart-api"
+const (
+	audience = "quickstart-api"
+	tokenTTL = 15 * time.Minute
+)
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "listen address")
@@ -65,29 +70,39 @@ func main() {
 	}
 }
 
-// app is the API: an issuer of its own for /login, and the middleware
-// that trusts it.
+// app is the API: an issuer of its own for /login, the middleware that
+// trusts it, and the list of tokens revoked before their expiry. One
+// instance keeps the list in memory; several would share it with
+// revocation/redisrevoke.
 type app struct {
-	issuer *bearertest.Issuer
-	auth   *bearer.Middleware
+	issuer      *bearertest.Issuer
+	auth        *bearer.Middleware
+	revocations *bearer.MemoryRevoker
 }
 
 func newApp(url string) (*app, error) {
 	issuer, err := bearertest.NewIssuer(bearertest.EdDSA,
 		bearertest.WithIssuer(url),
 		bearertest.WithAudience(audience),
-		bearertest.WithTTL(15*time.Minute))
+		bearertest.WithTTL(tokenTTL))
+	if err != nil {
+		return nil, err
+	}
+	// No token lives longer than tokenTTL, so a log-out-everywhere entry
+	// can go after that.
+	revocations, err := bearer.NewMemoryRevoker(bearer.MaxTokenLifetime(tokenTTL))
 	if err != nil {
 		return nil, err
 	}
 	auth, err := bearer.New(issuer.KeySource(),
 		bearer.WithIssuer(url),
 		bearer.WithAudience(audience),
-		bearer.WithRealm("quickstart"))
+		bearer.WithRealm("quickstart"),
+		bearer.WithRevocation(revocations))
 	if err != nil {
 		return nil, err
 	}
-	return &app{issuer: issuer, auth: auth}, nil
+	return &app{issuer: issuer, auth: auth, revocations: revocations}, nil
 }
 
 func (a *app) Close() error { return a.auth.Close() }
@@ -101,6 +116,8 @@ func (a *app) routes() http.Handler {
 	mux.Handle("GET /me", a.auth.Handler(http.HandlerFunc(me)))
 	mux.Handle("GET /notes", a.auth.Handler(bearer.RequireScopes("notes:read")(http.HandlerFunc(listNotes))))
 	mux.Handle("POST /notes", a.auth.Handler(bearer.RequireScopes("notes:write")(http.HandlerFunc(addNote))))
+	mux.Handle("POST /logout", a.auth.Handler(http.HandlerFunc(a.logout)))
+	mux.Handle("POST /logout-everywhere", a.auth.Handler(http.HandlerFunc(a.logoutEverywhere)))
 	return mux
 }
 
@@ -120,7 +137,15 @@ func (a *app) login(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_grant"})
 		return
 	}
-	token, err := a.issuer.Mint(bearertest.Claims{"sub": creds.Username, "scope": u.scopes})
+	now := time.Now()
+	token, err := a.issuer.Mint(bearertest.Claims{
+		"sub":   creds.Username,
+		"scope": u.scopes,
+		"jti":   rand.Text(), // lets /logout revoke this token alone
+		// iat to the microsecond, so that a token issued just after a
+		// log-out-everywhere, in the same second, is not caught by it.
+		"iat": float64(now.UnixMicro()) / 1e6,
+	})
 	if err != nil {
 		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "server_error"})
 		return
@@ -129,9 +154,31 @@ func (a *app) login(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{
 		"access_token": token,
 		"token_type":   "Bearer",
-		"expires_in":   int((15 * time.Minute).Seconds()),
+		"expires_in":   int(tokenTTL.Seconds()),
 		"scope":        u.scopes,
 	})
+}
+
+// logout revokes the token the request was made with: it is refused from
+// now on, though it has not expired.
+func (a *app) logout(w http.ResponseWriter, r *http.Request) {
+	tok, _ := bearer.FromContext(r.Context())
+	if err := a.revocations.RevokeToken(r.Context(), tok); err != nil {
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "server_error"})
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// logoutEverywhere revokes every token of the caller issued until now, on
+// every device.
+func (a *app) logoutEverywhere(w http.ResponseWriter, r *http.Request) {
+	tok, _ := bearer.FromContext(r.Context())
+	if err := a.revocations.RevokeSubject(r.Context(), tok.Issuer(), tok.Subject(), time.Now()); err != nil {
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "server_error"})
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func me(w http.ResponseWriter, r *http.Request) {
@@ -173,6 +220,15 @@ Try:
 
   BOB=$(curl -s -X POST %[1]s/login -d '{"username":"bob","password":"builder"}' | sed 's/.*"access_token":"\([^"]*\)".*/\1/')
   curl -si -X POST %[1]s/notes -H "Authorization: Bearer $BOB"   # 403 insufficient_scope
+
+Log out (the token is revoked before it expires):
+  curl -si -X POST %[1]s/logout -H "Authorization: Bearer $TOKEN"   # 204
+  curl -si %[1]s/me -H "Authorization: Bearer $TOKEN"               # 401 invalid_token "token revoked"
+
+Log out everywhere (every token of the user issued until now):
+  PHONE=$(curl -s -X POST %[1]s/login -d '{"username":"bob","password":"builder"}' | sed 's/.*"access_token":"\([^"]*\)".*/\1/')
+  curl -si -X POST %[1]s/logout-everywhere -H "Authorization: Bearer $BOB"   # 204
+  curl -si %[1]s/me -H "Authorization: Bearer $PHONE"                        # 401 invalid_token "token revoked"
 
 Ctrl-C stops it.
 `, strings.TrimSuffix(base, "/"))

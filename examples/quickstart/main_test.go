@@ -8,59 +8,76 @@ import (
 	"testing"
 )
 
-// TestFlow runs the demo's flow over real HTTP: log in, call the
-// protected endpoints, be refused where the scope is missing.
-func TestFlow(t *testing.T) {
+// start runs the demo on a real HTTP server for the test.
+func start(t *testing.T) *client {
+	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	a, err := newApp("http://" + srv.Listener.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer a.Close()
+	t.Cleanup(func() { a.Close() })
 	srv.Config.Handler = a.routes()
 	srv.Start()
-	defer srv.Close()
+	t.Cleanup(srv.Close)
+	return &client{t, srv.URL}
+}
 
-	login := func(user, pass string) (int, string) {
-		res, err := http.Post(srv.URL+"/login", "application/json", strings.NewReader(`{"username":"`+user+`","password":"`+pass+`"}`))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		var body struct {
-			AccessToken string `json:"access_token"`
-			TokenType   string `json:"token_type"`
-		}
-		json.NewDecoder(res.Body).Decode(&body)
-		if res.StatusCode == 200 && body.TokenType != "Bearer" {
-			t.Errorf("token_type %q", body.TokenType)
-		}
-		return res.StatusCode, body.AccessToken
-	}
-	do := func(method, path, token string) (int, string) {
-		req, _ := http.NewRequest(method, srv.URL+path, nil)
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		var body map[string]any
-		json.NewDecoder(res.Body).Decode(&body)
-		owner, _ := body["owner"].(string)
-		if s, ok := body["subject"].(string); ok {
-			owner = s
-		}
-		return res.StatusCode, owner
-	}
+type client struct {
+	t   *testing.T
+	url string
+}
 
-	if code, _ := login("alice", "wrong"); code != 401 {
+// login posts the credentials and returns the status and the token.
+func (c *client) login(user, pass string) (int, string) {
+	c.t.Helper()
+	res, err := http.Post(c.url+"/login", "application/json", strings.NewReader(`{"username":"`+user+`","password":"`+pass+`"}`))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var body struct {
+		AccessToken string `json:"access_token"`
+		TokenType   string `json:"token_type"`
+	}
+	json.NewDecoder(res.Body).Decode(&body)
+	if res.StatusCode == 200 && body.TokenType != "Bearer" {
+		c.t.Errorf("token_type %q", body.TokenType)
+	}
+	return res.StatusCode, body.AccessToken
+}
+
+// do sends a request with token and returns the status, the owner or
+// subject in the answer, and the WWW-Authenticate challenge.
+func (c *client) do(method, path, token string) (int, string, string) {
+	c.t.Helper()
+	req, _ := http.NewRequest(method, c.url+path, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var body map[string]any
+	json.NewDecoder(res.Body).Decode(&body)
+	owner, _ := body["owner"].(string)
+	if s, ok := body["subject"].(string); ok {
+		owner = s
+	}
+	return res.StatusCode, owner, res.Header.Get("WWW-Authenticate")
+}
+
+// TestFlow runs the demo's flow over real HTTP: log in, call the
+// protected endpoints, be refused where the scope is missing.
+func TestFlow(t *testing.T) {
+	c := start(t)
+	if code, _ := c.login("alice", "wrong"); code != 401 {
 		t.Errorf("wrong password: %d", code)
 	}
-	_, alice := login("alice", "wonderland")
-	_, bob := login("bob", "builder")
+	_, alice := c.login("alice", "wonderland")
+	_, bob := c.login("bob", "builder")
 	cases := []struct {
 		method, path, token string
 		status              int
@@ -73,10 +90,47 @@ func TestFlow(t *testing.T) {
 		{"POST", "/notes", alice, 201, "alice"},
 		{"POST", "/notes", bob, 403, ""},
 		{"GET", "/me", alice + "x", 401, ""},
+		{"POST", "/logout", "", 401, ""},
+		{"POST", "/logout-everywhere", "", 401, ""},
 	}
-	for _, c := range cases {
-		if code, owner := do(c.method, c.path, c.token); code != c.status || owner != c.owner {
-			t.Errorf("%s %s: %d %q, want %d %q", c.method, c.path, code, owner, c.status, c.owner)
+	for _, tc := range cases {
+		if code, owner, _ := c.do(tc.method, tc.path, tc.token); code != tc.status || owner != tc.owner {
+			t.Errorf("%s %s: %d %q, want %d %q", tc.method, tc.path, code, owner, tc.status, tc.owner)
 		}
 	}
+}
+
+// TestLogout: /logout revokes the token it is called with, and only that
+// one; /logout-everywhere revokes every token of the user issued until
+// then, and a new login works at once.
+func TestLogout(t *testing.T) {
+	const revoked = `Bearer realm="quickstart", error="invalid_token", error_description="token revoked"`
+	c := start(t)
+	want := func(token string, status int, challenge string) {
+		t.Helper()
+		code, _, got := c.do("GET", "/me", token)
+		if code != status || got != challenge {
+			t.Errorf("GET /me: %d %q, want %d %q", code, got, status, challenge)
+		}
+	}
+	_, laptop := c.login("alice", "wonderland")
+	_, phone := c.login("alice", "wonderland")
+	_, bob := c.login("bob", "builder")
+
+	if code, _, _ := c.do("POST", "/logout", laptop); code != 204 {
+		t.Fatalf("POST /logout: %d", code)
+	}
+	want(laptop, 401, revoked)
+	want(phone, 200, "")
+	if code, _, _ := c.do("POST", "/logout", laptop); code != 401 {
+		t.Errorf("POST /logout with a revoked token: %d", code)
+	}
+
+	if code, _, _ := c.do("POST", "/logout-everywhere", phone); code != 204 {
+		t.Fatalf("POST /logout-everywhere: %d", code)
+	}
+	want(phone, 401, revoked)
+	want(bob, 200, "")
+	_, again := c.login("alice", "wonderland")
+	want(again, 200, "")
 }

@@ -1,0 +1,89 @@
+// Package ginbearer protects Gin routes with bearer tokens. It adapts a
+// *bearer.Middleware: verification, its options and its answers are the
+// core's; this package only translates them to Gin.
+//
+//	m, err := bearer.New(keys, bearer.WithIssuer(iss), bearer.WithAudience(aud))
+//	api := r.Group("/api", ginbearer.Middleware(m))
+//	admin := api.Group("/admin", ginbearer.RequireScopes("admin"))
+//	api.GET("/reports", ginbearer.Require(bearer.AnyScope("reports", "admin")), reports)
+//
+// A verified token goes into the request's context, where
+// bearer.FromContext(c.Request.Context()) finds it, and into the Gin
+// context under TokenKey; FromContext(c) is the short way. With the
+// engine's ContextWithFallback on, bearer.FromContext(c) works too.
+//
+// A failed request is answered as the net/http middleware answers it (the
+// exact RFC 6750 status, WWW-Authenticate challenge and JSON body, or the
+// bearer.WithErrorHandler answer), aborted, and its *bearer.Error recorded
+// with c.Error, as a private error, so that Gin's logger and the
+// application's middleware see it in c.Errors.
+//
+// Every option of the middleware applies, bearer.WithErrorHandler, the
+// Mode and skip rules included. Routes that need no token stay outside the
+// group the middleware is on.
+package ginbearer
+
+import (
+	"slices"
+
+	"github.com/bearerauth/bearer"
+	"github.com/gin-gonic/gin"
+)
+
+// TokenKey is the key of the verified *bearer.Token in the Gin context:
+// c.MustGet(ginbearer.TokenKey).(*bearer.Token).
+const TokenKey = "github.com/bearerauth/bearer.Token"
+
+// Middleware returns Gin middleware that authenticates every request with
+// m. Requests with a valid token go on with the token in the request's
+// context and the Gin context; others are answered and aborted.
+func Middleware(m *bearer.Middleware) gin.HandlerFunc {
+	if m == nil {
+		panic("ginbearer: nil *bearer.Middleware")
+	}
+	return func(c *gin.Context) {
+		r, err := m.Admit(c.Request)
+		if err != nil {
+			abort(c, m, err)
+			return
+		}
+		c.Request = r
+		if t, ok := bearer.FromContext(r.Context()); ok {
+			c.Set(TokenKey, t)
+		}
+	}
+}
+
+// Require returns Gin middleware that lets a request go on only if its
+// token satisfies every rule (bearer.AllScopes, bearer.AnyScope,
+// bearer.ClaimEquals ...); otherwise it answers with the first failure,
+// 403 as a rule for net/http answers, or 401 when there is no token, and
+// aborts. Place it behind Middleware, on a route or a group.
+func Require(rules ...bearer.Rule) gin.HandlerFunc {
+	rules = slices.Clone(rules)
+	return func(c *gin.Context) {
+		ctx := c.Request.Context()
+		if err := bearer.Authorize(ctx, rules...); err != nil {
+			abort(c, bearer.MiddlewareFrom(ctx), err)
+		}
+	}
+}
+
+// RequireScopes is Require(bearer.AllScopes(scopes...)): the token must
+// have every one of scopes, or the request gets 403 insufficient_scope
+// naming them. It panics if a scope is not a valid scope-token.
+func RequireScopes(scopes ...string) gin.HandlerFunc {
+	return Require(bearer.AllScopes(scopes...))
+}
+
+// FromContext returns the token Middleware verified for the request.
+func FromContext(c *gin.Context) (*bearer.Token, bool) {
+	return bearer.FromContext(c.Request.Context())
+}
+
+// abort answers with m's error handler, stops the chain and records err.
+func abort(c *gin.Context, m *bearer.Middleware, err error) {
+	m.HandleError(c.Writer, c.Request, err)
+	c.Abort()
+	c.Error(err)
+}

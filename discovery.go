@@ -1,0 +1,83 @@
+package bearer
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Discover verifies tokens of the OpenID Connect provider issuerURL: it
+// reads issuerURL's /.well-known/openid-configuration (OpenID Connect
+// Discovery 1.0 §4), then works as RemoteJWKS with the document's jwks_uri.
+//
+//	m, err := bearer.New(bearer.Discover("https://idp.example.com"), bearer.WithAudience("api"))
+//
+// The document must name exactly issuerURL as its issuer (the same string,
+// trailing slash included, §4.3) and an https jwks_uri (http only when the
+// issuer is a loopback host, for tests). Discover also sets the expected
+// issuer: tokens whose iss is not exactly issuerURL are refused, so
+// WithIssuer is not needed (if given, it must name issuerURL).
+//
+// Discovery runs in the background like the key fetches: New does not wait
+// for it, failures are retried with backoff, and until the keys are there
+// requests get 503 (see RemoteJWKS). The document is read once; its
+// jwks_uri is then used for the life of the middleware. opts apply to both
+// fetches.
+func Discover(issuerURL string, opts ...RemoteOption) KeySource {
+	return &remoteSource{url: issuerURL, discover: true, opts: slices.Clone(opts)}
+}
+
+// discoveryURL is where issuer's configuration lives (§4: the path is
+// appended after any path of the issuer, without a double slash).
+func discoveryURL(issuer string) string {
+	return strings.TrimSuffix(issuer, "/") + "/.well-known/openid-configuration"
+}
+
+// discover fetches the discovery document and takes its jwks_uri.
+func (st *remoteStore) discover(ctx context.Context, trigger FetchTrigger) (answer, error) {
+	start := time.Now()
+	a, err := st.fetch.get(ctx, st.discoveryURL, nil)
+	var jwksURL string
+	if err == nil {
+		jwksURL, err = jwksURIOf(a.body, st.issuer)
+	}
+	if ctx.Err() != nil {
+		return a, ctx.Err()
+	}
+	st.log.fetched(FetchEvent{URL: st.discoveryURL, Trigger: trigger, Status: a.status, Duration: time.Since(start), Err: err})
+	if err != nil {
+		return a, err
+	}
+	st.jwksURL = jwksURL
+	return a, nil
+}
+
+// jwksURIOf checks a discovery document against issuer and returns its
+// jwks_uri.
+func jwksURIOf(doc []byte, issuer string) (string, error) {
+	var meta struct {
+		Issuer  string `json:"issuer"`
+		JWKSURI string `json:"jwks_uri"`
+	}
+	if err := json.Unmarshal(doc, &meta); err != nil {
+		return "", fmt.Errorf("%w: malformed discovery document: %w", ErrFetch, err)
+	}
+	if meta.Issuer != issuer {
+		return "", fmt.Errorf("%w: %q, not %q", ErrIssuerMismatch, meta.Issuer, issuer)
+	}
+	if meta.JWKSURI == "" {
+		return "", fmt.Errorf("%w: discovery document has no jwks_uri", ErrFetch)
+	}
+	u, err := checkURL(meta.JWKSURI)
+	if err != nil {
+		return "", err
+	}
+	// http is for tests on loopback: a real issuer may not send us there.
+	if iu, _ := checkURL(issuer); u.Scheme != "https" && iu.Scheme == "https" {
+		return "", fmt.Errorf("%w: jwks_uri %s", ErrInsecureURL, u.Redacted())
+	}
+	return meta.JWKSURI, nil
+}

@@ -1,0 +1,152 @@
+package bearer_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/bearerauth/bearer"
+	"github.com/bearerauth/bearer/bearertest"
+)
+
+func newDiscover(t *testing.T, srv *bearertest.Server, ropts []bearer.RemoteOption, opts ...bearer.Option) *bearer.Middleware {
+	t.Helper()
+	ropts = append([]bearer.RemoteOption{bearer.WithHTTPClient(srv.Client())}, ropts...)
+	return newMiddleware(t, bearer.Discover(srv.URL, ropts...), append([]bearer.Option{quiet}, opts...)...)
+}
+
+// Discover finds the keys through the discovery document, reads it once,
+// and accepts only tokens of its issuer.
+func TestDiscover(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := newIdP(t, bearertest.RS256)
+		m := newDiscover(t, srv, nil, bearer.WithAudience(bearertest.DefaultAudience))
+		mustReady(t, m)
+		wantOK(t, send(m, srv.MustMint(bearertest.Claims{"sub": "alice"})), "alice")
+
+		for _, iss := range []any{srv.URL + "/", "https://evil.example", nil} {
+			wantInvalid(t, send(m, srv.MustMint(bearertest.Claims{"iss": iss})), "issuer not accepted")
+		}
+		wantInvalid(t, send(m, srv.MustMint(bearertest.Claims{"aud": "other"})), "audience not accepted")
+
+		time.Sleep(3 * time.Hour)
+		if d, k := srv.Discovery.Requests(), srv.Keys.Requests(); d != 1 || k < 10 {
+			t.Fatalf("%d discovery and %d key fetches in 3 h, want 1 and refreshes", d, k)
+		}
+	})
+}
+
+// WithIssuer beside Discover may only repeat the discovered issuer.
+func TestDiscoverWithIssuer(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := newIdP(t, bearertest.ES256)
+		m := newDiscover(t, srv, nil, bearer.WithIssuer(srv.URL))
+		mustReady(t, m)
+		wantOK(t, send(m, srv.MustMint(bearertest.Claims{"sub": "a"})), "a")
+
+		_, err := bearer.New(bearer.Discover(srv.URL, bearer.WithHTTPClient(srv.Client())), bearer.WithIssuer("https://other.example"), quiet)
+		if err == nil {
+			t.Fatal("New accepted WithIssuer naming another issuer than Discover's")
+		}
+	})
+}
+
+// A discovery document naming another issuer is refused: no keys are
+// fetched, requests get 503, Ready says why.
+func TestDiscoverIssuerMismatch(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := newIdP(t, bearertest.ES256, bearertest.WithIssuer("https://other.example"))
+		m := newDiscover(t, srv, nil)
+		wantUnavailable(t, send(m, srv.MustMint(bearertest.Claims{"iss": srv.URL})), "")
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		err := m.Ready(ctx)
+		if !errors.Is(err, bearer.ErrIssuerMismatch) || !errors.Is(err, bearer.ErrKeysUnavailable) {
+			t.Fatalf("Ready: %v, want ErrIssuerMismatch and ErrKeysUnavailable", err)
+		}
+		if n := srv.Keys.Requests(); n != 0 {
+			t.Fatalf("%d key fetches, want none", n)
+		}
+	})
+}
+
+// Discovery failures are retried with backoff, then the keys follow.
+func TestDiscoverRetriesWithBackoff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := newIdP(t, bearertest.ES256)
+		srv.Discovery.Fail(http.StatusServiceUnavailable)
+		obs := newEvents()
+		m := newDiscover(t, srv, nil, bearer.WithKeyObserver(obs))
+		time.Sleep(time.Minute)
+		// Waits of [0.5, 1], [1, 2], [2, 4] ... s: 6 to 8 attempts in 60 s.
+		if d, k := srv.Discovery.Requests(), srv.Keys.Requests(); d < 6 || d > 8 || k != 0 {
+			t.Fatalf("%d discovery and %d key fetches in 1 min, want 6 to 8 and none", d, k)
+		}
+		if e := obs.lastFetch(); e.URL != srv.URL+bearertest.DiscoveryPath || e.Status != http.StatusServiceUnavailable || e.Err == nil {
+			t.Fatalf("discovery fetch event %+v", e)
+		}
+		srv.Discovery.Recover()
+		mustReady(t, m)
+		wantOK(t, send(m, srv.MustMint(bearertest.Claims{"sub": "a"})), "a")
+		if e := obs.lastFetch(); e.URL != srv.JWKSURL || e.Status != http.StatusOK || e.Keys != 1 {
+			t.Fatalf("key fetch event %+v", e)
+		}
+	})
+}
+
+// Malformed documents are failed discoveries.
+func TestDiscoverBadDocuments(t *testing.T) {
+	for name, doc := range map[string]string{
+		"garbage":                    "<html></html>",
+		"no jwks_uri":                `{"issuer":"ISSUER"}`,
+		"bad jwks_uri":               `{"issuer":"ISSUER","jwks_uri":"::"}`,
+		"plain http to another host": `{"issuer":"ISSUER","jwks_uri":"http://idp.example.com/jwks"}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				srv := newIdP(t, bearertest.ES256)
+				srv.Discovery.Serve([]byte(replaceIssuer(doc, srv.URL)))
+				obs := newEvents()
+				m := newDiscover(t, srv, nil, bearer.WithKeyObserver(obs))
+				wantUnavailable(t, send(m, srv.MustMint(nil)), "")
+				if e := obs.lastFetch(); e.Err == nil || srv.Keys.Requests() != 0 {
+					t.Fatalf("fetch event %+v, %d key fetches; want a failed discovery and none", e, srv.Keys.Requests())
+				}
+			})
+		})
+	}
+}
+
+func replaceIssuer(doc, iss string) string {
+	var v map[string]any
+	if json.Unmarshal([]byte(doc), &v) != nil {
+		return doc
+	}
+	v["issuer"] = iss
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// An https issuer may not send us to a plain-http jwks_uri, not even on
+// loopback.
+func TestDiscoverRefusesPlainHTTPJWKSURI(t *testing.T) {
+	var tlsSrv *httptest.Server
+	tlsSrv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		json.NewEncoder(w).Encode(map[string]string{"issuer": tlsSrv.URL, "jwks_uri": "http://127.0.0.1:1/jwks"})
+	}))
+	defer tlsSrv.Close()
+	obs := newEvents()
+	m := newMiddleware(t, bearer.Discover(tlsSrv.URL, bearer.WithHTTPClient(tlsSrv.Client())), bearer.WithKeyObserver(obs), quiet)
+	e := <-obs.fetched
+	if e.URL != tlsSrv.URL+bearertest.DiscoveryPath || e.Status != http.StatusOK || !errors.Is(e.Err, bearer.ErrInsecureURL) {
+		t.Fatalf("discovery fetch event %+v, want ErrInsecureURL", e)
+	}
+	if err := m.Check(context.Background()); !errors.Is(err, bearer.ErrKeysUnavailable) {
+		t.Fatalf("Check: %v", err)
+	}
+}

@@ -1,0 +1,58 @@
+// Command echo is an Echo API protected by echobearer: a public route, a
+// route that needs a token, and an /admin group that needs the "admin"
+// scope. Tokens come from an in-process test issuer, so no identity
+// provider is needed; on start it prints curl commands with freshly minted
+// tokens.
+//
+//	go run ./echo
+package main
+
+import (
+	"flag"
+	"log"
+	"net/http"
+	"os"
+
+	"github.com/bearerauth/bearer"
+	"github.com/bearerauth/bearer/adapters/echobearer"
+	"github.com/bearerauth/bearer/examples/internal/demo"
+	"github.com/labstack/echo/v4"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:8081", "listen address")
+	flag.Parse()
+
+	issuer, auth, err := demo.Auth("echo-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer auth.Close()
+	demo.PrintCurl(os.Stdout, "Echo", *addr, "", issuer)
+	if err := demo.ListenAndServe(*addr, routes(auth)); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// routes returns the API. The middleware covers every route but /public,
+// which its Skipper lets through.
+func routes(auth *bearer.Middleware) *echo.Echo {
+	e := echo.New()
+	e.HideBanner = true
+	e.Use(echobearer.MiddlewareWithConfig(echobearer.Config{
+		Middleware: auth,
+		Skipper:    func(c echo.Context) bool { return c.Path() == "/public" },
+	}))
+	e.GET("/public", func(c echo.Context) error {
+		return c.JSON(http.StatusOK, echo.Map{"message": "anyone can read this"})
+	})
+	e.GET("/me", func(c echo.Context) error {
+		tok, _ := echobearer.FromContext(c)
+		return c.JSON(http.StatusOK, echo.Map{"subject": tok.Subject(), "scopes": tok.Scopes()})
+	})
+	admin := e.Group("/admin", echobearer.RequireScopes("admin"))
+	admin.GET("/stats", func(c echo.Context) error {
+		return c.JSON(http.StatusOK, echo.Map{"requests": 42, "by": bearer.Subject(c.Request().Context())})
+	})
+	return e
+}

@@ -1,0 +1,83 @@
+// Package demo holds what the framework examples share: a test issuer and
+// a middleware that trusts it, the tokens to try, and a server that stops
+// on Ctrl-C.
+package demo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/bearerauth/bearer"
+	"github.com/bearerauth/bearer/bearertest"
+)
+
+// Auth returns a test issuer whose tokens are for the audience name, and a
+// middleware that trusts it, with name as its realm. Close the middleware
+// when done.
+func Auth(name string) (*bearertest.Issuer, *bearer.Middleware, error) {
+	issuer, err := bearertest.NewIssuer(bearertest.ES256, bearertest.WithAudience(name))
+	if err != nil {
+		return nil, nil, err
+	}
+	auth, err := bearer.New(issuer.KeySource(),
+		bearer.WithIssuer(issuer.Issuer()),
+		bearer.WithAudience(name),
+		bearer.WithRealm(name))
+	if err != nil {
+		return nil, nil, err
+	}
+	return issuer, auth, nil
+}
+
+// Tokens mints the demo's two tokens, valid for an hour: alice's, with
+// the "admin" scope, and bob's, with "profile" only.
+func Tokens(issuer *bearertest.Issuer) (admin, user string) {
+	return issuer.MustMint(bearertest.Claims{"sub": "alice", "scope": "admin"}),
+		issuer.MustMint(bearertest.Claims{"sub": "bob", "scope": "profile"})
+}
+
+// PrintCurl prints the tokens and the curl commands that try an HTTP
+// example: /public, then prefix+"/me" and prefix+"/admin/stats".
+func PrintCurl(w io.Writer, title, addr, prefix string, issuer *bearertest.Issuer) {
+	admin, user := Tokens(issuer)
+	fmt.Fprintf(w, `%[1]s example listening on http://%[2]s
+
+Tokens, valid for an hour:
+  ADMIN=%[4]s
+  USER=%[5]s
+
+Try:
+  curl -s http://%[2]s/public
+  curl -si http://%[2]s%[3]s/me                                   # 401, no token
+  curl -s http://%[2]s%[3]s/me -H "Authorization: Bearer $USER"
+  curl -si http://%[2]s%[3]s/admin/stats -H "Authorization: Bearer $USER"    # 403 insufficient_scope
+  curl -s http://%[2]s%[3]s/admin/stats -H "Authorization: Bearer $ADMIN"
+
+Ctrl-C stops it.
+`, title, addr, prefix, admin, user)
+}
+
+// ListenAndServe serves h on addr until Ctrl-C or SIGTERM, then shuts
+// down gracefully.
+func ListenAndServe(addr string, h http.Handler) error {
+	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(shutdown)
+	}()
+	if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,246 @@
+package bearer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Fetch errors. A fetch that fails for any of these keeps the last good
+// keys.
+var (
+	// ErrInsecureURL: a key or discovery URL, or a redirect, is not https
+	// (plain http is allowed for loopback hosts only, for tests).
+	ErrInsecureURL = errors.New("bearer: URL is not https")
+	// ErrRedirect: a fetch was redirected to another host, or too often.
+	// Configure the final URL instead.
+	ErrRedirect = errors.New("bearer: redirect refused")
+	// ErrFetch: a fetch had no usable answer: a network error, a status
+	// other than 200 (304 after a 200), an over-size or malformed body.
+	ErrFetch = errors.New("bearer: fetch failed")
+	// ErrIssuerMismatch: the discovery document names another issuer than
+	// the one Discover was given (OpenID Connect Discovery 1.0 §4.3).
+	ErrIssuerMismatch = errors.New("bearer: discovery document names another issuer")
+)
+
+// checkURL accepts an absolute https URL, or http for a loopback host.
+func checkURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("bearer: malformed URL %q: %w", raw, err)
+	}
+	if u.Host == "" || u.Opaque != "" {
+		return nil, fmt.Errorf("bearer: URL %q is not absolute", raw)
+	}
+	if err := checkScheme(u); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+func checkScheme(u *url.URL) error {
+	switch {
+	case u.Scheme == "https":
+		return nil
+	case u.Scheme == "http" && isLoopback(u.Hostname()):
+		return nil
+	}
+	return fmt.Errorf("%w: %s", ErrInsecureURL, u.Redacted())
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
+}
+
+// fetcher gets documents within the limits of a remote source.
+type fetcher struct {
+	client  *http.Client
+	own     *http.Transport // the transport the source made, closed by close; nil for a user's client
+	timeout time.Duration
+	maxSize int64
+}
+
+func newFetcher(c *remoteConfig) *fetcher {
+	f := &fetcher{timeout: c.fetchTimeout, maxSize: c.maxSize}
+	var client http.Client
+	if c.client != nil {
+		client = *c.client
+	} else {
+		if t, ok := http.DefaultTransport.(*http.Transport); ok {
+			f.own = t.Clone()
+		} else {
+			f.own = &http.Transport{Proxy: http.ProxyFromEnvironment}
+		}
+		client.Transport = f.own
+	}
+	client.Timeout = 0 // the per-attempt context decides
+	next := client.CheckRedirect
+	client.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if len(via) > maxRedirects {
+			return fmt.Errorf("%w: more than %d redirects", ErrRedirect, maxRedirects)
+		}
+		// Keys come from the host the configuration names: a redirect
+		// elsewhere would let that host, not the issuer's, choose them.
+		if !strings.EqualFold(req.URL.Host, via[0].URL.Host) {
+			return fmt.Errorf("%w: to another host (%s)", ErrRedirect, req.URL.Host)
+		}
+		if err := checkScheme(req.URL); err != nil {
+			return err
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		return nil
+	}
+	f.client = &client
+	return f
+}
+
+func (f *fetcher) close() {
+	if f.own != nil {
+		f.own.CloseIdleConnections()
+	}
+}
+
+// answer is the outcome of one GET.
+type answer struct {
+	status     int
+	header     http.Header
+	body       []byte        // for 200 only
+	retryAfter time.Duration // from a failed answer's Retry-After
+}
+
+// get fetches u. Only 200 (with a body within the size limit) and, when
+// the request was conditional, 304 are answers; anything else is an error
+// wrapping ErrFetch, with the status in the answer when there was one.
+func (f *fetcher) get(ctx context.Context, u string, conditional http.Header) (answer, error) {
+	ctx, cancel := context.WithTimeout(ctx, f.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return answer{}, fmt.Errorf("%w: %w", ErrFetch, err)
+	}
+	req.Header.Set("Accept", "application/json, application/jwk-set+json")
+	for name, v := range conditional {
+		req.Header[name] = v
+	}
+	resp, err := f.client.Do(req)
+	if err != nil {
+		var redirect *url.Error
+		if errors.As(err, &redirect) && (errors.Is(err, ErrRedirect) || errors.Is(err, ErrInsecureURL)) {
+			return answer{}, redirect.Err
+		}
+		return answer{}, fmt.Errorf("%w: %w", ErrFetch, err)
+	}
+	defer resp.Body.Close()
+	a := answer{status: resp.StatusCode, header: resp.Header}
+	switch {
+	case resp.StatusCode == http.StatusNotModified && len(conditional) > 0:
+		return a, nil
+	case resp.StatusCode != http.StatusOK:
+		a.retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+		io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10)) // lets a small error body keep the connection
+		return a, fmt.Errorf("%w: %s: status %d", ErrFetch, u, resp.StatusCode)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, f.maxSize+1))
+	if err != nil {
+		return a, fmt.Errorf("%w: %s: reading body: %w", ErrFetch, u, err)
+	}
+	if int64(len(body)) > f.maxSize {
+		return a, fmt.Errorf("%w: %s: document larger than %d bytes", ErrFetch, u, f.maxSize)
+	}
+	a.body = body
+	return a, nil
+}
+
+// freshness is how long an answer's keys stay fresh: Cache-Control
+// max-age (less Age), else Expires, else the configured interval, clamped
+// to the configured limits. no-store and no-cache mean the least.
+func (c *remoteConfig) freshness(h http.Header, now time.Time) time.Duration {
+	d, known := c.refresh, false
+	for _, v := range h.Values("Cache-Control") {
+		for directive := range strings.SplitSeq(v, ",") {
+			name, value, _ := strings.Cut(strings.TrimSpace(directive), "=")
+			switch strings.ToLower(name) {
+			case "no-store", "no-cache":
+				return c.minRefresh
+			case "max-age":
+				if s, err := strconv.ParseInt(strings.Trim(value, `"`), 10, 64); err == nil && s >= 0 {
+					d, known = time.Duration(min(s, int64(c.maxRefresh/time.Second)+1))*time.Second, true
+				}
+			}
+		}
+	}
+	if !known {
+		if v := h.Get("Expires"); v != "" {
+			base := now
+			if date, err := http.ParseTime(h.Get("Date")); err == nil {
+				base = date
+			}
+			if exp, err := http.ParseTime(v); err == nil {
+				d = exp.Sub(base)
+			} else {
+				d = 0 // an invalid Expires means already expired (RFC 9111 §5.3)
+			}
+			known = true
+		}
+	}
+	if known {
+		if age, err := strconv.ParseInt(h.Get("Age"), 10, 64); err == nil && age > 0 {
+			d -= time.Duration(min(age, int64(c.maxRefresh/time.Second))) * time.Second
+		}
+	}
+	return min(max(d, c.minRefresh), c.maxRefresh)
+}
+
+// refreshAt is when to refresh keys that are fresh for d: at about 80% of
+// it, with jitter so that a fleet of servers does not fetch in step.
+func refreshAt(now time.Time, d time.Duration) time.Time {
+	f := 0.75 + 0.1*rand.Float64()
+	return now.Add(time.Duration(float64(d) * f))
+}
+
+// backoff is the wait after the n-th consecutive failure: exponential from
+// the minimum, capped, with equal jitter; a Retry-After asking for more is
+// honoured up to the cap.
+func (c *remoteConfig) backoff(n int, retryAfter time.Duration) time.Duration {
+	d := c.minBackoff
+	for i := 1; i < n && d < c.maxBackoff; i++ {
+		d *= 2
+	}
+	d = min(d, c.maxBackoff)
+	d = d/2 + rand.N(d/2+1)
+	if retryAfter > d {
+		d = min(retryAfter, c.maxBackoff)
+	}
+	return d
+}
+
+// parseRetryAfter reads delay-seconds or an HTTP-date (RFC 9110 §10.2.3).
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if s <= 0 {
+			return 0
+		}
+		return time.Duration(min(s, int64(365*24*time.Hour/time.Second))) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}

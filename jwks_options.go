@@ -1,0 +1,200 @@
+package bearer
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// Defaults of RemoteJWKS and Discover.
+const (
+	// DefaultFetchTimeout bounds one fetch: connection, request and body.
+	DefaultFetchTimeout = 5 * time.Second
+	// DefaultMaxResponseSize bounds a JWKS or discovery document; a
+	// larger one is a failed fetch, never a truncated set.
+	DefaultMaxResponseSize = 1 << 20
+	// DefaultRefreshInterval is how long keys stay fresh when the answer
+	// carries no Cache-Control max-age or Expires.
+	DefaultRefreshInterval = 15 * time.Minute
+	// DefaultMinRefresh and DefaultMaxRefresh clamp the freshness an
+	// answer asks for, so that max-age=0 cannot make a fetch per minute
+	// into a fetch per request, nor a year-long max-age pin old keys.
+	DefaultMinRefresh = time.Minute
+	DefaultMaxRefresh = 24 * time.Hour
+	// DefaultMaxStaleness is how long the last good keys are served past
+	// their freshness while fetches fail; after that the source fails
+	// closed (503).
+	DefaultMaxStaleness = 24 * time.Hour
+	// DefaultKeyMissCooldown is the least time between two fetches
+	// triggered by unknown kids.
+	DefaultKeyMissCooldown = 30 * time.Second
+	// DefaultKeyWait bounds how long a request waits for a fetch (the
+	// first one, or one its unknown kid triggered) before it is answered.
+	DefaultKeyWait = 3 * time.Second
+	// DefaultMinBackoff and DefaultMaxBackoff bound the exponential
+	// backoff between failed fetches (and the Retry-After honoured).
+	DefaultMinBackoff = time.Second
+	DefaultMaxBackoff = 5 * time.Minute
+)
+
+// maxRedirects bounds the redirects of one fetch.
+const maxRedirects = 3
+
+// A RemoteOption configures RemoteJWKS or Discover. Bad values are
+// reported by New.
+type RemoteOption func(c *remoteConfig) error
+
+type remoteConfig struct {
+	client                 *http.Client
+	fetchTimeout           time.Duration
+	maxSize                int64
+	refresh                time.Duration
+	refreshSet             bool // WithRefreshInterval was given
+	minRefresh, maxRefresh time.Duration
+	maxStale               time.Duration
+	cooldown               time.Duration
+	wait                   time.Duration
+	minBackoff, maxBackoff time.Duration
+}
+
+func newRemoteConfig(opts []RemoteOption) (*remoteConfig, error) {
+	c := &remoteConfig{
+		fetchTimeout: DefaultFetchTimeout,
+		maxSize:      DefaultMaxResponseSize,
+		refresh:      DefaultRefreshInterval,
+		minRefresh:   DefaultMinRefresh,
+		maxRefresh:   DefaultMaxRefresh,
+		maxStale:     DefaultMaxStaleness,
+		cooldown:     DefaultKeyMissCooldown,
+		wait:         DefaultKeyWait,
+		minBackoff:   DefaultMinBackoff,
+		maxBackoff:   DefaultMaxBackoff,
+	}
+	for _, opt := range opts {
+		if opt == nil {
+			continue
+		}
+		if err := opt(c); err != nil {
+			return nil, err
+		}
+	}
+	if c.refreshSet && (c.refresh < c.minRefresh || c.refresh > c.maxRefresh) {
+		return nil, fmt.Errorf("bearer: refresh interval %v outside the refresh limits [%v, %v]", c.refresh, c.minRefresh, c.maxRefresh)
+	}
+	c.refresh = min(max(c.refresh, c.minRefresh), c.maxRefresh) // the default, within limits that moved
+	return c, nil
+}
+
+func positive(what string, d time.Duration) error {
+	if d <= 0 {
+		return fmt.Errorf("bearer: %s %v is not positive", what, d)
+	}
+	return nil
+}
+
+// span checks a [lo, hi] option: positive, and in order.
+func span(what string, lo, hi time.Duration) error {
+	if lo <= 0 || hi < lo {
+		return fmt.Errorf("bearer: %s [%v, %v] is not a positive range", what, lo, hi)
+	}
+	return nil
+}
+
+// WithHTTPClient fetches with c instead of a client of the source's own.
+// Its Transport, proxy and TLS settings are used; its Timeout is replaced
+// by WithFetchTimeout's; redirects are checked as always (at most three, to
+// the same host, never from https to http) before c's own CheckRedirect.
+// Close leaves c's idle connections to its owner.
+func WithHTTPClient(c *http.Client) RemoteOption {
+	return func(rc *remoteConfig) error {
+		if c == nil {
+			return errors.New("bearer: nil http.Client")
+		}
+		rc.client = c
+		return nil
+	}
+}
+
+// WithFetchTimeout bounds each fetch attempt (default DefaultFetchTimeout).
+func WithFetchTimeout(d time.Duration) RemoteOption {
+	return func(c *remoteConfig) error {
+		c.fetchTimeout = d
+		return positive("fetch timeout", d)
+	}
+}
+
+// WithMaxResponseSize bounds a fetched document, in bytes (default
+// DefaultMaxResponseSize). A larger document is a failed fetch.
+func WithMaxResponseSize(n int64) RemoteOption {
+	return func(c *remoteConfig) error {
+		if n <= 0 {
+			return fmt.Errorf("bearer: max response size %d is not positive", n)
+		}
+		c.maxSize = n
+		return nil
+	}
+}
+
+// WithRefreshInterval sets how long keys stay fresh when the answer says
+// nothing (no Cache-Control max-age, no Expires); default
+// DefaultRefreshInterval, or the nearest of WithRefreshLimits. Refreshes
+// start at about 80% of it.
+func WithRefreshInterval(d time.Duration) RemoteOption {
+	return func(c *remoteConfig) error {
+		c.refresh, c.refreshSet = d, true
+		return positive("refresh interval", d)
+	}
+}
+
+// WithRefreshLimits clamps the freshness a server asks for with
+// Cache-Control or Expires (defaults DefaultMinRefresh, DefaultMaxRefresh).
+func WithRefreshLimits(min, max time.Duration) RemoteOption {
+	return func(c *remoteConfig) error {
+		c.minRefresh, c.maxRefresh = min, max
+		return span("refresh limits", min, max)
+	}
+}
+
+// WithMaxStaleness sets how long the last good keys are served past their
+// freshness while fetches fail (default DefaultMaxStaleness). Then the
+// source fails closed: tokens get 503 until a fetch succeeds.
+func WithMaxStaleness(d time.Duration) RemoteOption {
+	return func(c *remoteConfig) error {
+		if d < 0 {
+			return fmt.Errorf("bearer: max staleness %v is negative", d)
+		}
+		c.maxStale = d
+		return nil
+	}
+}
+
+// WithKeyMissCooldown sets the least time between two fetches triggered by
+// tokens with an unknown kid (default DefaultKeyMissCooldown). Scheduled
+// refreshes do not count against it.
+func WithKeyMissCooldown(d time.Duration) RemoteOption {
+	return func(c *remoteConfig) error {
+		c.cooldown = d
+		return positive("key miss cooldown", d)
+	}
+}
+
+// WithKeyWait bounds how long a request waits for a fetch in flight: the
+// first one, or one its unknown kid triggered (default DefaultKeyWait).
+// The fetch itself is not cut short: later requests find its keys.
+func WithKeyWait(d time.Duration) RemoteOption {
+	return func(c *remoteConfig) error {
+		c.wait = d
+		return positive("key wait", d)
+	}
+}
+
+// WithRetryBackoff bounds the exponential backoff between failed fetches
+// (defaults DefaultMinBackoff, DefaultMaxBackoff). A Retry-After answer is
+// honoured up to max.
+func WithRetryBackoff(min, max time.Duration) RemoteOption {
+	return func(c *remoteConfig) error {
+		c.minBackoff, c.maxBackoff = min, max
+		return span("retry backoff", min, max)
+	}
+}

@@ -1,0 +1,779 @@
+package bearer_test
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/bearerauth/bearer"
+	"github.com/bearerauth/bearer/bearertest"
+)
+
+func TestRemoteJWKSVerifies(t *testing.T) {
+	for _, alg := range []bearertest.Algorithm{bearertest.RS256, bearertest.PS256, bearertest.ES256, bearertest.ES384, bearertest.ES512, bearertest.EdDSA} {
+		t.Run(string(alg), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				srv := newIdP(t, alg)
+				m := newRemote(t, srv, nil, bearer.WithAudience(bearertest.DefaultAudience), bearer.WithIssuer(srv.URL))
+				mustReady(t, m)
+				wantOK(t, send(m, srv.MustMint(bearertest.Claims{"sub": "alice"})), "alice")
+				wantInvalid(t, send(m, srv.MustMint(bearertest.Claims{"aud": "other"})), "audience not accepted")
+				if n := srv.Keys.Requests(); n != 1 {
+					t.Errorf("%d fetches, want 1", n)
+				}
+			})
+		})
+	}
+}
+
+// A key published after the last fetch verifies on the first request that
+// uses it: the unknown kid triggers one fetch, which the request waits for.
+func TestRotationPickedUpOnFirstUse(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := newIdP(t, bearertest.ES256)
+		obs := newEvents()
+		m := newRemote(t, srv, nil, bearer.WithKeyObserver(obs))
+		mustReady(t, m)
+		old := srv.MustMint(bearertest.Claims{"sub": "old"})
+		wantOK(t, send(m, old), "old")
+
+		oldKid := srv.KeyID()
+		if _, err := srv.Rotate(); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		wantOK(t, send(m, srv.MustMint(bearertest.Claims{"sub": "new"})), "new")
+		if n := srv.Keys.Requests(); n != 2 {
+			t.Errorf("%d fetches, want 2 (initial, key miss)", n)
+		}
+		if e := obs.lastFetch(); e.Trigger != bearer.FetchKeyMiss || e.Status != http.StatusOK || e.Keys != 2 || e.Err != nil {
+			t.Errorf("key-miss fetch event %+v", e)
+		}
+		if obs.missCount(bearer.KeyMissFound) != 1 {
+			t.Errorf("key misses %v, want one found", obs.misses)
+		}
+		if d := time.Since(start); d != 0 {
+			t.Errorf("the request waited %v of fake time; the fetch answers at once", d)
+		}
+		wantOK(t, send(m, old), "old")
+
+		// Retiring the old key stops its tokens once the set is refreshed.
+		if err := srv.Retire(oldKid); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(bearer.DefaultRefreshInterval)
+		wantInvalid(t, send(m, old), "unknown signing key")
+	})
+}
+
+// A flood of tokens with made-up kids costs at most one fetch per cooldown,
+// and those tokens are refused as unknown keys.
+func TestRandomKidFloodFetchesOncePerCooldown(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := newIdP(t, bearertest.EdDSA)
+		obs := newEvents()
+		m := newRemote(t, srv, nil, bearer.WithKeyObserver(obs))
+		mustReady(t, m)
+
+		flood := func() {
+			t.Helper()
+			tokens := make([]string, 1000)
+			for i := range tokens {
+				tokens[i] = mustMintKid(t, srv, randomKid())
+			}
+			var wg sync.WaitGroup
+			codes := make([]int, len(tokens))
+			for i, tok := range tokens {
+				wg.Go(func() { codes[i] = send(m, tok).Code })
+			}
+			wg.Wait()
+			for i, c := range codes {
+				if c != http.StatusUnauthorized {
+					t.Fatalf("request %d: %d, want 401", i, c)
+				}
+			}
+		}
+		flood()
+		if n := srv.Keys.Requests(); n != 2 {
+			t.Fatalf("%d fetches after 1000 random kids, want 2 (initial, one key miss)", n)
+		}
+		time.Sleep(bearer.DefaultKeyMissCooldown / 2)
+		flood()
+		if n := srv.Keys.Requests(); n != 2 {
+			t.Fatalf("%d fetches within the cooldown, want still 2", n)
+		}
+		time.Sleep(bearer.DefaultKeyMissCooldown / 2)
+		flood()
+		if n := srv.Keys.Requests(); n != 3 {
+			t.Fatalf("%d fetches after the cooldown, want 3", n)
+		}
+		if n := obs.missCount(bearer.KeyMissRateLimited); n < 1000 {
+			t.Errorf("%d rate-limited key misses reported, want at least 1000", n)
+		}
+		if n := obs.missCount(bearer.KeyMissUnknown); n < 2 {
+			t.Errorf("%d unknown key misses reported, want at least one per fetch", n)
+		}
+		// Known keys keep working throughout.
+		wantOK(t, send(m, srv.MustMint(bearertest.Claims{"sub": "alice"})), "alice")
+	})
+}
+
+// Scheduled refreshes do not spend the key-miss budget: a key miss right
+// after one still fetches.
+func TestScheduledRefreshDoesNotSpendKeyMissBudget(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := newIdP(t, bearertest.ES256)
+		m := newRemote(t, srv, []bearer.RemoteOption{bearer.WithRefreshInterval(time.Minute)})
+		mustReady(t, m)
+		wantInvalid(t, send(m, mustMintKid(t, srv, "nope-1")), "unknown signing key") // spends the budget at 0s
+		if n := srv.Keys.Requests(); n != 2 {
+			t.Fatalf("%d fetches, want 2", n)
+		}
+		time.Sleep(55 * time.Second) // the refresh runs between 45s and 51s
+		if n := srv.Keys.Requests(); n != 3 {
+			t.Fatalf("%d fetches after 55s, want 3 (one scheduled refresh)", n)
+		}
+		srv.Rotate()
+		wantOK(t, send(m, srv.MustMint(bearertest.Claims{"sub": "new"})), "new")
+		if n := srv.Keys.Requests(); n != 4 {
+			t.Fatalf("%d fetches, want 4: the key miss after the refresh must fetch", n)
+		}
+	})
+}
+
+// Tokens without a kid, and bad signatures under a known kid, never fetch.
+func TestNoFetchWithoutKidOrForBadSignature(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := newIdP(t, bearertest.ES256)
+		m := newRemote(t, srv, nil)
+		mustReady(t, m)
+
+		good := srv.MustMint(nil)
+		dot := strings.LastIndexByte(good, '.')
+		sig, _ := base64.RawURLEncoding.DecodeString(good[dot+1:])
+		sig[0] ^= 0xff
+		forged := good[:dot+1] + base64.RawURLEncoding.EncodeToString(sig)
+		wantInvalid(t, send(m, forged), "signature invalid")
+
+		noKid, err := srv.MintWithHeader(map[string]any{"kid": nil}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantOK(t, send(m, noKid), "") // any key of the set may verify it
+		srv.Rotate()                  // signed by a key the cached set lacks
+		noKid, _ = srv.MintWithHeader(map[string]any{"kid": nil}, nil)
+		for range 10 {
+			wantInvalid(t, send(m, noKid), "signature invalid")
+			wantInvalid(t, send(m, forged), "signature invalid")
+		}
+		if n := srv.Keys.Requests(); n != 1 {
+			t.Fatalf("%d fetches, want only the initial one", n)
+		}
+	})
+}
+
+// While there are no keys, tokens without a kid wait for a fetch in flight
+// but never start one; tokens with a kid start one per cooldown.
+func TestNoKeysNoKidNeverFetches(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := newIdP(t, bearertest.ES256)
+		srv.Keys.Fail(http.StatusInternalServerError)
+		m := newRemote(t, srv, []bearer.RemoteOption{bearer.WithRetryBackoff(time.Hour, time.Hour)})
+		noKid, err := srv.MintWithHeader(map[string]any{"kid": nil}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 60 {
+			wantUnavailable(t, send(m, noKid), "")
+			time.Sleep(time.Second)
+		}
+		if n := srv.Keys.Requests(); n != 1 {
+			t.Fatalf("%d fetches, want only the first: tokens without kid never fetch", n)
+		}
+		for range 60 {
+			wantUnavailable(t, send(m, srv.MustMint(nil)), "")
+			time.Sleep(time.Second)
+		}
+		if n := srv.Keys.Requests(); n != 3 {
+			t.Fatalf("%d fetches, want 3: tokens with a kid fetch once per cooldown", n)
+		}
+	})
+}
+
+// 100 requests arriving before the first keys all wait for the one initial
+// fetch, and all pass once it lands.
+func TestColdStartRequestsShareOneFetch(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := newIdP(t, bearertest.RS256)
+		srv.Keys.Hang()
+		m := newRemote(t, srv, nil)
+		tokens := make([]string, 100)
+		for i := range tokens {
+			tokens[i] = srv.MustMint(bearertest.Claims{"sub": fmt.Sprint("user", i)})
+		}
+		results := make(chan error, len(tokens))
+		for i, tok := range tokens {
+			go func() {
+				rec := send(m, tok)
+				if rec.Code != http.StatusOK || rec.Body.String() != fmt.Sprint("hello user", i) {
+					results <- fmt.Errorf("request %d: %d %q", i, rec.Code, rec.Body.String())
+					return
+				}
+				results <- nil
+			}()
+		}
+		synctest.Wait() // all 100 wait for the fetch, which hangs
+		if n := srv.Keys.Requests(); n != 1 {
+			t.Fatalf("%d fetches with 100 requests waiting, want 1", n)
+		}
+		if err := m.Check(context.Background()); !errors.Is(err, bearer.ErrKeysUnavailable) {
+			t.Fatalf("Check before the keys: %v, want ErrKeysUnavailable", err)
+		}
+		srv.Keys.Recover()
+		for range tokens {
+			if err := <-results; err != nil {
+				t.Error(err)
+			}
+		}
+		if n := srv.Keys.Requests(); n != 1 {
+			t.Fatalf("%d fetches, want 1", n)
+		}
+		if err := m.Check(context.Background()); err != nil {
+			t.Fatalf("Check: %v", err)
+		}
+	})
+}
+
+// A hung provider delays requests by the key wait, not by the hang.
+func TestHungServerBoundedByKeyWait(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := newIdP(t, bearertest.ES256)
+		srv.Keys.Hang()
+		obs := newEvents()
+		m := newRemote(t, srv, []bearer.RemoteOption{bearer.WithKeyWait(time.Second), bearer.WithFetchTimeout(20 * time.Second)}, bearer.WithKeyObserver(obs))
+		start := time.Now()
+		wantUnavailable(t, send(m, srv.MustMint(nil)), "")
+		if d := time.Since(start); d != time.Second {
+			t.Fatalf("cold-start request took %v, want the key wait (1s)", d)
+		}
+
+		srv.Keys.Recover()
+		time.Sleep(time.Minute) // the hung fetch times out at 20s; the retry succeeds
+		wantOK(t, send(m, srv.MustMint(bearertest.Claims{"sub": "a"})), "a")
+
+		// Warm: a kid miss against a hung provider also waits the key wait only.
+		srv.Keys.Hang()
+		srv.Rotate()
+		start = time.Now()
+		wantUnavailable(t, send(m, srv.MustMint(nil)), "")
+		if d := time.Since(start); d != time.Second {
+			t.Fatalf("key-miss request took %v, want the key wait (1s)", d)
+		}
+		if n := obs.missCount(bearer.KeyMissTimeout); n != 2 {
+			t.Fatalf("%d timed-out key misses reported, want 2", n)
+		}
+	})
+}
+
+// A request's own context ends its wait; the fetch goes on for the others.
+func TestWaitEndsWithRequestContext(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := newIdP(t, bearertest.ES256)
+		srv.Keys.Hang()
+		m := newRemote(t, srv, nil)
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		defer cancel()
+		_, err := m.Verify(ctx, srv.MustMint(nil))
+		if !errors.Is(err, bearer.ErrKeysUnavailable) {
+			t.Fatalf("Verify: %v, want ErrKeysUnavailable", err)
+		}
+		srv.Keys.Recover()
+		mustReady(t, m)
+		if n := srv.Keys.Requests(); n != 1 {
+			t.Fatalf("%d fetches, want 1: the first fetch was not abandoned", n)
+		}
+	})
+}
+
+// Keys stay usable through an outage for the maximum staleness past their
+// freshness, then the source fails closed, and recovers with the provider.
+func TestProviderDownAfterWarmUp(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := newIdP(t, bearertest.RS256)
+		obs := newEvents()
+		m := newRemote(t, srv, []bearer.RemoteOption{bearer.WithMaxStaleness(2 * time.Hour)}, bearer.WithKeyObserver(obs))
+		mustReady(t, m)
+		srv.Keys.Fail(http.StatusInternalServerError)
+
+		time.Sleep(2 * time.Hour) // fresh for 15 min, then stale
+		wantOK(t, send(m, srv.MustMint(bearertest.Claims{"sub": "a"})), "a")
+		if err := m.Check(context.Background()); err != nil {
+			t.Fatalf("Check while serving stale keys: %v", err)
+		}
+		if stale, expired := obs.counts(); stale == 0 || expired != 0 {
+			t.Fatalf("%d stale and %d expired events, want some and none", stale, expired)
+		}
+		if e := obs.lastFetch(); e.Status != http.StatusInternalServerError || !errors.Is(e.Err, bearer.ErrFetch) {
+			t.Fatalf("failed fetch event %+v", e)
+		}
+
+		time.Sleep(15*time.Minute + time.Second) // past 15 min + 2 h: dropped on time
+		wantUnavailable(t, send(m, srv.MustMint(nil)), "")
+		if err := m.Check(context.Background()); !errors.Is(err, bearer.ErrKeysUnavailable) {
+			t.Fatalf("Check after expiry: %v", err)
+		}
+		time.Sleep(bearer.DefaultMaxBackoff)
+		if _, expired := obs.counts(); expired != 1 {
+			t.Fatalf("%d expired events, want 1", expired)
+		}
+
+		srv.Keys.Recover()
+		time.Sleep(bearer.DefaultMaxBackoff)
+		wantOK(t, send(m, srv.MustMint(bearertest.Claims{"sub": "b"})), "b")
+	})
+}
+
+// With no keys ever, requests get 503 with the Retry-After of the next
+// attempt, which honours the provider's own Retry-After.
+func TestProviderDownFromStart(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := newIdP(t, bearertest.ES256)
+		srv.Keys.Fail(http.StatusServiceUnavailable)
+		srv.Keys.SetHeader("Retry-After", "120")
+		start := time.Now()
+		m := newRemote(t, srv, nil)
+		wantUnavailable(t, send(m, srv.MustMint(nil)), "120")
+		time.Sleep(20 * time.Second)
+		wantUnavailable(t, send(m, srv.MustMint(nil)), "100")
+		// Requests do not bring the next attempt forward.
+		for range 50 {
+			send(m, mustMintKid(t, srv, randomKid()))
+		}
+		if n := srv.Keys.Requests(); n != 1 {
+			t.Fatalf("%d fetches within the Retry-After, want 1", n)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		err := m.Ready(ctx)
+		if !errors.Is(err, bearer.ErrKeysUnavailable) || !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "status 503") {
+			t.Fatalf("Ready: %v, want ErrKeysUnavailable with the fetch error and the deadline", err)
+		}
+		srv.Keys.Recover()
+		if err := m.Ready(context.Background()); err != nil {
+			t.Fatalf("Ready after recovery: %v", err)
+		}
+		if d := time.Since(start); d != 120*time.Second {
+			t.Errorf("keys arrived after %v, want at the Retry-After (120s)", d)
+		}
+	})
+}
+
+// Failed fetches back off exponentially (1s doubling to 5 min, with
+// jitter): about ten attempts in ten minutes, not hundreds.
+func TestBackoffIsExponential(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := newIdP(t, bearertest.ES256)
+		srv.Keys.Fail(http.StatusBadGateway)
+		newRemote(t, srv, nil)
+		time.Sleep(10 * time.Minute)
+		// Waits are in [d/2, d] for d = 1s, 2s, 4s ... 256s, 300s: within
+		// 600s that is 9 retries at the slowest and 11 at the fastest.
+		if n := srv.Keys.Requests(); n < 10 || n > 12 {
+			t.Fatalf("%d fetches in 10 min, want 10 to 12", n)
+		}
+	})
+}
+
+// Every kind of bad answer is a failed fetch: no keys on a cold start, and
+// the last good keys kept when warm.
+func TestBadAnswersAreFailedFetches(t *testing.T) {
+	good := func(t *testing.T, srv *bearertest.Server) []byte { return srv.JWKS() }
+	cases := []struct {
+		name  string
+		apply func(t *testing.T, srv *bearertest.Server)
+		err   string
+	}{
+		{"500 with JSON", func(t *testing.T, srv *bearertest.Server) { srv.Keys.Fail(http.StatusInternalServerError) }, "status 500"},
+		{"404", func(t *testing.T, srv *bearertest.Server) { srv.Keys.Fail(http.StatusNotFound) }, "status 404"},
+		{"empty set", func(t *testing.T, srv *bearertest.Server) { srv.Keys.Serve([]byte(`{"keys":[]}`)) }, "no usable key"},
+		{"no keys member", func(t *testing.T, srv *bearertest.Server) { srv.Keys.Serve([]byte(`{"error":"none"}`)) }, `no "keys" array`},
+		{"garbage", func(t *testing.T, srv *bearertest.Server) { srv.Keys.Serve([]byte("<html>gateway</html>")) }, "malformed JWKS"},
+		{"oversize", func(t *testing.T, srv *bearertest.Server) {
+			doc := good(t, srv)
+			padded := append([]byte(`{"padding":"`+strings.Repeat("x", bearer.DefaultMaxResponseSize)+`",`), doc[1:]...)
+			srv.Keys.Serve(padded)
+		}, "larger than 1048576 bytes"},
+		{"only unusable keys", func(t *testing.T, srv *bearertest.Server) {
+			srv.Keys.Serve([]byte(`{"keys":[` + octKey + `,` + encKey(t) + `,{"kty":"XYZ","kid":"x"}]}`))
+		}, "no usable key"},
+		{"redirect loop", func(t *testing.T, srv *bearertest.Server) { srv.Keys.Redirect(bearertest.JWKSPath) }, "more than 3 redirects"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				// Cold: no keys, 503.
+				srv := newIdP(t, bearertest.ES256)
+				c.apply(t, srv)
+				obs := newEvents()
+				m := newRemote(t, srv, nil, bearer.WithKeyObserver(obs))
+				wantUnavailable(t, send(m, srv.MustMint(nil)), "")
+				if e := obs.lastFetch(); e.Err == nil || !strings.Contains(e.Err.Error(), c.err) || e.Keys != 0 {
+					t.Fatalf("fetch event %+v, want an error with %q", e, c.err)
+				}
+
+				// Warm: the bad answer does not replace the keys.
+				srv2 := newIdP(t, bearertest.ES256)
+				m2 := newRemote(t, srv2, nil)
+				mustReady(t, m2)
+				c.apply(t, srv2)
+				time.Sleep(time.Hour)
+				if srv2.Keys.Requests() < 3 {
+					t.Fatalf("%d fetches in an hour", srv2.Keys.Requests())
+				}
+				wantOK(t, send(m2, srv2.MustMint(bearertest.Claims{"sub": "a"})), "a")
+			})
+		})
+	}
+}
+
+const octKey = `{"kty":"oct","kid":"hmac","alg":"HS256","k":"c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA"}`
+
+// encKey is an RSA key published for encryption (use "enc").
+func encKey(t *testing.T) string {
+	enc := bearertest.MustIssuer(bearertest.RS256)
+	doc := string(enc.JWKS())
+	return strings.Replace(doc[len(`{"keys":[`):len(doc)-2], `"use":"sig"`, `"use":"enc"`, 1)
+}
+
+// One key of an unknown type, a symmetric key and an encryption key beside
+// good keys: the good keys serve, the others are skipped and reported, and a
+// token naming the symmetric key is refused.
+func TestUnusableKeysBesideGoodOnesAreSkipped(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := newIdP(t, bearertest.RS256)
+		srv.Keys.Serve(withKeys(t, srv.JWKS(), `{"kty":"XYZ","kid":"future","crv":"none"}`, octKey, encKey(t)))
+		obs := newEvents()
+		m := newRemote(t, srv, nil, bearer.WithKeyObserver(obs))
+		mustReady(t, m)
+		wantOK(t, send(m, srv.MustMint(bearertest.Claims{"sub": "a"})), "a")
+
+		e := obs.lastFetch()
+		var skipped []string
+		for _, s := range e.Skipped {
+			skipped = append(skipped, s.KeyID)
+		}
+		if e.Keys != 1 || len(skipped) != 3 || skipped[0] != "future" || skipped[1] != "hmac" {
+			t.Fatalf("fetch event: %d keys, skipped %q; want 1 key, skipped future, hmac and the enc key", e.Keys, skipped)
+		}
+
+		// An HS256 token naming the published secret is never verified.
+		secret, _ := base64.RawURLEncoding.DecodeString("c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA")
+		tok := signHS256(t, secret, "hmac")
+		rec := send(m, tok)
+		if rec.Code != http.StatusUnauthorized {
+			t.Fatalf("HS256 token with the remote oct key: %d, want 401", rec.Code)
+		}
+	})
+}
+
+// max-age=0 is clamped to the minimum refresh: a fetch about every minute,
+// not one per request.
+func TestMaxAgeZeroIsClamped(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := newIdP(t, bearertest.ES256)
+		srv.Keys.SetHeader("Cache-Control", "public, max-age=0")
+		m := newRemote(t, srv, nil)
+		mustReady(t, m)
+		tok := srv.MustMint(bearertest.Claims{"sub": "a"})
+		for range 10 {
+			for range 100 {
+				wantOK(t, send(m, tok), "a")
+			}
+			time.Sleep(time.Minute)
+		}
+		// Refreshes every 45 to 51 s: 11 to 13 in 10 minutes, plus the first.
+		if n := srv.Keys.Requests(); n < 12 || n > 14 {
+			t.Fatalf("%d fetches in 10 min with max-age=0, want 12 to 14", n)
+		}
+	})
+}
+
+// Cache-Control max-age and Expires set the refresh, within the limits.
+func TestCacheHeadersSetRefresh(t *testing.T) {
+	cases := []struct {
+		name, header, value string
+		quiet, refreshed    time.Duration // no refresh before quiet; one by refreshed
+	}{
+		{"max-age", "Cache-Control", "max-age=3600", 44 * time.Minute, 52 * time.Minute},
+		{"max-age over the limit", "Cache-Control", "max-age=31536000", 18 * time.Hour, 21 * time.Hour},
+		{"no-store", "Cache-Control", "no-store", 44 * time.Second, 52 * time.Second},
+		{"Expires", "Expires", "Sat, 01 Jan 2000 02:00:00 GMT", 89 * time.Minute, 103 * time.Minute},
+		{"default", "", "", 11 * time.Minute, 13 * time.Minute},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				srv := newIdP(t, bearertest.ES256)
+				if c.header != "" {
+					srv.Keys.SetHeader(c.header, c.value)
+				}
+				m := newRemote(t, srv, nil)
+				mustReady(t, m)
+				time.Sleep(c.quiet)
+				if n := srv.Keys.Requests(); n != 1 {
+					t.Fatalf("%d fetches after %v, want 1", n, c.quiet)
+				}
+				time.Sleep(c.refreshed - c.quiet)
+				if n := srv.Keys.Requests(); n < 2 {
+					t.Fatalf("%d fetches after %v, want a refresh", n, c.refreshed)
+				}
+			})
+		})
+	}
+}
+
+// Refreshes are conditional: a 304 keeps the keys (and their freshness
+// restarts); a changed set comes back 200.
+func TestNotModifiedKeepsKeys(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := newIdP(t, bearertest.ES256)
+		obs := newEvents()
+		m := newRemote(t, srv, nil, bearer.WithKeyObserver(obs))
+		mustReady(t, m)
+		time.Sleep(13 * time.Minute)
+		if srv.Keys.Requests() != 2 || srv.Keys.NotModified() != 1 {
+			t.Fatalf("%d fetches, %d not modified; want 2 and 1", srv.Keys.Requests(), srv.Keys.NotModified())
+		}
+		if e := obs.lastFetch(); e.Status != http.StatusNotModified || e.Err != nil || e.Keys != 1 {
+			t.Fatalf("304 fetch event %+v", e)
+		}
+		wantOK(t, send(m, srv.MustMint(bearertest.Claims{"sub": "a"})), "a")
+
+		srv.Rotate()
+		time.Sleep(13 * time.Minute)
+		if srv.Keys.Requests() != 3 || srv.Keys.NotModified() != 1 {
+			t.Fatalf("%d fetches, %d not modified; want 3 and 1", srv.Keys.Requests(), srv.Keys.NotModified())
+		}
+		wantOK(t, send(m, srv.MustMint(bearertest.Claims{"sub": "b"})), "b")
+		if srv.Keys.Requests() != 3 {
+			t.Fatal("the new key was fetched again")
+		}
+
+		// 304s keep keys fresh for as long as they come: no staleness.
+		time.Sleep(48 * time.Hour)
+		wantOK(t, send(m, srv.MustMint(bearertest.Claims{"sub": "c"})), "c")
+	})
+}
+
+// Retry-After on a failed refresh delays the next attempt, key misses
+// included.
+func TestRetryAfterHonoured(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := newIdP(t, bearertest.ES256)
+		m := newRemote(t, srv, nil)
+		mustReady(t, m)
+		srv.Keys.Fail(http.StatusTooManyRequests)
+		srv.Keys.SetHeader("Retry-After", "90")
+		srv.Rotate()
+		send(m, srv.MustMint(nil)) // key miss: fails with Retry-After 90
+		if n := srv.Keys.Requests(); n != 2 {
+			t.Fatalf("%d fetches, want 2", n)
+		}
+		time.Sleep(89 * time.Second)
+		send(m, mustMintKid(t, srv, randomKid()))
+		if n := srv.Keys.Requests(); n != 2 {
+			t.Fatalf("%d fetches before the Retry-After, want 2", n)
+		}
+		time.Sleep(2 * time.Second)
+		if n := srv.Keys.Requests(); n != 3 {
+			t.Fatalf("%d fetches after the Retry-After, want 3", n)
+		}
+	})
+}
+
+// Failures are logged as warnings, rate-limited; expiry as an error;
+// recovery as info.
+func TestFailuresAreLogged(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := newIdP(t, bearertest.ES256)
+		var l logs
+		obs := newEvents()
+		m := newRemote(t, srv, []bearer.RemoteOption{bearer.WithMaxStaleness(time.Hour)}, bearer.WithLogger(slog.New(&l)), bearer.WithKeyObserver(obs))
+		mustReady(t, m)
+		srv.Keys.Fail(http.StatusInternalServerError)
+		time.Sleep(2 * time.Hour)
+		warnings, errs, failures := 0, 0, srv.Keys.Requests()-1
+		for _, line := range l.lines(slog.LevelWarn) {
+			switch line {
+			case "WARN bearer: key set fetch failed":
+				warnings++
+			case "ERROR bearer: cached keys expired; refusing tokens until a fetch succeeds":
+				errs++
+			default:
+				t.Errorf("unexpected log %q", line)
+			}
+		}
+		// The first failure at once, then one every 10 min at most (and,
+		// with backoff up to 5 min, at least every 15 min).
+		if warnings < 7 || warnings > 12 || failures < 20 {
+			t.Fatalf("%d warnings for %d failures in 108 min, want 7 to 12 for 20 or more", warnings, failures)
+		}
+		if _, expired := obs.counts(); expired != 1 || errs != 1 {
+			t.Fatalf("%d expired events and %d error logs, want one each", expired, errs)
+		}
+		srv.Keys.Recover()
+		time.Sleep(bearer.DefaultMaxBackoff)
+		if got := l.lines(slog.LevelInfo); got[len(got)-1] != "INFO bearer: key set fetch recovered" {
+			t.Fatalf("last log %q, want the recovery", got[len(got)-1])
+		}
+	})
+}
+
+// Ready waits for the first keys; Check tells at once.
+func TestReadyAndCheck(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := newIdP(t, bearertest.ES256)
+		srv.Keys.Hang()
+		m := newRemote(t, srv, nil)
+		if err := m.Check(context.Background()); !errors.Is(err, bearer.ErrKeysUnavailable) {
+			t.Fatalf("Check: %v", err)
+		}
+		done := make(chan error)
+		go func() { done <- m.Ready(context.Background()) }()
+		synctest.Wait()
+		select {
+		case err := <-done:
+			t.Fatalf("Ready returned %v before the keys", err)
+		default:
+		}
+		srv.Keys.Recover()
+		if err := <-done; err != nil {
+			t.Fatalf("Ready: %v", err)
+		}
+		if err := m.Check(context.Background()); err != nil {
+			t.Fatalf("Check: %v", err)
+		}
+	})
+}
+
+func TestRemoteConfigErrors(t *testing.T) {
+	cases := []struct {
+		name string
+		keys bearer.KeySource
+		opts []bearer.Option
+		is   error
+	}{
+		{"plain http", bearer.RemoteJWKS("http://idp.example.com/jwks"), nil, bearer.ErrInsecureURL},
+		{"other scheme", bearer.RemoteJWKS("ftp://idp.example.com/jwks"), nil, bearer.ErrInsecureURL},
+		{"relative", bearer.RemoteJWKS("/jwks"), nil, nil},
+		{"malformed", bearer.RemoteJWKS("https://[::1"), nil, nil},
+		{"nil client", bearer.RemoteJWKS("https://idp.example.com/jwks", bearer.WithHTTPClient(nil)), nil, nil},
+		{"zero wait", bearer.RemoteJWKS("https://idp.example.com/jwks", bearer.WithKeyWait(0)), nil, nil},
+		{"negative timeout", bearer.RemoteJWKS("https://idp.example.com/jwks", bearer.WithFetchTimeout(-time.Second)), nil, nil},
+		{"zero size", bearer.RemoteJWKS("https://idp.example.com/jwks", bearer.WithMaxResponseSize(0)), nil, nil},
+		{"inverted limits", bearer.RemoteJWKS("https://idp.example.com/jwks", bearer.WithRefreshLimits(time.Hour, time.Minute)), nil, nil},
+		{"refresh outside limits", bearer.RemoteJWKS("https://idp.example.com/jwks", bearer.WithRefreshInterval(time.Second)), nil, nil},
+		{"inverted backoff", bearer.RemoteJWKS("https://idp.example.com/jwks", bearer.WithRetryBackoff(time.Minute, time.Second)), nil, nil},
+		{"zero cooldown", bearer.RemoteJWKS("https://idp.example.com/jwks", bearer.WithKeyMissCooldown(0)), nil, nil},
+		{"negative staleness", bearer.RemoteJWKS("https://idp.example.com/jwks", bearer.WithMaxStaleness(-1)), nil, nil},
+		{"HMAC only", bearer.RemoteJWKS("https://idp.example.com/jwks"), []bearer.Option{bearer.WithAlgorithms("HS256")}, nil},
+		{"nil logger", bearer.RemoteJWKS("https://idp.example.com/jwks"), []bearer.Option{bearer.WithLogger(nil)}, nil},
+		{"nil observer", bearer.RemoteJWKS("https://idp.example.com/jwks"), []bearer.Option{bearer.WithKeyObserver(nil)}, nil},
+		{"discovery with query", bearer.Discover("https://idp.example.com/?tenant=a"), nil, nil},
+		{"discovery over http", bearer.Discover("http://idp.example.com"), nil, bearer.ErrInsecureURL},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			m, err := bearer.New(c.keys, c.opts...)
+			if err == nil {
+				m.Close()
+				t.Fatal("New succeeded")
+			}
+			if c.is != nil && !errors.Is(err, c.is) {
+				t.Fatalf("New: %v, want %v", err, c.is)
+			}
+		})
+	}
+	// Loopback hosts may use plain http, for tests.
+	for _, u := range []string{"http://localhost:1/jwks", "http://127.0.0.1:1/jwks", "http://[::1]:1/jwks"} {
+		m, err := bearer.New(bearer.RemoteJWKS(u), quiet)
+		if err != nil {
+			t.Fatalf("New(%s): %v", u, err)
+		}
+		m.Close()
+	}
+}
+
+func randomKid() string {
+	b := make([]byte, 9)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// mustMintKid mints a token signed with srv's key under another kid.
+func mustMintKid(t *testing.T, srv *bearertest.Server, kid string) string {
+	t.Helper()
+	tok, err := srv.MintWithHeader(map[string]any{"kid": kid}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// signHS256 signs a token with secret under kid, as an attacker holding
+// a published symmetric key would.
+func signHS256(t *testing.T, secret []byte, kid string) string {
+	t.Helper()
+	enc := base64.RawURLEncoding.EncodeToString
+	input := enc([]byte(`{"alg":"HS256","typ":"JWT","kid":"`+kid+`"}`)) + "." +
+		enc([]byte(fmt.Sprintf(`{"sub":"mallory","exp":%d}`, time.Now().Add(time.Hour).Unix())))
+	mac := hmac.New(sha256.New, secret)
+	mac.Write([]byte(input))
+	return input + "." + enc(mac.Sum(nil))
+}
+
+// A redirect to another host is refused (keys come from the host the
+// configuration names); one on the same host is followed. Real TCP
+// servers: two in-memory ones could not be told apart by host.
+func TestRedirects(t *testing.T) {
+	t.Run("to another host", func(t *testing.T) {
+		a := bearertest.NewServer(bearertest.ES256)
+		defer a.Close()
+		b := bearertest.NewServer(bearertest.ES256, bearertest.WithIssuer(a.URL))
+		defer b.Close()
+		a.Keys.Redirect(b.JWKSURL)
+		obs := newEvents()
+		m := newMiddleware(t, bearer.RemoteJWKS(a.JWKSURL), bearer.WithKeyObserver(obs), quiet)
+		e := <-obs.fetched
+		if !errors.Is(e.Err, bearer.ErrRedirect) || e.Status != 0 {
+			t.Fatalf("fetch event %+v, want ErrRedirect", e)
+		}
+		if n := b.Keys.Requests(); n != 0 {
+			t.Fatalf("the other host got %d requests", n)
+		}
+		wantUnavailable(t, send(m, b.MustMint(nil)), "")
+	})
+	t.Run("on the same host", func(t *testing.T) {
+		iss := bearertest.MustIssuer(bearertest.RS256)
+		mux := http.NewServeMux()
+		mux.Handle("/old", http.RedirectHandler("/new", http.StatusMovedPermanently))
+		mux.HandleFunc("/new", func(w http.ResponseWriter, r *http.Request) { w.Write(iss.JWKS()) })
+		srv := httptest.NewServer(mux)
+		defer srv.Close()
+		m := newMiddleware(t, bearer.RemoteJWKS(srv.URL+"/old"), quiet)
+		mustReady(t, m)
+		wantOK(t, send(m, iss.MustMint(bearertest.Claims{"sub": "a"})), "a")
+	})
+}

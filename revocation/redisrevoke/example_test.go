@@ -1,0 +1,45 @@
+package redisrevoke_test
+
+import (
+	"context"
+	"log"
+	"net/http"
+	"time"
+
+	"github.com/bearerauth/bearer"
+	"github.com/bearerauth/bearer/bearertest"
+	"github.com/bearerauth/bearer/revocation/redisrevoke"
+	"github.com/redis/go-redis/v9"
+)
+
+// Every instance of the service runs the same code: a token revoked by
+// /logout on one is refused by all.
+func Example() {
+	issuer := bearertest.MustIssuer(bearertest.ES256) // your identity provider
+
+	client := redis.NewClient(&redis.Options{Addr: "localhost:6379"})
+	defer client.Close()
+	start, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	revocations, err := redisrevoke.New(start, client, redisrevoke.WithMaxTokenLifetime(time.Hour))
+	if err != nil {
+		log.Fatal(err) // Redis unreachable at start
+	}
+	defer revocations.Close()
+
+	auth, err := bearer.New(issuer.KeySource(), bearer.WithRevocation(revocations))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer auth.Close()
+
+	http.Handle("POST /logout", auth.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok, _ := bearer.FromContext(r.Context())
+		if err := revocations.RevokeToken(r.Context(), tok); err != nil {
+			http.Error(w, "try again", http.StatusServiceUnavailable) // Redis down: not revoked
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})))
+	log.Fatal(http.ListenAndServe(":8080", nil))
+}

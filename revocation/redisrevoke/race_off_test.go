@@ -1,0 +1,5 @@
+//go:build !race
+
+package redisrevoke_test
+
+const raceEnabled = false

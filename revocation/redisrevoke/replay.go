@@ -1,0 +1,48 @@
+package redisrevoke
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/bearerauth/bearer"
+	"github.com/redis/go-redis/v9"
+)
+
+// DefaultReplayPrefix starts the names of the replay cache's keys.
+const DefaultReplayPrefix = "bearer:dpop:"
+
+// ReplayCache returns a bearer.ReplayCache in Redis, for DPoP proofs
+// (RFC 9449 §11.1) seen by any instance of a service: a proof accepted on
+// one instance is refused as a replay on all the others. Each id is one key,
+// set only if absent and expiring with the proof's window, so Redis holds
+// no more than the proofs of the last window. It shares client, the
+// connection of the revocation list, and needs nothing of Close.
+//
+//	m, err := bearer.New(keys, bearer.WithDPoP(bearer.DPoP{Replay: redisrevoke.ReplayCache(client, "")}))
+//
+// prefix starts the key names ("" for DefaultReplayPrefix). When Redis
+// cannot be reached the answer is an error, and the middleware answers 503:
+// a proof that cannot be checked for replay is not accepted.
+func ReplayCache(client *redis.Client, prefix string) bearer.ReplayCache {
+	if prefix == "" {
+		prefix = DefaultReplayPrefix
+	}
+	return &replayCache{client: client, prefix: prefix}
+}
+
+type replayCache struct {
+	client *redis.Client
+	prefix string
+}
+
+func (c *replayCache) Remember(ctx context.Context, id string, until time.Time) (bool, error) {
+	err := c.client.SetArgs(ctx, c.prefix+id, 1, redis.SetArgs{Mode: "NX", ExpireAt: until}).Err()
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, redis.Nil):
+		return false, nil // the key was there: a replay
+	}
+	return false, err
+}

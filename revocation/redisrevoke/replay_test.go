@@ -1,0 +1,116 @@
+package redisrevoke_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bearerauth/bearer"
+	"github.com/bearerauth/bearer/bearertest"
+	"github.com/bearerauth/bearer/revocation/redisrevoke"
+	"github.com/redis/go-redis/v9"
+)
+
+// TestReplayAcrossInstances: a DPoP proof accepted by one instance is a
+// replay on another that shares Redis, within the proof's window.
+func TestReplayAcrossInstances(t *testing.T) {
+	addr := sharedAddr(t)
+	pre := prefix(t)
+	iss := bearertest.MustIssuer(bearertest.ES256)
+	key := bearertest.MustDPoPKey(bearertest.ES256)
+	instance := func() *httptest.Server {
+		// Each instance has its own client, as separate processes would.
+		cache := redisrevoke.ReplayCache(newClient(t, addr), pre)
+		m, err := bearer.New(iss.KeySource(), bearer.WithDPoP(bearer.DPoP{BaseURL: "https://api.example.com", Replay: cache}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { m.Close() })
+		srv := httptest.NewServer(m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, bearer.Subject(r.Context()))
+		})))
+		t.Cleanup(srv.Close)
+		return srv
+	}
+	a, b := instance(), instance()
+	tok := iss.MustMint(bearertest.Claims{"sub": "alice", "cnf": key.Confirmation()})
+	send := func(srv *httptest.Server, proof string) (int, string) {
+		req, _ := http.NewRequest("GET", srv.URL+"/orders", nil)
+		req.Header.Set("Authorization", "DPoP "+tok)
+		req.Header.Set("DPoP", proof)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode, strings.Join(res.Header.Values("WWW-Authenticate"), " | ")
+	}
+	proof := key.MustProof("GET", "https://api.example.com/orders", tok)
+	if code, c := send(a, proof); code != 200 {
+		t.Fatalf("instance A: %d %s", code, c)
+	}
+	if code, c := send(b, proof); code != 401 || !strings.Contains(c, `error_description="DPoP proof replayed"`) {
+		t.Errorf("replay on instance B: %d %s", code, c)
+	}
+	if code, c := send(a, proof); code != 401 || !strings.Contains(c, "replayed") {
+		t.Errorf("replay on instance A: %d %s", code, c)
+	}
+	if code, c := send(b, key.MustProof("GET", "https://api.example.com/orders", tok)); code != 200 {
+		t.Errorf("fresh proof on instance B: %d %s", code, c)
+	}
+}
+
+func TestReplayCacheExpiry(t *testing.T) {
+	client := newClient(t, sharedAddr(t))
+	pre := prefix(t)
+	cache := redisrevoke.ReplayCache(client, pre)
+	ctx := context.Background()
+	until := time.Now().Add(time.Minute)
+	if fresh, err := cache.Remember(ctx, "jkt:1", until); !fresh || err != nil {
+		t.Fatalf("first: %v %v", fresh, err)
+	}
+	if fresh, err := cache.Remember(ctx, "jkt:1", until); fresh || err != nil {
+		t.Fatalf("second: %v %v", fresh, err)
+	}
+	ttl, err := client.PTTL(ctx, pre+"jkt:1").Result()
+	if err != nil || ttl <= 0 || ttl > time.Minute {
+		t.Errorf("TTL %v %v, want within a minute", ttl, err)
+	}
+}
+
+func TestReplayCacheUnreachable(t *testing.T) {
+	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 100 * time.Millisecond})
+	t.Cleanup(func() { client.Close() })
+	cache := redisrevoke.ReplayCache(client, "")
+	if _, err := cache.Remember(context.Background(), "x", time.Now().Add(time.Minute)); err == nil || errors.Is(err, redis.Nil) {
+		t.Errorf("unreachable Redis: %v", err)
+	}
+
+	// The middleware refuses the proof: 503, not an unchecked pass.
+	iss := bearertest.MustIssuer(bearertest.ES256)
+	key := bearertest.MustDPoPKey(bearertest.ES256)
+	m, err := bearer.New(iss.KeySource(), bearer.WithDPoP(bearer.DPoP{Replay: cache}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	srv := httptest.NewServer(m.Handler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})))
+	defer srv.Close()
+	tok := iss.MustMint(bearertest.Claims{"cnf": key.Confirmation()})
+	req, _ := http.NewRequest("GET", srv.URL, nil)
+	req.Header.Set("Authorization", "DPoP "+tok)
+	req.Header.Set("DPoP", key.MustProof("GET", srv.URL, tok))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 503 || res.Header.Get("Retry-After") == "" {
+		t.Errorf("DPoP with Redis down: %d %v", res.StatusCode, res.Header)
+	}
+}

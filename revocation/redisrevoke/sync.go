@@ -1,0 +1,141 @@
+package redisrevoke
+
+import (
+	"context"
+	"errors"
+	"net"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// heartbeat is how long the subscription may stay quiet before a PING
+// checks it; a PING unanswered for as long means Redis is lost (a dead
+// peer or a dropped network path sends no error of its own).
+const heartbeat = time.Second
+
+// Reconnection backoff: quick for a blip, at most one attempt every two
+// seconds per instance for a long outage.
+const (
+	minBackoff = 50 * time.Millisecond
+	maxBackoff = 2 * time.Second
+)
+
+var errNoPong = errors.New("redisrevoke: no answer to PING")
+
+// run keeps the local list up to date until ctx ends: subscribe, load the
+// whole list, apply each published change; on any failure, drop the
+// subscription and start again after a backoff. Loading after subscribing
+// means no change is missed: one made before the load is in it, one made
+// after arrives as a message, and messages are applied in order after the
+// load, so the list converges on what Redis holds.
+func (r *Revoker) run(ctx context.Context) {
+	defer close(r.done)
+	var (
+		ps          *redis.PubSub
+		pinged      bool
+		lastContact = r.now()
+		backoff     = minBackoff
+	)
+	fail := func(err error) bool {
+		r.lost(err, lastContact)
+		ps.Close()
+		ps = nil
+		t := time.NewTimer(backoff)
+		defer t.Stop()
+		backoff = min(2*backoff, maxBackoff)
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+			return true
+		}
+	}
+	for {
+		if ps == nil {
+			if ps = r.subscribe(ctx); ps == nil {
+				return // closed
+			}
+			pinged = false
+		}
+		msg, err := ps.ReceiveTimeout(ctx, heartbeat)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			if isTimeout(err) && !pinged {
+				pinged = true
+				err = ps.Ping(ctx)
+			} else if isTimeout(err) {
+				err = errNoPong
+			}
+			if err != nil && !fail(err) {
+				return
+			}
+			continue
+		}
+		lastContact, pinged = r.now(), false
+		switch msg := msg.(type) {
+		case *redis.Subscription:
+			// Subscribed (again): load what was changed before.
+			view, err := r.load(ctx)
+			if err != nil {
+				if !fail(err) {
+					return
+				}
+				continue
+			}
+			r.view.Store(view)
+			r.found()
+			backoff = minBackoff
+		case *redis.Message:
+			if !apply(ctx, r.view.Load(), msg.Payload) {
+				r.log.Warn("redisrevoke: ignored a malformed message", "channel", msg.Channel)
+			}
+		}
+	}
+}
+
+// subscribe starts a subscription to the channel, or returns nil once the
+// Revoker is closed. Errors surface at the first receive.
+func (r *Revoker) subscribe(ctx context.Context) *redis.PubSub {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return nil
+	}
+	ps := r.client.Subscribe(ctx) // no channel yet: no I/O under the lock
+	r.pubsub = ps
+	r.mu.Unlock()
+	ps.Subscribe(ctx, r.channel)
+	return ps
+}
+
+// lost records that Redis was lost; the list has been out of date since
+// the last contact.
+func (r *Revoker) lost(err error, lastContact time.Time) {
+	r.mu.Lock()
+	r.lastErr = err
+	r.mu.Unlock()
+	if r.staleSince.CompareAndSwap(0, lastContact.UnixNano()) {
+		r.log.Warn("redisrevoke: lost Redis; revocations made meanwhile on other instances are not seen until it is back", "err", err)
+	}
+}
+
+// found records that the list is up to date.
+func (r *Revoker) found() {
+	select {
+	case <-r.synced:
+		if r.staleSince.Swap(0) != 0 {
+			r.log.Info("redisrevoke: Redis is back; revocation list reloaded")
+		}
+	default: // the first load, which New waits for
+		r.staleSince.Store(0)
+		close(r.synced)
+	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
