@@ -10,6 +10,9 @@ import (
 	jwtmiddleware "github.com/auth0/go-jwt-middleware/v2"
 	"github.com/auth0/go-jwt-middleware/v2/validator"
 	"github.com/bearerauth/bearer"
+	"github.com/bearerauth/bearer/adapters/echobearer"
+	"github.com/bearerauth/bearer/adapters/ginbearer"
+	"github.com/gin-gonic/gin"
 	"github.com/go-chi/jwtauth/v5"
 	"github.com/golang-jwt/jwt/v5"
 	echojwt "github.com/labstack/echo-jwt/v4"
@@ -41,25 +44,78 @@ var contenders = []contender{
 	{"jwx", naiveJWX, false},
 	{"echo", bareEcho, true},
 	{"echo-jwt", echoJWT, false},
+	{"echobearer", echoBearer(bearer.WithTokenCache(0)), false},
+	{"echobearer-cached", echoBearer(), false},
+	{"gin", bareGin, true},
+	{"ginbearer", ginBearer(bearer.WithTokenCache(0)), false},
+	{"ginbearer-cached", ginBearer(), false},
 }
 
 func bareNetHTTP(tb testing.TB, f *fixture) http.Handler {
 	return protected(func(*http.Request) string { return "anonymous" })
 }
 
+// newBearer is bearer's middleware for f: the key as a Secret or
+// PublicKey, iss and aud required, the cache as opts say.
+func newBearer(tb testing.TB, f *fixture, opts ...bearer.Option) *bearer.Middleware {
+	src := bearer.PublicKey(f.public)
+	if f.secret != nil {
+		src = bearer.Secret(f.secret)
+	}
+	opts = append([]bearer.Option{bearer.WithIssuer(issuer), bearer.WithAudience(audience)}, opts...)
+	m, err := bearer.New(src, opts...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { m.Close() })
+	return m
+}
+
 func bearerMiddleware(opts ...bearer.Option) func(tb testing.TB, f *fixture) http.Handler {
 	return func(tb testing.TB, f *fixture) http.Handler {
-		src := bearer.PublicKey(f.public)
-		if f.secret != nil {
-			src = bearer.Secret(f.secret)
-		}
-		opts := append([]bearer.Option{bearer.WithIssuer(issuer), bearer.WithAudience(audience)}, opts...)
-		m, err := bearer.New(src, opts...)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		tb.Cleanup(func() { m.Close() })
-		return m.Handler(protected(func(r *http.Request) string { return bearer.Subject(r.Context()) }))
+		return newBearer(tb, f, opts...).Handler(protected(func(r *http.Request) string { return bearer.Subject(r.Context()) }))
+	}
+}
+
+// echoBearer is bearer through its Echo adapter, adapters/echobearer.
+func echoBearer(opts ...bearer.Option) func(tb testing.TB, f *fixture) http.Handler {
+	return func(tb testing.TB, f *fixture) http.Handler {
+		e := newEcho(echobearer.Middleware(newBearer(tb, f, opts...)))
+		e.GET("/orders", func(c echo.Context) error {
+			if t, ok := echobearer.FromContext(c); !ok || t.Subject() == "" {
+				return errors.New("no subject")
+			}
+			return c.NoContent(http.StatusNoContent)
+		})
+		return e
+	}
+}
+
+func newGin(mw ...gin.HandlerFunc) *gin.Engine {
+	gin.SetMode(gin.ReleaseMode)
+	g := gin.New()
+	g.Use(mw...)
+	return g
+}
+
+func bareGin(tb testing.TB, f *fixture) http.Handler {
+	g := newGin()
+	g.GET("/orders", func(c *gin.Context) { c.Status(http.StatusNoContent) })
+	return g
+}
+
+// ginBearer is bearer through its Gin adapter, adapters/ginbearer.
+func ginBearer(opts ...bearer.Option) func(tb testing.TB, f *fixture) http.Handler {
+	return func(tb testing.TB, f *fixture) http.Handler {
+		g := newGin(ginbearer.Middleware(newBearer(tb, f, opts...)))
+		g.GET("/orders", func(c *gin.Context) {
+			if t, ok := ginbearer.FromContext(c); !ok || t.Subject() == "" {
+				c.Status(http.StatusInternalServerError)
+				return
+			}
+			c.Status(http.StatusNoContent)
+		})
+		return g
 	}
 }
 
