@@ -154,4 +154,3 @@ func BenchmarkObserver(b *testing.B) {
 		})
 	}
 }
-
