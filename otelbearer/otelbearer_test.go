@@ -92,7 +92,7 @@ func TestTokenMetrics(t *testing.T) {
 
 	got := collect(t, reader, "bearer.tokens")
 	want := map[string]float64{
-		"bearer.cached=false,bearer.outcome=verified":                                      3,
+		"bearer.cached=false,bearer.outcome=verified":                                       3,
 		"bearer.error=invalid_token,bearer.outcome=rejected,bearer.reason=token expired":    2,
 		"bearer.error=no_token,bearer.outcome=rejected,bearer.reason=bearer token required": 1,
 	}
