@@ -61,6 +61,7 @@ type Middleware struct {
 	metadataURL    string // the resource_metadata challenge parameter
 	profile        bool   // WithAccessTokenProfile
 	dpop           *dpopConfig
+	observer       Observer
 
 	revoker            Revoker // WithRevocation
 	revocationFailOpen bool
@@ -196,9 +197,15 @@ func (m *Middleware) AdmitHeader(ctx context.Context, values []string) (context.
 // or the error to answer with, as the Mode says.
 func (m *Middleware) admit(ctx context.Context, t *Token, err error) (context.Context, *Error) {
 	if err == nil {
+		if m.observer != nil {
+			m.observer.TokenVerified(ctx, t, false)
+		}
 		return NewContext(ctx, t), nil
 	}
 	e := errorFrom(err)
+	if m.observer != nil {
+		m.observer.TokenRejected(ctx, e)
+	}
 	if m.mode == AllowFailed || m.mode == CredentialsOptional && errors.Is(e, ErrNoToken) {
 		return context.WithValue(ctx, anonymousKey{}, &anonymous{m, e}), nil
 	}
