@@ -358,3 +358,17 @@ func ExampleWithTokenCache() {
 	fmt.Println(first.Subject(), first == again)
 	// Output: ada true
 }
+
+// The Observer learns which requests the cache answered.
+func TestTokenCacheTellsTheObserver(t *testing.T) {
+	iss := bearertest.MustIssuer(bearertest.EdDSA)
+	token := iss.MustMint(bearertest.Claims{"sub": "ada"})
+	rec := &recorder{}
+	s := newCacheServer(t, newMiddleware(t, iss.KeySource(), bearer.WithObserver(rec)))
+	for range 3 {
+		wantServed(t, s.get(t, token), "ada")
+	}
+	if got, want := rec.take(), "verified ada; verified ada from the cache; verified ada from the cache"; got != want {
+		t.Errorf("observer heard %q, want %q", got, want)
+	}
+}

@@ -160,8 +160,8 @@ func (m *Middleware) Admit(r *http.Request) (*http.Request, error) {
 	if m.skips(r) {
 		return r, nil
 	}
-	t, err := m.Authenticate(r)
-	ctx, e := m.admit(r.Context(), t, err)
+	t, cached, err := m.authenticate(r)
+	ctx, e := m.admit(r.Context(), t, cached, err)
 	if e != nil {
 		return r, e
 	}
@@ -179,14 +179,15 @@ func (m *Middleware) Admit(r *http.Request) (*http.Request, error) {
 func (m *Middleware) AdmitHeader(ctx context.Context, values []string) (context.Context, error) {
 	raw, err := bearerCredentials(values)
 	var t *Token
+	var cached bool
 	switch {
 	case err != nil:
 	case m.dpop != nil && m.dpop.required:
 		err = errDPoPRequired
 	default:
-		t, err = m.Verify(ctx, raw)
+		t, cached, err = m.verifyBearer(ctx, raw)
 	}
-	next, e := m.admit(ctx, t, err)
+	next, e := m.admit(ctx, t, cached, err)
 	if e != nil {
 		return nil, e
 	}
@@ -195,10 +196,10 @@ func (m *Middleware) AdmitHeader(ctx context.Context, values []string) (context.
 
 // admit turns the outcome of authentication into the context to pass on,
 // or the error to answer with, as the Mode says.
-func (m *Middleware) admit(ctx context.Context, t *Token, err error) (context.Context, *Error) {
+func (m *Middleware) admit(ctx context.Context, t *Token, cached bool, err error) (context.Context, *Error) {
 	if err == nil {
 		if m.observer != nil {
-			m.observer.TokenVerified(ctx, t, false)
+			m.observer.TokenVerified(ctx, t, cached)
 		}
 		return NewContext(ctx, t), nil
 	}
@@ -216,14 +217,21 @@ func (m *Middleware) admit(ctx context.Context, t *Token, err error) (context.Co
 // nothing; adapters and custom handlers answer with WriteError. Every error
 // is an *Error wrapping a sentinel.
 func (m *Middleware) Authenticate(r *http.Request) (*Token, error) {
+	t, _, err := m.authenticate(r)
+	return t, err
+}
+
+// authenticate is Authenticate that also tells whether the verified-token
+// cache answered.
+func (m *Middleware) authenticate(r *http.Request) (*Token, bool, error) {
 	if m.dpop != nil {
 		return m.authenticateDPoP(r)
 	}
 	raw, err := m.extract(r)
 	if err != nil {
-		return nil, errorFrom(err)
+		return nil, false, errorFrom(err)
 	}
-	return m.Verify(r.Context(), raw)
+	return m.verifyBearer(r.Context(), raw)
 }
 
 // Ready waits until the middleware can verify tokens: at once for static

@@ -23,6 +23,10 @@ type recorder struct {
 }
 
 func (r *recorder) TokenVerified(_ context.Context, t *bearer.Token, cached bool) {
+	if cached {
+		r.add("verified " + t.Subject() + " from the cache")
+		return
+	}
 	r.add("verified " + t.Subject())
 }
 

@@ -28,36 +28,42 @@ var b64 = base64.RawURLEncoding.Strict()
 // A token bound to a key (a cnf claim, RFC 7800) is refused here: without
 // a proof of possession it is just a stolen token. See WithDPoP.
 func (m *Middleware) Verify(ctx context.Context, raw string) (*Token, error) {
-	t, err := m.verify(ctx, raw)
+	t, _, err := m.verifyBearer(ctx, raw)
+	return t, err
+}
+
+// verifyBearer is Verify that also tells whether the verified-token cache
+// answered, for the Observer.
+func (m *Middleware) verifyBearer(ctx context.Context, raw string) (*Token, bool, error) {
+	t, cached, err := m.verify(ctx, raw)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if t.cnf != "" {
-		return nil, errBoundToken
+		return nil, false, errBoundToken
 	}
-	return t, nil
+	return t, cached, nil
 }
 
 // verify is Verify without the binding check, which the DPoP path does
-// its own way.
-func (m *Middleware) verify(ctx context.Context, raw string) (*Token, error) {
+// its own way. cached says whether the verified-token cache answered.
+func (m *Middleware) verify(ctx context.Context, raw string) (t *Token, cached bool, err error) {
 	if len(raw) > m.maxSize {
-		return nil, errTooLarge
+		return nil, false, errTooLarge
 	}
 	h, cacheable := m.cache.hash(raw)
 	if cacheable {
 		if t, hit, err := m.verifyCached(ctx, h, raw); hit {
-			return t, err
+			return t, err == nil, err
 		}
 	}
-	t, err := m.verifyAll(ctx, raw)
-	if err != nil {
-		return nil, err
+	if t, err = m.verifyAll(ctx, raw); err != nil {
+		return nil, false, err
 	}
 	if cacheable {
 		m.cache.put(h, t) // only tokens that passed every check
 	}
-	return t, nil
+	return t, false, nil
 }
 
 // verifyAll does every check on raw.
