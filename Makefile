@@ -39,9 +39,11 @@ vectors:
 	@out=$$(cd conformance && go test -count=1 -v -run '^TestWycheproof$$' .) || { echo "$$out"; exit 1; }; \
 		echo "$$out" | grep -E '^wycheproof:|--- SKIP|^ +wycheproof_test.go:.*skip'
 
-## bench: the side-by-side benchmarks of bench/ (not part of CI)
+## bench: the side-by-side benchmarks of bench/ (not part of CI), then the ratio table
+BENCHSTAT ?= median
 bench:
 	cd bench && go test -run '^$$' -bench . -benchmem -count 5 -timeout 60m . | tee bench.txt
+	cd bench && go run ./cmd/ratios -stat $(BENCHSTAT) bench.txt
 
 tidy:
 	@set -e; for m in $(MODULES); do (cd $$m && go mod tidy); done

@@ -7,8 +7,8 @@ import (
 	"crypto/elliptic"
 	"crypto/hmac"
 	"crypto/rsa"
-	_ "crypto/sha256" // registers SHA-256 for crypto.Hash
-	_ "crypto/sha512" // registers SHA-384 and SHA-512
+	"crypto/sha256"
+	"crypto/sha512"
 	"fmt"
 	"hash"
 	"strings"
@@ -152,10 +152,8 @@ func verifySignature(k *verifyKey, a algorithm, input, sig []byte) bool {
 		// ed25519.Verify rejects non-canonical S (RFC 8032 §5.1.7).
 		return len(sig) == ed25519.SignatureSize && ed25519.Verify(k.ed25519, input, sig)
 	}
-	h := a.hash().New()
-	h.Write(input)
 	var sum [64]byte
-	digest := h.Sum(sum[:0])
+	digest := digest(sum[:0], a.hash(), input)
 	switch a {
 	case algRS256, algRS384, algRS512:
 		return rsa.VerifyPKCS1v15(k.rsa, a.hash(), digest, sig) == nil
@@ -166,6 +164,21 @@ func verifySignature(k *verifyKey, a algorithm, input, sig []byte) bool {
 		return verifyECDSA(k.ecdsa, digest, sig)
 	}
 	return false
+}
+
+// digest appends the hash of input to b. The one-shot functions keep the
+// hash state and the sum off the heap, which hash.Hash's methods cannot.
+func digest(b []byte, h crypto.Hash, input []byte) []byte {
+	switch h {
+	case crypto.SHA256:
+		sum := sha256.Sum256(input)
+		return append(b, sum[:]...)
+	case crypto.SHA384:
+		sum := sha512.Sum384(input)
+		return append(b, sum[:]...)
+	}
+	sum := sha512.Sum512(input)
+	return append(b, sum[:]...)
 }
 
 // verifyECDSA checks a JWS ECDSA signature, R||S as fixed-size big-endian
@@ -232,17 +245,23 @@ func appendASN1Length(b []byte, n int) []byte {
 
 // verifyHMAC compares in constant time (hmac.Equal). The HMAC states are
 // pooled per key and algorithm: building one costs more than the MAC itself
-// for a token-sized input.
+// for a token-sized input. Each state brings its own buffer for the sum,
+// which would otherwise escape to the heap through hash.Hash.Sum.
 func (k *verifyKey) verifyHMAC(a algorithm, input, sig []byte) bool {
 	pool := &k.hmacs[a-algHS256]
-	h, _ := pool.Get().(hash.Hash)
+	h, _ := pool.Get().(*hmacState)
 	if h == nil {
-		h = hmac.New(a.hash().New, k.secret)
+		h = &hmacState{mac: hmac.New(a.hash().New, k.secret)}
 	}
-	h.Write(input)
-	var sum [64]byte
-	ok := hmac.Equal(h.Sum(sum[:0]), sig)
-	h.Reset()
+	h.mac.Write(input)
+	ok := hmac.Equal(h.mac.Sum(h.sum[:0]), sig)
+	h.mac.Reset()
 	pool.Put(h)
 	return ok
+}
+
+// hmacState is one pooled HMAC computation.
+type hmacState struct {
+	mac hash.Hash
+	sum [64]byte
 }

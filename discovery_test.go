@@ -81,7 +81,7 @@ func TestDiscoverRetriesWithBackoff(t *testing.T) {
 		srv := newIdP(t, bearertest.ES256)
 		srv.Discovery.Fail(http.StatusServiceUnavailable)
 		obs := newEvents()
-		m := newDiscover(t, srv, nil, bearer.WithKeyObserver(obs))
+		m := newDiscover(t, srv, nil, bearer.WithObserver(obs))
 		time.Sleep(time.Minute)
 		// Waits of [0.5, 1], [1, 2], [2, 4] ... s: 6 to 8 attempts in 60 s.
 		if d, k := srv.Discovery.Requests(), srv.Keys.Requests(); d < 6 || d > 8 || k != 0 {
@@ -112,7 +112,7 @@ func TestDiscoverBadDocuments(t *testing.T) {
 				srv := newIdP(t, bearertest.ES256)
 				srv.Discovery.Serve([]byte(replaceIssuer(doc, srv.URL)))
 				obs := newEvents()
-				m := newDiscover(t, srv, nil, bearer.WithKeyObserver(obs))
+				m := newDiscover(t, srv, nil, bearer.WithObserver(obs))
 				wantUnavailable(t, send(m, srv.MustMint(nil)), "")
 				if e := obs.lastFetch(); e.Err == nil || srv.Keys.Requests() != 0 {
 					t.Fatalf("fetch event %+v, %d key fetches; want a failed discovery and none", e, srv.Keys.Requests())
@@ -141,7 +141,7 @@ func TestDiscoverRefusesPlainHTTPJWKSURI(t *testing.T) {
 	}))
 	defer tlsSrv.Close()
 	obs := newEvents()
-	m := newMiddleware(t, bearer.Discover(tlsSrv.URL, bearer.WithHTTPClient(tlsSrv.Client())), bearer.WithKeyObserver(obs), quiet)
+	m := newMiddleware(t, bearer.Discover(tlsSrv.URL, bearer.WithHTTPClient(tlsSrv.Client())), bearer.WithObserver(obs), quiet)
 	e := <-obs.fetched
 	if e.URL != tlsSrv.URL+bearertest.DiscoveryPath || e.Status != http.StatusOK || !errors.Is(e.Err, bearer.ErrInsecureURL) {
 		t.Fatalf("discovery fetch event %+v, want ErrInsecureURL", e)

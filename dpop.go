@@ -163,36 +163,38 @@ func WithDPoP(cfg DPoP) Option {
 	}
 }
 
-// authenticateDPoP is Authenticate with DPoP enabled.
-func (m *Middleware) authenticateDPoP(r *http.Request) (*Token, error) {
+// authenticateDPoP is authenticate with DPoP enabled.
+func (m *Middleware) authenticateDPoP(r *http.Request) (*Token, bool, error) {
 	d := m.dpop
 	raw, ok, err := dpopCredentials(r)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if !ok {
 		// No DPoP scheme: a plain bearer token, if allowed.
 		raw, err := m.extract(r)
 		if err != nil {
-			return nil, errorFrom(err)
+			return nil, false, errorFrom(err)
 		}
 		if d.required {
-			return nil, errDPoPRequired
+			return nil, false, errDPoPRequired
 		}
-		return m.Verify(r.Context(), raw)
+		return m.verifyBearer(r.Context(), raw)
 	}
-	t, err := m.verify(r.Context(), raw)
+	// The token may come from the verified-token cache; the proof, which
+	// is new on every request, is always checked.
+	t, cached, err := m.verify(r.Context(), raw)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	jkt, err := d.verifyProof(r, raw, m.clock())
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if t.jkt != jkt {
-		return nil, errProofBinding
+		return nil, false, errProofBinding
 	}
-	return t, nil
+	return t, cached, nil
 }
 
 // dpopCredentials reads "Authorization: DPoP <token>". ok is false when

@@ -53,25 +53,42 @@ func bearerCredentials(values []string) (string, error) {
 
 // isB64Token reports whether s matches RFC 6750 §2.1:
 // b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+// Every request's token goes through it, so it looks bytes up in a table,
+// eight at a time with one branch.
 func isB64Token(s string) bool {
-	i := 0
-	for ; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
-			c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/') {
-			break
-		}
+	n := len(s)
+	for n > 0 && s[n-1] == '=' {
+		n--
 	}
-	if i == 0 {
+	if n == 0 {
 		return false
 	}
-	for ; i < len(s); i++ {
-		if s[i] != '=' {
+	i := 0
+	for ; i+8 <= n; i += 8 {
+		b := s[i : i+8]
+		if b64TokenChar[b[0]]&b64TokenChar[b[1]]&b64TokenChar[b[2]]&b64TokenChar[b[3]]&
+			b64TokenChar[b[4]]&b64TokenChar[b[5]]&b64TokenChar[b[6]]&b64TokenChar[b[7]] == 0 {
+			return false
+		}
+	}
+	for ; i < n; i++ {
+		if b64TokenChar[s[i]] == 0 {
 			return false
 		}
 	}
 	return true
 }
+
+// b64TokenChar is 1 for the b64token characters other than "=".
+var b64TokenChar = func() (t [256]uint8) {
+	for c := range t {
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+			c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/' {
+			t[c] = 1
+		}
+	}
+	return t
+}()
 
 // FromCookie reads the token from the cookie called name, as browser
 // front-ends often send it. An empty cookie counts as no token; the same

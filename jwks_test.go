@@ -44,7 +44,7 @@ func TestRotationPickedUpOnFirstUse(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := newIdP(t, bearertest.ES256)
 		obs := newEvents()
-		m := newRemote(t, srv, nil, bearer.WithKeyObserver(obs))
+		m := newRemote(t, srv, nil, bearer.WithObserver(obs))
 		mustReady(t, m)
 		old := srv.MustMint(bearertest.Claims{"sub": "old"})
 		wantOK(t, send(m, old), "old")
@@ -85,7 +85,7 @@ func floodRandomKids(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := newIdP(t, bearertest.EdDSA)
 		obs := newEvents()
-		m := newRemote(t, srv, nil, bearer.WithKeyObserver(obs))
+		m := newRemote(t, srv, nil, bearer.WithObserver(obs))
 		mustReady(t, m)
 
 		flood := func() {
@@ -263,7 +263,7 @@ func TestHungServerBoundedByKeyWait(t *testing.T) {
 		srv := newIdP(t, bearertest.ES256)
 		srv.Keys.Hang()
 		obs := newEvents()
-		m := newRemote(t, srv, []bearer.RemoteOption{bearer.WithKeyWait(time.Second), bearer.WithFetchTimeout(20 * time.Second)}, bearer.WithKeyObserver(obs))
+		m := newRemote(t, srv, []bearer.RemoteOption{bearer.WithKeyWait(time.Second), bearer.WithFetchTimeout(20 * time.Second)}, bearer.WithObserver(obs))
 		start := time.Now()
 		wantUnavailable(t, send(m, srv.MustMint(nil)), "")
 		if d := time.Since(start); d != time.Second {
@@ -314,7 +314,7 @@ func TestProviderDownAfterWarmUp(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := newIdP(t, bearertest.RS256)
 		obs := newEvents()
-		m := newRemote(t, srv, []bearer.RemoteOption{bearer.WithMaxStaleness(2 * time.Hour)}, bearer.WithKeyObserver(obs))
+		m := newRemote(t, srv, []bearer.RemoteOption{bearer.WithMaxStaleness(2 * time.Hour)}, bearer.WithObserver(obs))
 		mustReady(t, m)
 		srv.Keys.Fail(http.StatusInternalServerError)
 
@@ -428,7 +428,7 @@ func TestBadAnswersAreFailedFetches(t *testing.T) {
 				srv := newIdP(t, bearertest.ES256)
 				c.apply(t, srv)
 				obs := newEvents()
-				m := newRemote(t, srv, nil, bearer.WithKeyObserver(obs))
+				m := newRemote(t, srv, nil, bearer.WithObserver(obs))
 				wantUnavailable(t, send(m, srv.MustMint(nil)), "")
 				if e := obs.lastFetch(); e.Err == nil || !strings.Contains(e.Err.Error(), c.err) || e.Keys != 0 {
 					t.Fatalf("fetch event %+v, want an error with %q", e, c.err)
@@ -466,7 +466,7 @@ func TestUnusableKeysBesideGoodOnesAreSkipped(t *testing.T) {
 		srv := newIdP(t, bearertest.RS256)
 		srv.Keys.Serve(withKeys(t, srv.JWKS(), `{"kty":"XYZ","kid":"future","crv":"none"}`, octKey, encKey(t)))
 		obs := newEvents()
-		m := newRemote(t, srv, nil, bearer.WithKeyObserver(obs))
+		m := newRemote(t, srv, nil, bearer.WithObserver(obs))
 		mustReady(t, m)
 		wantOK(t, send(m, srv.MustMint(bearertest.Claims{"sub": "a"})), "a")
 
@@ -551,7 +551,7 @@ func TestNotModifiedKeepsKeys(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := newIdP(t, bearertest.ES256)
 		obs := newEvents()
-		m := newRemote(t, srv, nil, bearer.WithKeyObserver(obs))
+		m := newRemote(t, srv, nil, bearer.WithObserver(obs))
 		mustReady(t, m)
 		time.Sleep(13 * time.Minute)
 		if srv.Keys.Requests() != 2 || srv.Keys.NotModified() != 1 {
@@ -611,7 +611,7 @@ func TestFailuresAreLogged(t *testing.T) {
 		srv := newIdP(t, bearertest.ES256)
 		var l logs
 		obs := newEvents()
-		m := newRemote(t, srv, []bearer.RemoteOption{bearer.WithMaxStaleness(time.Hour)}, bearer.WithLogger(slog.New(&l)), bearer.WithKeyObserver(obs))
+		m := newRemote(t, srv, []bearer.RemoteOption{bearer.WithMaxStaleness(time.Hour)}, bearer.WithLogger(slog.New(&l)), bearer.WithObserver(obs))
 		mustReady(t, m)
 		srv.Keys.Fail(http.StatusInternalServerError)
 		time.Sleep(2 * time.Hour)
@@ -691,7 +691,7 @@ func TestRemoteConfigErrors(t *testing.T) {
 		{"negative staleness", bearer.RemoteJWKS("https://idp.example.com/jwks", bearer.WithMaxStaleness(-1)), nil, nil},
 		{"HMAC only", bearer.RemoteJWKS("https://idp.example.com/jwks"), []bearer.Option{bearer.WithAlgorithms("HS256")}, nil},
 		{"nil logger", bearer.RemoteJWKS("https://idp.example.com/jwks"), []bearer.Option{bearer.WithLogger(nil)}, nil},
-		{"nil observer", bearer.RemoteJWKS("https://idp.example.com/jwks"), []bearer.Option{bearer.WithKeyObserver(nil)}, nil},
+		{"nil observer", bearer.RemoteJWKS("https://idp.example.com/jwks"), []bearer.Option{bearer.WithObserver(nil)}, nil},
 		{"discovery with query", bearer.Discover("https://idp.example.com/?tenant=a"), nil, nil},
 		{"discovery over http", bearer.Discover("http://idp.example.com"), nil, bearer.ErrInsecureURL},
 	}
@@ -756,7 +756,7 @@ func TestRedirects(t *testing.T) {
 		defer b.Close()
 		a.Keys.Redirect(b.JWKSURL)
 		obs := newEvents()
-		m := newMiddleware(t, bearer.RemoteJWKS(a.JWKSURL), bearer.WithKeyObserver(obs), quiet)
+		m := newMiddleware(t, bearer.RemoteJWKS(a.JWKSURL), bearer.WithObserver(obs), quiet)
 		e := <-obs.fetched
 		if !errors.Is(e.Err, bearer.ErrRedirect) || e.Status != 0 {
 			t.Fatalf("fetch event %+v, want ErrRedirect", e)

@@ -61,9 +61,13 @@ type Middleware struct {
 	metadataURL    string // the resource_metadata challenge parameter
 	profile        bool   // WithAccessTokenProfile
 	dpop           *dpopConfig
+	observer       Observer
 
 	revoker            Revoker // WithRevocation
 	revocationFailOpen bool
+
+	cacheEntries int
+	cache        *tokenCache // nil when disabled
 }
 
 // Mode says what happens to requests without a valid token.
@@ -95,6 +99,8 @@ func New(keys KeySource, opts ...Option) (*Middleware, error) {
 		leeway:  DefaultLeeway,
 		clock:   time.Now,
 		maxSize: DefaultMaxTokenSize,
+
+		cacheEntries: DefaultTokenCacheEntries,
 	}
 	m.onError = m.WriteError
 	for _, opt := range opts {
@@ -125,6 +131,9 @@ func New(keys KeySource, opts ...Option) (*Middleware, error) {
 		}
 	}
 	m.keys = store
+	if m.cacheEntries > 0 {
+		m.cache = newTokenCache(m.cacheEntries)
+	}
 	return m, nil
 }
 
@@ -151,8 +160,8 @@ func (m *Middleware) Admit(r *http.Request) (*http.Request, error) {
 	if m.skips(r) {
 		return r, nil
 	}
-	t, err := m.Authenticate(r)
-	ctx, e := m.admit(r.Context(), t, err)
+	t, cached, err := m.authenticate(r)
+	ctx, e := m.admit(r.Context(), t, cached, err)
 	if e != nil {
 		return r, e
 	}
@@ -170,14 +179,15 @@ func (m *Middleware) Admit(r *http.Request) (*http.Request, error) {
 func (m *Middleware) AdmitHeader(ctx context.Context, values []string) (context.Context, error) {
 	raw, err := bearerCredentials(values)
 	var t *Token
+	var cached bool
 	switch {
 	case err != nil:
 	case m.dpop != nil && m.dpop.required:
 		err = errDPoPRequired
 	default:
-		t, err = m.Verify(ctx, raw)
+		t, cached, err = m.verifyBearer(ctx, raw)
 	}
-	next, e := m.admit(ctx, t, err)
+	next, e := m.admit(ctx, t, cached, err)
 	if e != nil {
 		return nil, e
 	}
@@ -186,11 +196,17 @@ func (m *Middleware) AdmitHeader(ctx context.Context, values []string) (context.
 
 // admit turns the outcome of authentication into the context to pass on,
 // or the error to answer with, as the Mode says.
-func (m *Middleware) admit(ctx context.Context, t *Token, err error) (context.Context, *Error) {
+func (m *Middleware) admit(ctx context.Context, t *Token, cached bool, err error) (context.Context, *Error) {
 	if err == nil {
+		if m.observer != nil {
+			m.observer.TokenVerified(ctx, t, cached)
+		}
 		return NewContext(ctx, t), nil
 	}
 	e := errorFrom(err)
+	if m.observer != nil {
+		m.observer.TokenRejected(ctx, e)
+	}
 	if m.mode == AllowFailed || m.mode == CredentialsOptional && errors.Is(e, ErrNoToken) {
 		return context.WithValue(ctx, anonymousKey{}, &anonymous{m, e}), nil
 	}
@@ -201,14 +217,21 @@ func (m *Middleware) admit(ctx context.Context, t *Token, err error) (context.Co
 // nothing; adapters and custom handlers answer with WriteError. Every error
 // is an *Error wrapping a sentinel.
 func (m *Middleware) Authenticate(r *http.Request) (*Token, error) {
+	t, _, err := m.authenticate(r)
+	return t, err
+}
+
+// authenticate is Authenticate that also tells whether the verified-token
+// cache answered.
+func (m *Middleware) authenticate(r *http.Request) (*Token, bool, error) {
 	if m.dpop != nil {
 		return m.authenticateDPoP(r)
 	}
 	raw, err := m.extract(r)
 	if err != nil {
-		return nil, errorFrom(err)
+		return nil, false, errorFrom(err)
 	}
-	return m.Verify(r.Context(), raw)
+	return m.verifyBearer(r.Context(), raw)
 }
 
 // Ready waits until the middleware can verify tokens: at once for static

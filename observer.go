@@ -1,6 +1,7 @@
 package bearer
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"time"
@@ -199,14 +200,89 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
-// WithKeyObserver sets the KeyObserver of the middleware's remote key
-// sources.
-func WithKeyObserver(o KeyObserver) Option {
+// Observer is told what the middleware does, for metrics, logs and alerts:
+// each token verified or rejected, and what the remote key sources do (the
+// KeyObserver methods). WithObserver sets one; without one nothing is
+// called and nothing is paid. Methods are called synchronously, on the
+// request's goroutine or a key source's: they must be quick, safe for
+// concurrent use, and keep nothing of a *Token past the call.
+//
+// Embed NopObserver to implement only some methods, and to keep compiling
+// when this interface gains one. LogObserver logs with log/slog;
+// github.com/bearerauth/bearer/otelbearer records OpenTelemetry metrics.
+type Observer interface {
+	// TokenVerified reports a request whose token passed every check;
+	// cached says whether the verified-token cache answered.
+	TokenVerified(ctx context.Context, t *Token, cached bool)
+	// TokenRejected reports a request that failed authentication, with
+	// the answer it got, or would have got had the Mode not let it pass.
+	TokenRejected(ctx context.Context, e *Error)
+	KeyObserver
+}
+
+// NopObserver does nothing. Embed it in an Observer of your own.
+type NopObserver struct{}
+
+// TokenVerified does nothing.
+func (NopObserver) TokenVerified(context.Context, *Token, bool) {}
+
+// TokenRejected does nothing.
+func (NopObserver) TokenRejected(context.Context, *Error) {}
+
+// KeysFetched does nothing.
+func (NopObserver) KeysFetched(FetchEvent) {}
+
+// KeyMiss does nothing.
+func (NopObserver) KeyMiss(KeyMissEvent) {}
+
+// KeysStale does nothing.
+func (NopObserver) KeysStale(StaleEvent) {}
+
+// KeysExpired does nothing.
+func (NopObserver) KeysExpired(StaleEvent) {}
+
+// WithObserver sets the Observer of the middleware and of its key sources.
+func WithObserver(o Observer) Option {
 	return func(m *Middleware) error {
 		if o == nil {
-			return errors.New("bearer: nil KeyObserver")
+			return errors.New("bearer: nil Observer")
 		}
+		m.observer = o
 		m.env.observer = o
 		return nil
 	}
+}
+
+// LogObserver returns an Observer that logs to l: rejected tokens at Info,
+// with the answer's code and description and the cause (never the token),
+// verified tokens and key source events at Debug. Failing and recovering
+// key fetches are logged in any case, through WithLogger, so that this
+// observer does not repeat them as warnings.
+func LogObserver(l *slog.Logger) Observer { return logObserver{l} }
+
+type logObserver struct{ l *slog.Logger }
+
+func (o logObserver) TokenVerified(ctx context.Context, t *Token, cached bool) {
+	o.l.DebugContext(ctx, "bearer: token verified", "iss", t.iss, "sub", t.sub, "cached", cached)
+}
+
+func (o logObserver) TokenRejected(ctx context.Context, e *Error) {
+	o.l.InfoContext(ctx, "bearer: token rejected", "status", e.Status, "error", e.Code, "description", e.Description, "cause", e.Err)
+}
+
+func (o logObserver) KeysFetched(e FetchEvent) {
+	o.l.Debug("bearer: key set fetched", "url", e.URL, "trigger", e.Trigger.String(), "status", e.Status,
+		"duration", e.Duration, "keys", e.Keys, "skipped", len(e.Skipped), "err", e.Err)
+}
+
+func (o logObserver) KeyMiss(e KeyMissEvent) {
+	o.l.Debug("bearer: unknown key id", "url", e.URL, "outcome", e.Outcome.String())
+}
+
+func (o logObserver) KeysStale(e StaleEvent) {
+	o.l.Debug("bearer: serving stale keys", "url", e.URL, "age", e.Age, "until", e.Until, "err", e.Err)
+}
+
+func (o logObserver) KeysExpired(e StaleEvent) {
+	o.l.Debug("bearer: keys expired", "url", e.URL, "age", e.Age, "err", e.Err)
 }

@@ -212,3 +212,21 @@ func WithExpiryOptional() Option {
 		return nil
 	}
 }
+
+// WithTokenCache sets how many verified tokens the middleware remembers, so
+// that a token sent again skips parsing and the signature check; 0 turns
+// the cache off. The default is DefaultTokenCacheEntries. A cached token
+// gets the same answer as a fresh one: exp, nbf and iat are checked on every
+// request, validators and the revocation check run on every request,
+// failures are never cached, and a token stops working as soon as the key
+// that verified it is no longer offered by the key source. Tokens over 4 KiB
+// are not cached. The cache takes no lock: requests on all cores share it.
+func WithTokenCache(entries int) Option {
+	return func(m *Middleware) error {
+		if entries < 0 {
+			return fmt.Errorf("bearer: token cache size %d is negative", entries)
+		}
+		m.cacheEntries = entries
+		return nil
+	}
+}

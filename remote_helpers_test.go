@@ -115,8 +115,9 @@ func withKeys(t *testing.T, doc []byte, extra ...string) []byte {
 	return out
 }
 
-// events records what a KeyObserver hears.
+// events records what an Observer hears of key sources.
 type events struct {
+	bearer.NopObserver
 	mu      sync.Mutex
 	fetches []bearer.FetchEvent
 	misses  []bearer.KeyMissOutcome

@@ -3,13 +3,12 @@ package bearer
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"strings"
 	"time"
-	"unicode/utf8"
+	"unsafe"
 )
 
 // b64 decodes JWS segments: base64url without padding, and Strict so that
@@ -29,22 +28,46 @@ var b64 = base64.RawURLEncoding.Strict()
 // A token bound to a key (a cnf claim, RFC 7800) is refused here: without
 // a proof of possession it is just a stolen token. See WithDPoP.
 func (m *Middleware) Verify(ctx context.Context, raw string) (*Token, error) {
-	t, err := m.verify(ctx, raw)
+	t, _, err := m.verifyBearer(ctx, raw)
+	return t, err
+}
+
+// verifyBearer is Verify that also tells whether the verified-token cache
+// answered, for the Observer.
+func (m *Middleware) verifyBearer(ctx context.Context, raw string) (*Token, bool, error) {
+	t, cached, err := m.verify(ctx, raw)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if t.cnf != "" {
-		return nil, errBoundToken
+		return nil, false, errBoundToken
 	}
-	return t, nil
+	return t, cached, nil
 }
 
 // verify is Verify without the binding check, which the DPoP path does
-// its own way.
-func (m *Middleware) verify(ctx context.Context, raw string) (*Token, error) {
+// its own way. cached says whether the verified-token cache answered.
+func (m *Middleware) verify(ctx context.Context, raw string) (t *Token, cached bool, err error) {
 	if len(raw) > m.maxSize {
-		return nil, errTooLarge
+		return nil, false, errTooLarge
 	}
+	h, cacheable := m.cache.hash(raw)
+	if cacheable {
+		if t, hit, err := m.verifyCached(ctx, h, raw); hit {
+			return t, err == nil, err
+		}
+	}
+	if t, err = m.verifyAll(ctx, raw); err != nil {
+		return nil, false, err
+	}
+	if cacheable {
+		m.cache.put(h, t) // only tokens that passed every check
+	}
+	return t, false, nil
+}
+
+// verifyAll does every check on raw.
+func (m *Middleware) verifyAll(ctx context.Context, raw string) (*Token, error) {
 	t, err := parse(raw, m.scopeClaim)
 	if err != nil {
 		return nil, err
@@ -61,7 +84,7 @@ func (m *Middleware) verify(ctx context.Context, raw string) (*Token, error) {
 	if t.claimsErr == nil && len(m.issuers) > 0 && !contains(m.issuers, t.iss) {
 		return nil, errIssuer
 	}
-	keys, err := m.keys.keys(ctx, keyQuery{kid: t.kid, hasKid: t.hasKid, alg: t.alg, iss: t.iss})
+	keys, err := m.keys.keys(ctx, t.keyQuery())
 	if err != nil {
 		return nil, err
 	}
@@ -74,72 +97,70 @@ func (m *Middleware) verify(ctx context.Context, raw string) (*Token, error) {
 	if err := m.validate(ctx, t); err != nil {
 		return nil, err
 	}
-	if err := m.checkRevocation(ctx, t); err != nil {
-		return nil, err
-	}
 	t.m = m
 	return t, nil
+}
+
+// keyQuery is what the token says about the key that signed it.
+func (t *Token) keyQuery() keyQuery {
+	return keyQuery{kid: t.kid, hasKid: t.hasKid, alg: t.alg, iss: t.iss}
 }
 
 // parse splits and decodes a compact JWS and reads its header and claims.
 // It checks form only; nothing here is trusted until the signature is, and a
 // malformed claims set is only reported after the signature check.
 func parse(raw, scopeClaim string) (*Token, error) {
-	// One pass over the token: only the base64url alphabet and exactly two
-	// dots. This refuses padding, "+" and "/", whitespace (which Go's
-	// decoder would skip), the JSON serialization, and 4- and 5-part
-	// (JWE) tokens before any decoding.
-	d1, d2 := -1, -1
-	for i := 0; i < len(raw); i++ {
-		c := raw[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '_':
-		case c == '.' && d1 < 0:
-			d1 = i
-		case c == '.' && d2 < 0:
-			d2 = i
-		default:
-			return nil, errMalformed
-		}
+	// Exactly two dots, a header and a signature: this refuses the JSON
+	// serialization and 4- and 5-part (JWE) tokens before any decoding. An
+	// empty payload is a well-formed JWS (it fails later as a claims set).
+	d1 := strings.IndexByte(raw, '.')
+	if d1 <= 0 {
+		return nil, errMalformed
 	}
-	// An empty payload is a well-formed JWS (it fails later as a claims
-	// set); an empty header or signature is not.
-	if d1 <= 0 || d2 < d1+1 || d2 == len(raw)-1 {
+	d2 := d1 + 1 + strings.IndexByte(raw[d1+1:], '.')
+	if d2 < d1+1 || d2 == len(raw)-1 || strings.IndexByte(raw[d2+1:], '.') >= 0 {
+		return nil, errMalformed
+	}
+	// The strict decoder below refuses every byte outside the base64url
+	// alphabet, padding included, except CR and LF, which Go's decoders
+	// skip: those are refused here.
+	if strings.IndexByte(raw, '\n') >= 0 || strings.IndexByte(raw, '\r') >= 0 {
 		return nil, errMalformed
 	}
 
-	// One buffer for the signing input and the decoded segments.
+	// One buffer for the decoded segments. The signing input and the
+	// decoder's source are read-only views of raw's bytes (hashes and
+	// decoders never write to their input: io.Writer's contract), which
+	// saves copying the token.
+	in := unsafe.Slice(unsafe.StringData(raw), len(raw))
 	hLen := b64.DecodedLen(d1)
 	pLen := b64.DecodedLen(d2 - d1 - 1)
 	sLen := b64.DecodedLen(len(raw) - d2 - 1)
-	buf := make([]byte, len(raw)+hLen+pLen+sLen)
-	copy(buf, raw)
-	dec := buf[len(raw):]
-	hn, err := b64.Decode(dec, buf[:d1])
+	dec := make([]byte, hLen+pLen+sLen)
+	hn, err := b64.Decode(dec, in[:d1])
 	if err != nil {
 		return nil, errMalformed
 	}
-	pn, err := b64.Decode(dec[hn:], buf[d1+1:d2])
+	pn, err := b64.Decode(dec[hn:], in[d1+1:d2])
 	if err != nil {
 		return nil, errMalformed
 	}
-	sn, err := b64.Decode(dec[hn+pn:], buf[d2+1:len(raw)])
+	sn, err := b64.Decode(dec[hn+pn:], in[d2+1:])
 	if err != nil {
 		return nil, errMalformed
 	}
-	// RFC 7515 §5.2 and RFC 7519 §7.2 want UTF-8 JSON (RFC 8725 §3.7);
-	// json.Valid alone lets invalid UTF-8 through, which Subject and Decode
-	// would then read differently.
-	if !json.Valid(dec[:hn]) || !utf8.Valid(dec[:hn]) {
-		return nil, errMalformed
-	}
-	text := string(dec[:hn+pn]) // header and claims share one string
+	// Header and claims share one string that views dec: nothing writes
+	// to dec once it is decoded, so the string stays immutable, and the
+	// copy a conversion would make is saved. The scanner that reads them
+	// checks that they are UTF-8 JSON (RFC 7515 §5.2, RFC 7519 §7.2,
+	// RFC 8725 §3.7).
+	text := unsafe.String(&dec[0], hn+pn)
 	t := &Token{
 		raw:     raw,
 		header:  text[:hn],
 		payload: text[hn:],
-		input:   buf[:d2],
-		sig:     dec[hn+pn : hn+pn+sn],
+		input:   in[:d2:d2],
+		sig:     dec[hn+pn : hn+pn+sn : hn+pn+sn],
 	}
 	if err := t.readHeader(); err != nil {
 		return nil, err
@@ -148,11 +169,7 @@ func parse(raw, scopeClaim string) (*Token, error) {
 	// signature holds (step 7): a forged token is "signature invalid"
 	// whatever its payload, and only a genuine JWS whose payload is not a
 	// claims set is "malformed claims". The verdict waits in claimsErr.
-	if claims := dec[hn : hn+pn]; json.Valid(claims) && utf8.Valid(claims) {
-		t.claimsErr = t.readClaims(scopeClaim)
-	} else {
-		t.claimsErr = errMalformedClaims
-	}
+	t.claimsErr = t.readClaims(scopeClaim)
 	return t, nil
 }
 
@@ -194,7 +211,7 @@ func (t *Token) readHeader() error {
 			return errCritical
 		}
 	}
-	if !hasAlg {
+	if !s.valid() || !hasAlg {
 		return errMalformed
 	}
 	if t.alg == algNone {
@@ -256,6 +273,9 @@ func (t *Token) readClaims(scopeClaim string) error {
 		if !ok {
 			return errMalformedClaims
 		}
+	}
+	if !s.valid() {
+		return errMalformedClaims
 	}
 	if t.scope == "" {
 		t.scope = scp
@@ -357,8 +377,43 @@ func (t *Token) verifySignature(keys []*verifyKey) error {
 	return errSignature
 }
 
-// validate checks the claims of a token whose signature holds.
+// validate checks a token whose signature holds, in the order DESIGN.md
+// gives: the time window, then the claims fixed by the token (aud, required
+// claims), then what depends on state outside the token (validators,
+// revocation).
 func (m *Middleware) validate(ctx context.Context, t *Token) error {
+	if err := m.checkTime(t); err != nil {
+		return err
+	}
+	if err := m.checkClaims(t); err != nil {
+		return err
+	}
+	return m.checkState(ctx, t)
+}
+
+// checkEachRequest is what a token verified before must pass again on each
+// request (see cache.go): the time window, which moves, and the checks of
+// state outside the token. Checks that depend only on the token's bytes and
+// the configuration are not here.
+func (m *Middleware) checkEachRequest(ctx context.Context, t *Token) error {
+	if err := m.checkTime(t); err != nil {
+		return err
+	}
+	return m.checkState(ctx, t)
+}
+
+// checkState runs the validators, which may look at the request or at
+// anything else, then the revocation check (WithRevocation): a token can be
+// revoked after it was first verified.
+func (m *Middleware) checkState(ctx context.Context, t *Token) error {
+	if err := m.runValidators(ctx, t); err != nil {
+		return err
+	}
+	return m.checkRevocation(ctx, t)
+}
+
+// checkTime checks exp, nbf and iat against the clock, with leeway.
+func (m *Middleware) checkTime(t *Token) error {
 	now := m.clock()
 	switch {
 	case t.exp.IsZero():
@@ -374,6 +429,12 @@ func (m *Middleware) validate(ctx context.Context, t *Token) error {
 	if !t.iat.IsZero() && now.Add(m.leeway).Before(t.iat) {
 		return errIssuedInFuture
 	}
+	return nil
+}
+
+// checkClaims checks the claims that only the token and the configuration
+// decide (iss was checked before the key lookup).
+func (m *Middleware) checkClaims(t *Token) error {
 	audiences := m.audiences
 	if aud, ok := m.issuerAud[t.iss]; ok {
 		audiences = aud
@@ -386,6 +447,10 @@ func (m *Middleware) validate(ctx context.Context, t *Token) error {
 			return errMissingClaim
 		}
 	}
+	return nil
+}
+
+func (m *Middleware) runValidators(ctx context.Context, t *Token) error {
 	for _, validate := range m.validators {
 		if err := validate(ctx, t); err != nil {
 			var e *Error

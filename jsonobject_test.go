@@ -1,0 +1,128 @@
+package bearer
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// scanAll walks every member of data as the verifier does and reports
+// whether the scanner took it for one well-formed object.
+func scanAll(data string) (members [][2]string, valid bool) {
+	var s objectScanner
+	if !s.reset(data) {
+		return nil, false
+	}
+	for {
+		name, value, _, ok := s.next()
+		if !ok {
+			return members, s.valid()
+		}
+		members = append(members, [2]string{name, value})
+	}
+}
+
+// isObject is what the scanner must accept: json.Valid's verdict on an
+// object, for UTF-8 text (the scanner refuses the bad UTF-8 json.Valid lets
+// through).
+func isObject(data string) bool {
+	trimmed := strings.TrimLeft(data, " \t\r\n")
+	return json.Valid([]byte(data)) && strings.HasPrefix(trimmed, "{") && utf8.ValidString(data)
+}
+
+var scannerCorpus = []string{
+	`{}`, ` { } `, `{"a":1}`, `{"a":1,"b":[1,2,{"c":null}],"d":{"e":"f"}}`,
+	`{"exp":1.5e9,"nbf":-0.5,"iat":0,"x":1E+2,"y":2e-3}`,
+	`{"s":"\"\\\/\b\f\n\r\t\u00e9\uD83D\uDE00"}`, `{"ü":"ñ","emoji":"😀"}`,
+	`{"a":[],"b":{},"c":[[]],"d":[{}],"e":true,"f":false,"g":null}`,
+	"{\"a\"\t:\r\n1 }",
+	// malformed, each a way the grammar can break
+	``, ` `, `{`, `}`, `[]`, `"a"`, `{"a"}`, `{"a":}`, `{"a":1,}`, `{,"a":1}`, `{"a":1 "b":2}`,
+	`{"a":1}x`, `{"a":1}{}`, `{"a":01}`, `{"a":1.}`, `{"a":.5}`, `{"a":-}`, `{"a":1e}`, `{"a":+1}`,
+	`{"a":tru}`, `{"a":nul}`, `{"a":True}`, `{"a":"\x"}`, `{"a":"\u12"}`, `{"a":"\u12g4"}`,
+	"{\"a\":\"\x01\"}", "{\"a\":\"\xff\"}", "{\"\xc3\":1}", `{"a":[1,]}`, `{"a":[,1]}`, `{"a":[1 2]}`,
+	`{"a":{"b"}}`, `{"a":{"b":1,}}`, `{"a":{1:2}}`, `{"a":[}`, `{"a":{]}`, `{"a":[1}`, `{"a":"b}`,
+	`{a:1}`, `{'a':1}`, "\ufeff{}", `{"a":1}` + "\x00",
+	`{"a":` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + `}`,
+	`{"a":` + strings.Repeat("[", 100) + strings.Repeat("]", 99) + `}`,
+	`{"a":` + strings.Repeat(`{"b":`, 70) + `1` + strings.Repeat("}", 70) + `}`,
+}
+
+func TestObjectScannerGrammar(t *testing.T) {
+	for _, data := range scannerCorpus {
+		if _, got := scanAll(data); got != isObject(data) {
+			t.Errorf("%q: scanner says valid=%v, encoding/json %v", data, got, !got)
+		}
+	}
+}
+
+func TestObjectScannerMembers(t *testing.T) {
+	members, ok := scanAll(` {"iss" : "x", "aud":["a","b"],"n":{"k":[1,{"z":null}]} , "\u0065":"\u0041\"" }`)
+	want := [][2]string{{"iss", `"x"`}, {"aud", `["a","b"]`}, {"n", `{"k":[1,{"z":null}]}`}, {"e", `"\u0041\""`}}
+	if !ok || !slices.Equal(members, want) {
+		t.Fatalf("members %q (valid %v), want %q", members, ok, want)
+	}
+}
+
+func TestObjectScannerNestingLimit(t *testing.T) {
+	deep := func(n int) string { return `{"a":` + strings.Repeat("[", n) + strings.Repeat("]", n) + `}` }
+	// The object is one level, its arrays the others.
+	for _, arrays := range []int{maxNesting - 1, maxNesting} {
+		data := deep(arrays)
+		if _, ok := scanAll(data); ok != isObject(data) || ok != (arrays < maxNesting) {
+			t.Errorf("object holding %d nested arrays: valid=%v, encoding/json %v", arrays, ok, isObject(data))
+		}
+	}
+}
+
+func TestJSONNumber(t *testing.T) {
+	for v, want := range map[string]float64{
+		"0": 0, "1764362400": 1764362400, "999999999999999": 999999999999999,
+		"1234567890123456789": 1234567890123456789, "-5": -5, "1.5": 1.5, "1e3": 1000,
+	} {
+		if got, ok := jsonNumber(v); !ok || got != want {
+			t.Errorf("jsonNumber(%s) = %v, %v; want %v", v, got, ok, want)
+		}
+	}
+	for _, v := range []string{`"1"`, "true", "null", ""} {
+		if _, ok := jsonNumber(v); ok {
+			t.Errorf("jsonNumber(%s) accepted", v)
+		}
+	}
+}
+
+// FuzzObjectScanner holds the scanner to encoding/json's grammar on any
+// input, and checks that the members it reports are the ones encoding/json
+// decodes.
+func FuzzObjectScanner(f *testing.F) {
+	for _, data := range scannerCorpus {
+		f.Add(data)
+	}
+	f.Fuzz(func(t *testing.T, data string) {
+		members, valid := scanAll(data)
+		if valid != isObject(data) {
+			t.Fatalf("%q: scanner says valid=%v", data, valid)
+		}
+		if !valid {
+			return
+		}
+		var decoded map[string]json.RawMessage
+		if err := json.Unmarshal([]byte(data), &decoded); err != nil {
+			t.Fatalf("%q: %v", data, err)
+		}
+		last := make(map[string]string) // encoding/json keeps the last of duplicates
+		for _, m := range members {
+			last[m[0]] = m[1]
+		}
+		if len(last) != len(decoded) {
+			t.Fatalf("%q: %d members, encoding/json %d", data, len(last), len(decoded))
+		}
+		for name, value := range last {
+			if got, ok := decoded[name]; !ok || string(got) != value {
+				t.Fatalf("%q: member %q = %s, encoding/json %s", data, name, value, got)
+			}
+		}
+	})
+}

@@ -1,0 +1,162 @@
+// Package otelbearer records the events of a bearer middleware as
+// OpenTelemetry metrics:
+//
+//	obs, err := otelbearer.New(otel.GetMeterProvider())
+//	...
+//	m, err := bearer.New(keys, bearer.WithObserver(obs))
+//
+// The metrics, all under the meter "github.com/bearerauth/bearer":
+//
+//	bearer.tokens              counter    {token}  tokens verified or rejected
+//	    bearer.outcome         "verified" | "rejected"
+//	    bearer.cached          true when the verified-token cache answered (verified only)
+//	    bearer.error           OAuth error code: "invalid_token", "invalid_request",
+//	                           "insufficient_scope", "temporarily_unavailable", or
+//	                           "no_token" (rejected only)
+//	    bearer.reason          the answer's fixed description, e.g. "token expired" (rejected only)
+//	bearer.key.fetches         counter    {fetch}  fetches of JWKS and discovery documents
+//	    url.full, bearer.fetch.trigger ("initial" | "scheduled" | "key-miss"),
+//	    http.response.status_code (0 without an answer), bearer.outcome ("success" | "failure")
+//	bearer.key.fetch.duration  histogram  s        the same fetches' durations, same attributes
+//	bearer.keys                gauge      {key}    usable keys after the last successful fetch; url.full
+//	bearer.keys.skipped        counter    {key}    keys of fetched sets that were not kept; url.full
+//	bearer.key.misses          counter    {miss}   tokens with a kid not in the cached set
+//	    url.full, bearer.key_miss.outcome ("found" | "unknown" | "rate-limited" | "timeout" | "unavailable")
+//	bearer.keys.stale          counter    {event}  refreshes failed while stale keys were served; url.full
+//	bearer.keys.expired        counter    {event}  cached keys dropped after the maximum staleness; url.full
+//
+// Attribute values are all bounded sets: no token, subject or kid is ever
+// an attribute.
+package otelbearer
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/bearerauth/bearer"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+)
+
+// ScopeName is the name of the meter the metrics are recorded with.
+const ScopeName = "github.com/bearerauth/bearer"
+
+// Observer is a bearer.Observer that records metrics. It is safe for
+// concurrent use.
+type Observer struct {
+	tokens        metric.Int64Counter
+	fetches       metric.Int64Counter
+	fetchDuration metric.Float64Histogram
+	keys          metric.Int64Gauge
+	skipped       metric.Int64Counter
+	misses        metric.Int64Counter
+	stale         metric.Int64Counter
+	expired       metric.Int64Counter
+
+	verified, verifiedCached metric.AddOption
+	rejected                 sync.Map // description → metric.AddOption
+}
+
+var _ bearer.Observer = (*Observer)(nil)
+
+// New returns an Observer recording with a meter of mp.
+func New(mp metric.MeterProvider) (*Observer, error) {
+	if mp == nil {
+		return nil, errors.New("otelbearer: nil MeterProvider")
+	}
+	meter := mp.Meter(ScopeName)
+	o := &Observer{
+		verified:       metric.WithAttributeSet(attribute.NewSet(attribute.String("bearer.outcome", "verified"), attribute.Bool("bearer.cached", false))),
+		verifiedCached: metric.WithAttributeSet(attribute.NewSet(attribute.String("bearer.outcome", "verified"), attribute.Bool("bearer.cached", true))),
+	}
+	var errs []error
+	counter := func(name, unit, desc string) metric.Int64Counter {
+		c, err := meter.Int64Counter(name, metric.WithUnit(unit), metric.WithDescription(desc))
+		errs = append(errs, err)
+		return c
+	}
+	o.tokens = counter("bearer.tokens", "{token}", "Bearer tokens verified or rejected.")
+	o.fetches = counter("bearer.key.fetches", "{fetch}", "Fetches of JWKS and discovery documents.")
+	o.skipped = counter("bearer.keys.skipped", "{key}", "Keys of fetched sets that were not kept.")
+	o.misses = counter("bearer.key.misses", "{miss}", "Tokens whose kid was not in the cached key set.")
+	o.stale = counter("bearer.keys.stale", "{event}", "Failed refreshes while stale keys were served.")
+	o.expired = counter("bearer.keys.expired", "{event}", "Cached keys dropped after the maximum staleness.")
+	var err error
+	o.fetchDuration, err = meter.Float64Histogram("bearer.key.fetch.duration", metric.WithUnit("s"),
+		metric.WithDescription("Durations of fetches of JWKS and discovery documents."))
+	errs = append(errs, err)
+	o.keys, err = meter.Int64Gauge("bearer.keys", metric.WithUnit("{key}"),
+		metric.WithDescription("Usable keys after the last successful fetch."))
+	errs = append(errs, err)
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// TokenVerified counts a verified token.
+func (o *Observer) TokenVerified(ctx context.Context, _ *bearer.Token, cached bool) {
+	if cached {
+		o.tokens.Add(ctx, 1, o.verifiedCached)
+		return
+	}
+	o.tokens.Add(ctx, 1, o.verified)
+}
+
+// TokenRejected counts a rejected token by its code and description.
+func (o *Observer) TokenRejected(ctx context.Context, e *bearer.Error) {
+	key := e.Code + "\x00" + e.Description
+	opt, ok := o.rejected.Load(key)
+	if !ok {
+		code := e.Code
+		if code == "" {
+			code = "no_token"
+		}
+		opt, _ = o.rejected.LoadOrStore(key, metric.WithAttributeSet(attribute.NewSet(
+			attribute.String("bearer.outcome", "rejected"),
+			attribute.String("bearer.error", code),
+			attribute.String("bearer.reason", e.Description))))
+	}
+	o.tokens.Add(ctx, 1, opt.(metric.AddOption))
+}
+
+// KeysFetched records a fetch, its duration, and the keys it brought.
+func (o *Observer) KeysFetched(e bearer.FetchEvent) {
+	ctx := context.Background()
+	outcome := "success"
+	if e.Err != nil {
+		outcome = "failure"
+	}
+	attrs := metric.WithAttributes(
+		attribute.String("url.full", e.URL),
+		attribute.String("bearer.fetch.trigger", e.Trigger.String()),
+		attribute.Int("http.response.status_code", e.Status),
+		attribute.String("bearer.outcome", outcome))
+	o.fetches.Add(ctx, 1, attrs)
+	o.fetchDuration.Record(ctx, e.Duration.Seconds(), attrs)
+	if e.Err == nil {
+		url := metric.WithAttributes(attribute.String("url.full", e.URL))
+		o.keys.Record(ctx, int64(e.Keys), url)
+		if len(e.Skipped) > 0 {
+			o.skipped.Add(ctx, int64(len(e.Skipped)), url)
+		}
+	}
+}
+
+// KeyMiss counts a token whose kid was not cached, by outcome.
+func (o *Observer) KeyMiss(e bearer.KeyMissEvent) {
+	o.misses.Add(context.Background(), 1, metric.WithAttributes(
+		attribute.String("url.full", e.URL),
+		attribute.String("bearer.key_miss.outcome", e.Outcome.String())))
+}
+
+// KeysStale counts a failed refresh while stale keys are served.
+func (o *Observer) KeysStale(e bearer.StaleEvent) {
+	o.stale.Add(context.Background(), 1, metric.WithAttributes(attribute.String("url.full", e.URL)))
+}
+
+// KeysExpired counts cached keys dropped after the maximum staleness.
+func (o *Observer) KeysExpired(e bearer.StaleEvent) {
+	o.expired.Add(context.Background(), 1, metric.WithAttributes(attribute.String("url.full", e.URL)))
+}

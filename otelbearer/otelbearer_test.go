@@ -1,0 +1,157 @@
+package otelbearer_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/bearerauth/bearer"
+	"github.com/bearerauth/bearer/bearertest"
+	"github.com/bearerauth/bearer/otelbearer"
+	"go.opentelemetry.io/otel/attribute"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+)
+
+// collect returns the points of the metric name, by their attributes.
+func collect(t *testing.T, reader *sdkmetric.ManualReader, name string) map[string]float64 {
+	t.Helper()
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	points := map[string]float64{}
+	for _, sm := range rm.ScopeMetrics {
+		if sm.Scope.Name != otelbearer.ScopeName {
+			t.Errorf("scope %q", sm.Scope.Name)
+		}
+		for _, m := range sm.Metrics {
+			if m.Name != name {
+				continue
+			}
+			switch d := m.Data.(type) {
+			case metricdata.Sum[int64]:
+				for _, p := range d.DataPoints {
+					points[p.Attributes.Encoded(attribute.DefaultEncoder())] = float64(p.Value)
+				}
+			case metricdata.Gauge[int64]:
+				for _, p := range d.DataPoints {
+					points[p.Attributes.Encoded(attribute.DefaultEncoder())] = float64(p.Value)
+				}
+			case metricdata.Histogram[float64]:
+				for _, p := range d.DataPoints {
+					points[p.Attributes.Encoded(attribute.DefaultEncoder())] = float64(p.Count)
+				}
+			}
+		}
+	}
+	return points
+}
+
+func setup(t *testing.T) (*sdkmetric.ManualReader, *otelbearer.Observer) {
+	reader := sdkmetric.NewManualReader()
+	obs, err := otelbearer.New(sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reader, obs
+}
+
+func get(t *testing.T, url, token string) int {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	return res.StatusCode
+}
+
+func TestTokenMetrics(t *testing.T) {
+	reader, obs := setup(t)
+	iss := bearertest.MustIssuer(bearertest.ES256)
+	m, err := bearer.New(iss.KeySource(), bearer.WithObserver(obs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	srv := httptest.NewServer(m.Handler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})))
+	defer srv.Close()
+
+	for range 3 {
+		get(t, srv.URL, iss.MustMint(nil))
+	}
+	get(t, srv.URL, iss.MustMint(bearertest.Claims{"exp": 1}))
+	get(t, srv.URL, iss.MustMint(bearertest.Claims{"exp": 2}))
+	get(t, srv.URL, "")
+
+	got := collect(t, reader, "bearer.tokens")
+	want := map[string]float64{
+		"bearer.cached=false,bearer.outcome=verified":                                       3,
+		"bearer.error=invalid_token,bearer.outcome=rejected,bearer.reason=token expired":    2,
+		"bearer.error=no_token,bearer.outcome=rejected,bearer.reason=bearer token required": 1,
+	}
+	if len(got) != len(want) {
+		t.Errorf("points: %v", got)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("bearer.tokens{%s} = %v, want %v", k, got[k], v)
+		}
+	}
+}
+
+func TestKeyMetrics(t *testing.T) {
+	reader, obs := setup(t)
+	idp := bearertest.NewServer(bearertest.RS256)
+	defer idp.Close()
+	m, err := bearer.New(bearer.RemoteJWKS(idp.JWKSURL), bearer.WithObserver(obs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if err := m.Ready(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(m.Handler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})))
+	defer srv.Close()
+
+	// A rotated key: one key-miss fetch that finds it.
+	if _, err := idp.Rotate(); err != nil {
+		t.Fatal(err)
+	}
+	if code := get(t, srv.URL, idp.MustMint(nil)); code != 200 {
+		t.Fatalf("token of the rotated key: %d", code)
+	}
+
+	url := "url.full=" + idp.JWKSURL
+	fetches := collect(t, reader, "bearer.key.fetches")
+	for _, k := range []string{
+		"bearer.fetch.trigger=initial,bearer.outcome=success,http.response.status_code=200," + url,
+		"bearer.fetch.trigger=key-miss,bearer.outcome=success,http.response.status_code=200," + url,
+	} {
+		if fetches[k] != 1 {
+			t.Errorf("bearer.key.fetches{%s} = %v; all: %v", k, fetches[k], fetches)
+		}
+	}
+	if d := collect(t, reader, "bearer.key.fetch.duration"); len(d) != 2 {
+		t.Errorf("bearer.key.fetch.duration: %v", d)
+	}
+	if keys := collect(t, reader, "bearer.keys"); keys[url] != 2 {
+		t.Errorf("bearer.keys = %v, want 2", keys)
+	}
+	if misses := collect(t, reader, "bearer.key.misses"); misses["bearer.key_miss.outcome=found,"+url] != 1 {
+		t.Errorf("bearer.key.misses = %v", misses)
+	}
+}
+
+func TestNilProvider(t *testing.T) {
+	if _, err := otelbearer.New(nil); err == nil {
+		t.Error("nil MeterProvider accepted")
+	}
+}
