@@ -404,20 +404,22 @@ func (h inMemory) RoundTrip(r *http.Request) (*http.Response, error) {
 	return res, nil
 }
 
-// fetches is a KeyObserver that passes on the source's fetch events.
-type fetches chan bearer.FetchEvent
+// fetches is an Observer that passes on the key source's fetch events.
+type fetches struct {
+	bearer.NopObserver
+	c chan bearer.FetchEvent
+}
 
-func (c fetches) KeysFetched(e bearer.FetchEvent) { c <- e }
-func (fetches) KeyMiss(bearer.KeyMissEvent)       {}
-func (fetches) KeysStale(bearer.StaleEvent)       {}
-func (fetches) KeysExpired(bearer.StaleEvent)     {}
+func newFetches() fetches { return fetches{c: make(chan bearer.FetchEvent, 4)} }
+
+func (f fetches) KeysFetched(e bearer.FetchEvent) { f.c <- e }
 
 // next returns the next fetch event, or fails the test: a fetch never
 // takes this long against an in-memory server, so it hangs.
-func (c fetches) next(t *testing.T) bearer.FetchEvent {
+func (f fetches) next(t *testing.T) bearer.FetchEvent {
 	t.Helper()
 	select {
-	case e := <-c:
+	case e := <-f.c:
 		return e
 	case <-time.After(10 * time.Second):
 		t.Fatal("no fetch result in 10s: the fetch hangs")
@@ -450,9 +452,9 @@ func FuzzRemoteJWKS(f *testing.F) {
 			requests++ // only the source's goroutine fetches
 			w.Write(doc)
 		})}
-		events := make(fetches, 4)
+		events := newFetches()
 		m, err := bearer.New(bearer.RemoteJWKS("https://idp.example/jwks", bearer.WithHTTPClient(client)),
-			bearer.WithKeyObserver(events), quiet, bearer.WithClock(func() time.Time { return k.now }))
+			bearer.WithObserver(events), quiet, bearer.WithClock(func() time.Time { return k.now }))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -558,9 +560,9 @@ func FuzzDiscover(f *testing.F) {
 			}
 			w.Write(keySet)
 		})}
-		events := make(fetches, 4)
+		events := newFetches()
 		m, err := bearer.New(bearer.Discover(issuer, bearer.WithHTTPClient(client)),
-			bearer.WithKeyObserver(events), quiet, bearer.WithClock(func() time.Time { return k.now }))
+			bearer.WithObserver(events), quiet, bearer.WithClock(func() time.Time { return k.now }))
 		if err != nil {
 			t.Fatal(err)
 		}

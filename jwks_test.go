@@ -773,7 +773,7 @@ func TestRedirects(t *testing.T) {
 		}))
 		defer tlsSrv.Close()
 		obs := newEvents()
-		newMiddleware(t, bearer.RemoteJWKS(tlsSrv.URL+"/jwks", bearer.WithHTTPClient(tlsSrv.Client())), bearer.WithKeyObserver(obs), quiet)
+		newMiddleware(t, bearer.RemoteJWKS(tlsSrv.URL+"/jwks", bearer.WithHTTPClient(tlsSrv.Client())), bearer.WithObserver(obs), quiet)
 		if e := <-obs.fetched; !errors.Is(e.Err, bearer.ErrInsecureURL) || e.Status != 0 {
 			t.Fatalf("fetch event %+v, want ErrInsecureURL", e)
 		}

@@ -30,7 +30,7 @@ type sourceEnv struct {
 	// keys alone decide.
 	allow algSet
 	// logger and observer hear of a remote source's fetches (WithLogger,
-	// WithKeyObserver); a nil logger means slog.Default().
+	// WithObserver); a nil logger means slog.Default().
 	logger   *slog.Logger
 	observer KeyObserver
 }

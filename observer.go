@@ -8,7 +8,7 @@ import (
 )
 
 // KeyObserver is told what the remote key sources (RemoteJWKS, Discover)
-// do, for metrics and alerts; WithKeyObserver sets one. Methods are called
+// do, for metrics and alerts; WithObserver sets one. Methods are called
 // synchronously, from a source's own goroutine or, for KeyMiss, from the
 // request's: they must be quick and safe for concurrent use. The core
 // depends on no metrics library; an implementation maps events to its own.

@@ -164,16 +164,16 @@ func KeysUnavailable(t testing.TB) *Fixture {
 	t.Cleanup(srv.Close)
 	srv.Keys.Fail(http.StatusInternalServerError)
 	srv.Keys.SetHeader("Retry-After", strconv.Itoa(int(RetryAfter/time.Second)))
-	fetched := make(fetches, 1)
+	fetched := fetches{c: make(chan bearer.FetchEvent, 1)}
 	// A request waits at most the key wait for a fetch in flight; none is,
 	// but a short one bounds the test if that changes.
 	keys := bearer.RemoteJWKS(srv.JWKSURL, bearer.WithKeyWait(time.Second))
 	f := newFixture(t, srv.Issuer, keys, []bearer.Option{
 		bearer.WithLogger(slog.New(slog.DiscardHandler)), // the failures are the point
-		bearer.WithKeyObserver(fetched),
+		bearer.WithObserver(fetched),
 	})
 	select {
-	case e := <-fetched:
+	case e := <-fetched.c:
 		if e.Err == nil || e.Status != http.StatusInternalServerError {
 			t.Fatalf("the first fetch: %+v, want a failed 500", e)
 		}
@@ -183,19 +183,19 @@ func KeysUnavailable(t testing.TB) *Fixture {
 	return f
 }
 
-// fetches is a bearer.KeyObserver that passes on fetch events without
+// fetches is a bearer.Observer that passes on fetch events without
 // waiting for a reader.
-type fetches chan bearer.FetchEvent
+type fetches struct {
+	bearer.NopObserver
+	c chan bearer.FetchEvent
+}
 
-func (c fetches) KeysFetched(e bearer.FetchEvent) {
+func (f fetches) KeysFetched(e bearer.FetchEvent) {
 	select {
-	case c <- e:
+	case f.c <- e:
 	default:
 	}
 }
-func (fetches) KeyMiss(bearer.KeyMissEvent)   {}
-func (fetches) KeysStale(bearer.StaleEvent)   {}
-func (fetches) KeysExpired(bearer.StaleEvent) {}
 
 // Answer is what a response said, as a client sees it.
 type Answer struct {
