@@ -539,6 +539,7 @@ func FuzzDiscover(f *testing.F) {
 		`{"issuer":"https://evil.example","issuer":"https://idp.example","jwks_uri":"https://idp.example/keys"}`,
 		`{"issuer":"https:\/\/idp.example","jwks_uri":"https://idp.example/k\u0065ys"}`,
 		`{"issuer":"https://idp.example","jwks_uri":"https://` + "\xbd" + `"}`,
+		`{"issuer":"https://idp.example","jwks_uri":"https://://idp.example/keys"}`,
 		`[]`, `null`, `{"issuer":["https://idp.example"]}`,
 	} {
 		f.Add([]byte(doc))

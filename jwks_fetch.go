@@ -37,7 +37,9 @@ func checkURL(raw string) (*url.URL, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bearer: malformed URL %q: %w", raw, err)
 	}
-	if u.Host == "" || u.Opaque != "" {
+	// Hostname, not Host: "https://:/keys" has a Host (":") but no host,
+	// and a dialer takes an empty host for the local machine.
+	if u.Hostname() == "" || u.Opaque != "" {
 		return nil, fmt.Errorf("bearer: URL %q is not absolute", raw)
 	}
 	if err := checkScheme(u); err != nil {

@@ -679,6 +679,7 @@ func TestRemoteConfigErrors(t *testing.T) {
 		{"plain http", bearer.RemoteJWKS("http://idp.example.com/jwks"), nil, bearer.ErrInsecureURL},
 		{"other scheme", bearer.RemoteJWKS("ftp://idp.example.com/jwks"), nil, bearer.ErrInsecureURL},
 		{"relative", bearer.RemoteJWKS("/jwks"), nil, nil},
+		{"no host name", bearer.RemoteJWKS("https://:443/jwks"), nil, nil},
 		{"malformed", bearer.RemoteJWKS("https://[::1"), nil, nil},
 		{"nil client", bearer.RemoteJWKS("https://idp.example.com/jwks", bearer.WithHTTPClient(nil)), nil, nil},
 		{"zero wait", bearer.RemoteJWKS("https://idp.example.com/jwks", bearer.WithKeyWait(0)), nil, nil},
