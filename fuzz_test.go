@@ -18,7 +18,6 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
-	neturl "net/url"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -540,6 +539,7 @@ func FuzzDiscover(f *testing.F) {
 		`{"issuer":"https:\/\/idp.example","jwks_uri":"https://idp.example/k\u0065ys"}`,
 		`{"issuer":"https://idp.example","jwks_uri":"https://` + "\xbd" + `"}`,
 		`{"issuer":"https://idp.example","jwks_uri":"https://://idp.example/keys"}`,
+		`{"issuer":"https://idp.example","jwks_uri":"https://idp.example:/keys#k"}`,
 		`[]`, `null`, `{"issuer":["https://idp.example"]}`,
 	} {
 		f.Add([]byte(doc))
@@ -598,8 +598,9 @@ func FuzzDiscover(f *testing.F) {
 		if err := json.Unmarshal(doc, &meta); err != nil || meta.Issuer != issuer || !strings.HasPrefix(meta.JWKSURI, "https://") {
 			t.Fatalf("keys from the document %q (%v)", doc, err)
 		}
-		// The request's URL is the document's, escaped.
-		if u, err := neturl.Parse(meta.JWKSURI); err != nil || fetched != 2 || len(urls) != 2 || urls[1] != u.String() {
+		// The request is the document's URL as net/http sends it: escaped,
+		// without an empty port or a fragment.
+		if want, err := http.NewRequest(http.MethodGet, meta.JWKSURI, nil); err != nil || fetched != 2 || len(urls) != 2 || urls[1] != want.URL.String() {
 			t.Fatalf("fetches %q, want the discovery document, then %s only", urls, meta.JWKSURI)
 		}
 		return true
