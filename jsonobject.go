@@ -3,6 +3,8 @@ package bearer
 import (
 	"encoding/json"
 	"strconv"
+	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -96,12 +98,17 @@ func (s *objectScanner) fail() (name, value string, dup, ok bool) {
 // well-formed JSON object.
 func (s *objectScanner) valid() bool { return s.done && !s.bad }
 
-// remember records name and reports whether it was already there. Claims
-// sets are small, so a linear search over an array is the fast path (an
-// array, not a slice of it, so that the scanner stays on the stack); a map
-// takes over for hostile objects with many members, which would make the
-// search quadratic.
+// remember records name and reports whether it, or a name equal to it
+// under Unicode case folding, was already there. Claim names are case
+// sensitive (RFC 7519 §10.1.1), but encoding/json, which Decode and
+// ClaimsFrom use, matches struct fields case-insensitively: {"sub":"alice",
+// "SUB":"admin"} would verify as alice and decode as admin. Such objects are
+// refused. Claims sets are small, so a linear search over an array is the
+// fast path (an array, not a slice of it, so that the scanner stays on the
+// stack); a map takes over for hostile objects with many members, which
+// would make the search quadratic.
 func (s *objectScanner) remember(name string) bool {
+	name = foldKey(name)
 	if s.index != nil {
 		if _, ok := s.index[name]; ok {
 			return true
@@ -127,6 +134,34 @@ func (s *objectScanner) remember(name string) bool {
 	s.seen[s.nseen] = name
 	s.nseen++
 	return false
+}
+
+// foldKey returns the same string for names equal under simple case
+// folding, as bytes.EqualFold and encoding/json compare them. Lower-case
+// ASCII names, nearly all claim names, are their own key and cost nothing.
+func foldKey(name string) string {
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c >= utf8.RuneSelf || 'A' <= c && c <= 'Z' {
+			return foldSlow(name)
+		}
+	}
+	return name
+}
+
+func foldSlow(name string) string {
+	var b strings.Builder
+	b.Grow(len(name))
+	for _, r := range name {
+		// The least lower-case form in r's folding orbit stands for all
+		// of it: 'K', 'k' and the Kelvin sign all become 'k', so that a
+		// lower-case ASCII name is its own key.
+		least := unicode.ToLower(r)
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			least = min(least, unicode.ToLower(f))
+		}
+		b.WriteRune(least)
+	}
+	return b.String()
 }
 
 // findMember returns the raw value of the member called name.

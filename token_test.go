@@ -159,6 +159,25 @@ func TestEscapedNames(t *testing.T) {
 	if _, err := m.Verify(context.Background(), sign(`{"exp":9999999999,"\u0065xp":1}`)); !errors.Is(err, bearer.ErrMalformed) {
 		t.Errorf("duplicate exp, one escaped: %v", err)
 	}
+	// Names equal under case folding: encoding/json, behind Decode and
+	// ClaimsFrom, would read one for the other.
+	for _, payload := range []string{
+		`{"sub":"alice","SUB":"admin","exp":9999999999}`,
+		`{"exp":9999999999,"Exp":1}`,
+		`{"kid":"a","\u212aid":"b","exp":9999999999}`, // KELVIN SIGN folds to k
+		`{"roles":["user"],"ROLES":["admin"],"exp":9999999999}`,
+	} {
+		if _, err := m.Verify(context.Background(), sign(payload)); !errors.Is(err, bearer.ErrMalformed) {
+			t.Errorf("%s: %v, want ErrMalformed", payload, err)
+		}
+	}
+	type claims struct {
+		Sub string `json:"sub"`
+	}
+	tok = verify(t, m, sign(`{"sub":"alice","Subject":"x","exp":9999999999}`))
+	if c, err := bearer.ClaimsFrom[claims](bearer.NewContext(context.Background(), tok)); err != nil || c.Sub != tok.Subject() {
+		t.Errorf("ClaimsFrom = %+v, %v; Subject %q", c, err, tok.Subject())
+	}
 }
 
 func TestScopeClaims(t *testing.T) {
