@@ -443,7 +443,8 @@ func attackCatalogue(t testing.TB, k *atkKeys, env atkEnv) []attack {
 
 	// Remote key sets (RemoteJWKS, Discover) are the identity provider's
 	// to fill, so whatever they hold is checked key by key: symmetric keys
-	// are refused, private keys reduced to their public half, encryption
+	// are refused, and so are private keys (published, they are disclosed:
+	// anyone could sign with them), encryption
 	// keys and unknown key types skipped while the set's good keys serve.
 	// Fetches go to the configured host only, never to one a token header
 	// or a redirect names.
@@ -458,7 +459,7 @@ func attackCatalogue(t testing.TB, k *atkKeys, env atkEnv) []attack {
 		"EC":      withPrivate(jwkEC("priv-ec", "ES256", &k.ec.PublicKey), privateParams(k.ec)),
 		"Ed25519": withPrivate(jwkOKP("priv-ed", k.ed.Public().(ed25519.PublicKey)), privateParams(k.ed)),
 	}
-	privSet := remote("/private.json", jwks(privJWK["RSA"], privJWK["EC"], privJWK["Ed25519"]))
+	privSet := remote("/private.json", jwks(rsaJWK, privJWK["RSA"], privJWK["EC"], privJWK["Ed25519"]))
 	encJWK := strings.Replace(jwkEC("ec-enc", "ES384", &k.ec384.PublicKey), `"use":"sig"`, `"use":"enc"`, 1)
 	opsJWK := strings.Replace(jwkEC("ec-ops", "ES384", &k.ec384.PublicKey), `"use":"sig"`, `"key_ops":["deriveKey"]`, 1)
 	encSet := remote("/enc.json", jwks(ecJWK, encJWK, opsJWK))
@@ -486,14 +487,18 @@ func attackCatalogue(t testing.TB, k *atkKeys, env atkEnv) []attack {
 		{name: "remote/oct key: WithAlgorithms allowing HS256", ref: "RFC 8725 §3.1; DESIGN.md (remote keys)", keys: octSet, opts: []bearer.Option{bearer.WithAlgorithms("HS256", "ES256")},
 			token: jwt(t, "HS256", k.secret, hsKid("hs-1"), claims), want: bearer.ErrUnknownKey, desc: unknownKid},
 
-		// A published private key verifies as its public half, no more:
-		// the check shows that the private values are not kept in memory.
-		{name: "control/remote private RSA key verifies as its public key", ref: "RFC 7517 §9.2 (control)", keys: privSet, check: privateHalfDropped,
-			token: jwt(t, "RS256", k.rsa, `{"alg":"RS256","kid":"priv-rsa"}`, claims)},
-		{name: "control/remote private EC key verifies as its public key", ref: "RFC 7517 §9.2 (control)", keys: privSet,
-			token: jwt(t, "ES256", k.ec, `{"alg":"ES256","kid":"priv-ec"}`, claims)},
-		{name: "control/remote private Ed25519 key verifies as its public key", ref: "RFC 7517 §9.2 (control)", keys: privSet,
-			token: jwt(t, "EdDSA", k.ed, `{"alg":"EdDSA","kid":"priv-ed"}`, claims)},
+		// A published private key is disclosed: a token it signed proves
+		// nothing and is refused. (The check shows that a private key given
+		// to PublicKey, the application's own, is kept as its public half
+		// only.)
+		{name: "control/remote set with private keys: its public key", ref: "RFC 7517 §5 (control)", keys: privSet,
+			token: jwt(t, "RS256", k.rsa, `{"alg":"RS256","kid":"rsa-1"}`, claims)},
+		{name: "remote/published private RSA key: its token refused", ref: "RFC 7517 §9.2; RFC 8725 §3.10", keys: privSet, check: privateHalfDropped,
+			token: jwt(t, "RS256", k.rsa, `{"alg":"RS256","kid":"priv-rsa"}`, claims), want: bearer.ErrUnknownKey, desc: unknownKid},
+		{name: "remote/published private EC key: its token refused", ref: "RFC 7517 §9.2; RFC 8725 §3.10", keys: privSet,
+			token: jwt(t, "ES256", k.ec, `{"alg":"ES256","kid":"priv-ec"}`, claims), want: bearer.ErrUnknownKey, desc: unknownKid},
+		{name: "remote/published private Ed25519 key: its token refused", ref: "RFC 7517 §9.2; RFC 8725 §3.10", keys: privSet,
+			token: jwt(t, "EdDSA", k.ed, `{"alg":"EdDSA","kid":"priv-ed"}`, claims), want: bearer.ErrUnknownKey, desc: unknownKid},
 
 		{name: "remote/use enc: ES384 by the encryption key under its kid", ref: "RFC 7517 §4.2", keys: encSet,
 			token: jwt(t, "ES384", k.ec384, `{"alg":"ES384","kid":"ec-enc"}`, claims), want: bearer.ErrUnknownKey, desc: unknownKid},
@@ -557,7 +562,7 @@ func attackCatalogue(t testing.TB, k *atkKeys, env atkEnv) []attack {
 		for form, secret := range forms {
 			attacks = append(attacks,
 				attack{name: fmt.Sprintf("remote/private %s key: HS256 keyed with its %s under its kid", kty, form), ref: "RFC 7517 §9.2; RFC 8725 §3.1", keys: privSet, forbid: forbid,
-					token: jwt(t, "HS256", secret, hsKid(kid), claims), want: bearer.ErrAlgorithm, desc: badAlg},
+					token: jwt(t, "HS256", secret, hsKid(kid), claims), want: bearer.ErrUnknownKey, desc: unknownKid},
 				attack{name: fmt.Sprintf("remote/private %s key: HS256 keyed with its %s, no kid", kty, form), ref: "RFC 7517 §9.2; RFC 8725 §3.1", keys: privSet, forbid: forbid,
 					token: jwt(t, "HS256", secret, hs256, claims), want: bearer.ErrAlgorithm, desc: badAlg})
 		}

@@ -39,7 +39,8 @@ import (
 //   - keeps only public signature keys it can use (RSA of 2048 bits or
 //     more, ECDSA P-256/384/521, Ed25519), honouring each key's use,
 //     key_ops and alg; unusable keys are skipped one by one and reported,
-//     symmetric keys are always refused;
+//     symmetric keys and published private keys (disclosed: anyone could
+//     sign with them) are always refused;
 //   - follows at most three redirects, to the same host only and never from
 //     https to http: keys come from the host the configuration names.
 //

@@ -207,7 +207,7 @@ func splitKeySet(doc []byte) ([]json.RawMessage, error) {
 // keyPolicy says which keys of a set to keep.
 type keyPolicy struct {
 	allow     algSet
-	symmetric bool // accept "oct" keys (never from a remote set)
+	symmetric bool // the application's own set: accept "oct" and private keys (never from a remote set)
 }
 
 // skippedKey records a key of a set that was not kept, and why.
@@ -256,6 +256,11 @@ func parseKey(raw []byte, p keyPolicy) (*verifyKey, string, error) {
 	var material any
 	if err := jwk.Export(key, &material); err != nil {
 		return nil, kid, fmt.Errorf("bearer: unusable key: %w", err)
+	}
+	if _, private := material.(interface{ Public() crypto.PublicKey }); private && !p.symmetric {
+		// A provider that publishes a private key has disclosed it: anyone
+		// can sign with it, so its tokens prove nothing.
+		return nil, kid, fmt.Errorf("bearer: published private key refused")
 	}
 	if secret, ok := material.([]byte); ok {
 		if !p.symmetric {
