@@ -10,7 +10,7 @@ import (
 // DefaultReplayEntries bounds the default in-memory replay cache.
 const DefaultReplayEntries = 1 << 20
 
-// ErrReplayCacheFull: the in-memory replay cache holds as many live
+// ErrReplayCacheFull reports that the in-memory replay cache holds as many live
 // entries as it may; the proof is refused rather than left unchecked.
 var ErrReplayCacheFull = errors.New("bearer: replay cache full")
 

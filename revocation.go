@@ -71,7 +71,7 @@ type Revocation struct {
 	Expires time.Time
 }
 
-// ErrNotRevocable: a token cannot be revoked by its ID because it has no
+// ErrNotRevocable reports that a token cannot be revoked by its ID because it has no
 // jti or no exp. Revoke its subject instead, or rotate the signing key.
 var ErrNotRevocable = errors.New("bearer: token cannot be revoked by ID")
 

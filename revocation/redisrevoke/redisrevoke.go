@@ -57,7 +57,7 @@ const (
 	DefaultMaxStaleness = 5 * time.Second
 )
 
-// ErrStale: Redis has been unreachable for longer than WithMaxStaleness, so
+// ErrStale reports that Redis has been unreachable for longer than WithMaxStaleness, so
 // the local list may lack revocations made on other instances.
 var ErrStale = errors.New("redisrevoke: revocation list out of date: Redis unreachable")
 
