@@ -14,7 +14,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -22,12 +21,11 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/bearerauth/bearer"
 	"github.com/bearerauth/bearer/bearertest"
+	"github.com/bearerauth/bearer/examples/internal/demo"
 	"github.com/bearerauth/bearer/otelbearer"
 	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
@@ -57,20 +55,12 @@ func main() {
 		log.Fatal(err)
 	}
 
-	srv := &http.Server{Addr: *addr, Handler: a.routes(), ReadHeaderTimeout: 5 * time.Second}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	go func() {
-		<-ctx.Done()
-		shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		srv.Shutdown(shutdown) // finish the requests in flight first
-	}()
 	a.printUsage(os.Stdout, *addr)
-	if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+	// Ctrl-C drains the requests in flight first ...
+	if err := demo.ListenAndServe(*addr, a.routes()); err != nil {
 		log.Print(err)
 	}
-	a.Close() // then stop the key refresh: nothing is left running
+	a.Close() // ... then stops the key refresh: nothing is left running
 }
 
 // app is the service and the two providers it trusts.

@@ -11,23 +11,19 @@
 package main
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"log"
 	"net/http"
-	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/bearerauth/bearer"
 	"github.com/bearerauth/bearer/bearertest"
+	"github.com/bearerauth/bearer/examples/internal/demo"
 )
 
 // users are the demo accounts: password and granted scopes.
@@ -54,19 +50,9 @@ func main() {
 	}
 	defer app.Close()
 
-	srv := &http.Server{Addr: *addr, Handler: app.routes(), ReadHeaderTimeout: 5 * time.Second}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	go func() {
-		<-ctx.Done()
-		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(shutdown)
-	}()
-
 	printUsage("http://" + *addr)
-	if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
-		log.Fatal(err)
+	if err := demo.ListenAndServe(*addr, app.routes()); err != nil {
+		log.Print(err)
 	}
 }
 

@@ -65,19 +65,22 @@ Ctrl-C stops it.
 }
 
 // ListenAndServe serves h on addr until Ctrl-C or SIGTERM, then shuts
-// down gracefully.
+// down gracefully: it returns once the requests in flight are done, so that
+// what the handler uses can be closed after it.
 func ListenAndServe(addr string, h http.Handler) error {
 	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	drained := make(chan error, 1)
 	go func() {
 		<-ctx.Done()
-		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		srv.Shutdown(shutdown)
+		drained <- srv.Shutdown(shutdown)
 	}()
 	if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
-	return nil
+	// ListenAndServe returns as soon as Shutdown begins; wait for it.
+	return <-drained
 }
