@@ -3,6 +3,7 @@ package bearer
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"reflect"
@@ -51,8 +52,9 @@ func Authorize(ctx context.Context, rules ...Rule) error {
 	}
 	for _, rule := range rules {
 		if err := rule(t); err != nil {
-			if e, ok := err.(*Error); ok {
-				return e
+			var e *Error
+			if errors.As(err, &e) {
+				return copyError(e)
 			}
 			return &Error{Code: CodeInsufficientScope, Description: "insufficient privileges",
 				Status: http.StatusForbidden, Err: fmt.Errorf("%w: %w", ErrInsufficientScope, err)}

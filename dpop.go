@@ -187,7 +187,7 @@ func (m *Middleware) authenticateDPoP(r *http.Request) (*Token, bool, error) {
 	if err != nil {
 		return nil, false, err
 	}
-	jkt, err := d.verifyProof(r, raw, m.clock())
+	jkt, err := d.verifyProof(r, raw, m.clock(), m.maxSize)
 	if err != nil {
 		return nil, false, err
 	}
@@ -219,7 +219,7 @@ func dpopCredentials(r *http.Request) (raw string, ok bool, err error) {
 // verifyProof checks the request's DPoP proof as RFC 9449 §4.3 lists, for
 // the access token raw, and returns the thumbprint of the proof's key.
 // The jti is spent last, so an invalid proof cannot burn one.
-func (d *dpopConfig) verifyProof(r *http.Request, token string, now time.Time) (string, error) {
+func (d *dpopConfig) verifyProof(r *http.Request, token string, now time.Time, maxSize int) (string, error) {
 	proofs := r.Header.Values("DPoP")
 	switch {
 	case len(proofs) == 0:
@@ -227,7 +227,7 @@ func (d *dpopConfig) verifyProof(r *http.Request, token string, now time.Time) (
 	case len(proofs) > 1:
 		return "", errProofMany
 	}
-	if len(proofs[0]) > DefaultMaxTokenSize {
+	if len(proofs[0]) > maxSize { // WithMaxTokenSize bounds proofs too
 		return "", errProofMalformed
 	}
 	// A proof is signed by its own key, so its claims need not wait for the

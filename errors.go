@@ -144,6 +144,17 @@ var (
 	errKeysUnavailable      = &Error{Code: CodeTemporarilyUnavailable, Description: "signing keys unavailable", Status: http.StatusServiceUnavailable, Err: ErrKeysUnavailable}
 )
 
+// copyError returns a copy of err when it is an *Error. The answers are
+// shared values, built once; what leaves the package is a copy, so that a
+// handler that changes the one it got cannot change another request's.
+func copyError(err error) error {
+	if e, ok := err.(*Error); ok {
+		c := *e
+		return &c
+	}
+	return err
+}
+
 func errNilOption(what string) error { return fmt.Errorf("bearer: nil %s", what) }
 
 // The answers of WithRevocation.

@@ -158,9 +158,8 @@ func (st *remoteStore) keys(ctx context.Context, q keyQuery) ([]*verifyKey, erro
 	for {
 		s := st.snap.Load()
 		if s.usable() {
-			ks, err := s.set.lookup(q)
-			if err == nil || !q.hasKid {
-				return ks, err
+			if ks, ok := s.set.exact(q); ok {
+				return ks, nil
 			}
 		}
 		if r, current := st.join(s, q.hasKid); current {
@@ -190,7 +189,7 @@ func (st *remoteStore) miss(ctx context.Context, q keyQuery, r *fetchRound) ([]*
 		st.missed(KeyMissUnavailable)
 		return nil, st.unavailable(s, now)
 	}
-	if ks, err := s.set.lookup(q); err == nil {
+	if ks, ok := s.set.exact(q); ok {
 		st.missed(KeyMissFound)
 		return ks, nil
 	}
@@ -201,6 +200,9 @@ func (st *remoteStore) miss(ctx context.Context, q keyQuery, r *fetchRound) ([]*
 		st.missed(KeyMissUnavailable)
 	default:
 		st.missed(KeyMissUnknown)
+	}
+	if len(s.set.noKid) > 0 {
+		return s.set.noKid, nil // keys without a kid may verify any token
 	}
 	if s.err != nil {
 		return nil, st.unavailable(s, now) // the set may be out of date: the token may be fine

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -790,4 +791,48 @@ func TestRedirects(t *testing.T) {
 		mustReady(t, m)
 		wantOK(t, send(m, iss.MustMint(bearertest.Claims{"sub": "a"})), "a")
 	})
+}
+
+// A key without a kid in the set must not hide a rotated key: a token
+// naming an unknown kid still triggers the key-miss fetch, and verifies on
+// its first request.
+func TestKidlessKeyDoesNotHideRotation(t *testing.T) {
+	srv := bearertest.NewServer(bearertest.ES256)
+	t.Cleanup(srv.Close)
+	kidless := bearertest.MustIssuer(bearertest.EdDSA)
+	withKidless := func() []byte {
+		var doc struct {
+			Keys []map[string]any `json:"keys"`
+		}
+		if err := json.Unmarshal(srv.JWKS(), &doc); err != nil {
+			t.Fatal(err)
+		}
+		var extra struct {
+			Keys []map[string]any `json:"keys"`
+		}
+		json.Unmarshal(kidless.JWKS(), &extra)
+		delete(extra.Keys[0], "kid")
+		doc.Keys = append(doc.Keys, extra.Keys[0])
+		b, _ := json.Marshal(doc)
+		return b
+	}
+	srv.Keys.Serve(withKidless())
+	m := newMiddleware(t, bearer.RemoteJWKS(srv.JWKSURL), quiet)
+	mustReady(t, m)
+	before := srv.Keys.Requests()
+
+	if _, err := srv.Rotate(); err != nil {
+		t.Fatal(err)
+	}
+	srv.Keys.Serve(withKidless())
+	if _, err := m.Verify(t.Context(), srv.MustMint(nil)); err != nil {
+		t.Fatalf("token of the rotated key, first request: %v", err)
+	}
+	if n := srv.Keys.Requests() - before; n != 1 {
+		t.Errorf("%d fetches for the rotated key, want 1", n)
+	}
+	// The kid-less key still verifies a token naming any kid.
+	if _, err := m.Verify(t.Context(), mintHeader(t, kidless, map[string]any{"kid": "anything"}, nil)); err != nil {
+		t.Errorf("token of the kid-less key: %v", err)
+	}
 }

@@ -337,16 +337,24 @@ func (s *staticStore) keys(_ context.Context, q keyQuery) ([]*verifyKey, error) 
 }
 
 func (s *staticStore) lookup(q keyQuery) ([]*verifyKey, error) {
-	if !q.hasKid {
-		return s.all, nil
-	}
-	if ks, ok := s.byKid[q.kid]; ok {
+	if ks, ok := s.exact(q); ok {
 		return ks, nil
 	}
 	if len(s.noKid) > 0 {
 		return s.noKid, nil
 	}
 	return nil, errUnknownKey
+}
+
+// exact returns the keys of q's kid (every key for a token without one),
+// without falling back to the keys that have no kid. A remote source
+// fetches when it fails: a kid-less key must not hide a rotated one.
+func (s *staticStore) exact(q keyQuery) ([]*verifyKey, bool) {
+	if !q.hasKid {
+		return s.all, true
+	}
+	ks, ok := s.byKid[q.kid]
+	return ks, ok
 }
 
 func (s *staticStore) ready(context.Context, bool) error { return nil }

@@ -3,6 +3,7 @@ package bearer_test
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/bearerauth/bearer"
@@ -96,5 +97,26 @@ func TestAccessTokenProfile(t *testing.T) {
 	}
 	if _, err := bearer.New(iss.KeySource(), bearer.WithAccessTokenProfile()); err == nil {
 		t.Error("profile without audience accepted")
+	}
+}
+
+// TestAccessTokenProfileIssuers: with Issuers, each issuer's own audience
+// satisfies RFC 9068 §4; an issuer with none, and no WithAudience, does not.
+func TestAccessTokenProfileIssuers(t *testing.T) {
+	a := bearertest.MustIssuer(bearertest.ES256, bearertest.WithIssuer("https://a.example"), bearertest.WithAudience("api"))
+	b := bearertest.MustIssuer(bearertest.ES256, bearertest.WithIssuer("https://b.example"))
+	m := newMiddleware(t, bearer.Issuers(
+		bearer.TrustedIssuer{Issuer: a.Issuer(), Keys: a.KeySource(), Audience: []string{"api"}},
+		bearer.TrustedIssuer{Issuer: b.Issuer(), Keys: b.KeySource(), Audience: []string{"api"}},
+	), bearer.WithAccessTokenProfile())
+	claims := bearertest.Claims{"sub": "s", "client_id": "c", "jti": "j"}
+	verify(t, m, mintHeader(t, a, map[string]any{"typ": "at+jwt"}, claims))
+
+	_, err := bearer.New(bearer.Issuers(
+		bearer.TrustedIssuer{Issuer: a.Issuer(), Keys: a.KeySource(), Audience: []string{"api"}},
+		bearer.TrustedIssuer{Issuer: b.Issuer(), Keys: b.KeySource()},
+	), bearer.WithAccessTokenProfile())
+	if err == nil || !strings.Contains(err.Error(), b.Issuer()) {
+		t.Errorf("issuer without audience: %v", err)
 	}
 }

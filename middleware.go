@@ -111,9 +111,6 @@ func New(keys KeySource, opts ...Option) (*Middleware, error) {
 			return nil, err
 		}
 	}
-	if m.profile && len(m.audiences) == 0 {
-		return nil, errors.New("bearer: WithAccessTokenProfile needs WithAudience (RFC 9068 §4)")
-	}
 	if err := m.checkRevocationConfig(); err != nil {
 		return nil, err
 	}
@@ -130,11 +127,33 @@ func New(keys KeySource, opts ...Option) (*Middleware, error) {
 			return nil, err
 		}
 	}
+	if err := m.checkProfile(); err != nil {
+		store.close()
+		return nil, err
+	}
 	m.keys = store
 	if m.cacheEntries > 0 {
 		m.cache = newTokenCache(m.cacheEntries)
 	}
 	return m, nil
+}
+
+// checkProfile makes sure that, under WithAccessTokenProfile, every token
+// has its audience checked (RFC 9068 §4): WithAudience, or an Audience for
+// each trusted issuer.
+func (m *Middleware) checkProfile() error {
+	if !m.profile || len(m.audiences) > 0 {
+		return nil
+	}
+	for _, iss := range m.issuers {
+		if len(m.issuerAud[iss]) == 0 {
+			return fmt.Errorf("bearer: WithAccessTokenProfile needs an audience for issuer %q: WithAudience or TrustedIssuer.Audience (RFC 9068 §4)", iss)
+		}
+	}
+	if len(m.issuers) == 0 {
+		return errors.New("bearer: WithAccessTokenProfile needs WithAudience (RFC 9068 §4)")
+	}
+	return nil
 }
 
 // Handler returns next wrapped: requests with a valid token reach next with
@@ -203,7 +222,7 @@ func (m *Middleware) admit(ctx context.Context, t *Token, cached bool, err error
 		}
 		return NewContext(ctx, t), nil
 	}
-	e := errorFrom(err)
+	e := errorFrom(copyError(err))
 	if m.observer != nil {
 		m.observer.TokenRejected(ctx, e)
 	}
@@ -218,7 +237,10 @@ func (m *Middleware) admit(ctx context.Context, t *Token, cached bool, err error
 // is an *Error wrapping a sentinel.
 func (m *Middleware) Authenticate(r *http.Request) (*Token, error) {
 	t, _, err := m.authenticate(r)
-	return t, err
+	if err != nil {
+		return nil, copyError(err)
+	}
+	return t, nil
 }
 
 // authenticate is Authenticate that also tells whether the verified-token

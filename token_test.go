@@ -227,7 +227,7 @@ func TestTokenIsImmutable(t *testing.T) {
 	obj.(map[string]any)["k"] = "changed"
 	var decoded map[string]any
 	tok.Decode(&decoded)
-	decoded["sub"] = "changed"
+	decoded["obj"] = "changed"
 
 	if got := tok.Audience(); got[0] != "a" {
 		t.Errorf("Audience changed: %v", got)
@@ -240,6 +240,10 @@ func TestTokenIsImmutable(t *testing.T) {
 	}
 	if got, _ := tok.Claim("obj"); got.(map[string]any)["k"] != "v" {
 		t.Errorf("Claim changed: %v", got)
+	}
+	var again map[string]any
+	if err := tok.Decode(&again); err != nil || again["obj"].(map[string]any)["k"] != "v" {
+		t.Errorf("Decode after a change to an earlier Decode: %v %v", again, err)
 	}
 }
 
@@ -516,5 +520,49 @@ func TestAuthenticateWritesNothing(t *testing.T) {
 	nilM.WriteError(w, r, errors.New("anything"))
 	if w.Code != 401 || w.Header().Get("WWW-Authenticate") != `Bearer error="invalid_token", error_description="token rejected"` || strings.Contains(w.Body.String(), "anything") {
 		t.Errorf("nil middleware, foreign error: %d %v %s", w.Code, w.Header(), w.Body)
+	}
+}
+
+// TestNumericDateYearOne: the earliest NumericDates are dates, not
+// "absent": an exp of year 1 has expired, even where exp is optional.
+func TestNumericDateYearOne(t *testing.T) {
+	iss := bearertest.MustIssuer(bearertest.HS256)
+	m := newMiddleware(t, iss.KeySource(), bearer.WithExpiryOptional())
+	for _, exp := range []any{-62135596800, -62135596801, -1e18} {
+		if _, err := m.Verify(context.Background(), iss.MustMint(bearertest.Claims{"exp": exp})); !errors.Is(err, bearer.ErrExpired) {
+			t.Errorf("exp %v: %v, want ErrExpired", exp, err)
+		}
+	}
+}
+
+// TestErrorsAreCopies: a handler that changes the *Error it got does not
+// change the answer to the next request.
+func TestErrorsAreCopies(t *testing.T) {
+	iss := bearertest.MustIssuer(bearertest.HS256)
+	m := newMiddleware(t, iss.KeySource(), bearer.WithMode(bearer.AllowFailed))
+	expired := iss.MustMint(bearertest.Claims{"exp": 1})
+	_, err := m.Verify(context.Background(), expired)
+	var e *bearer.Error
+	if !errors.As(err, &e) {
+		t.Fatal(err)
+	}
+	e.Description = "changed"
+	srv := serve(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, _ := bearer.ErrorFrom(r.Context())
+		w.Write([]byte(got.Description))
+		got.Description = "changed too"
+	})))
+	for range 2 {
+		if got := call(t, srv.URL, bearerHeader(expired)); got.body != "token expired" {
+			t.Errorf("reason %q, want token expired", got.body)
+		}
+	}
+	tok := verify(t, m, iss.MustMint(nil))
+	ctx := bearer.NewContext(context.Background(), tok)
+	err = bearer.AuthorizeScopes(ctx, "admin")
+	errors.As(err, &e)
+	e.Scope = "changed"
+	if err := bearer.AuthorizeScopes(ctx, "admin"); !errors.As(err, &e) || e.Scope != "admin" {
+		t.Errorf("scope %q, want admin", e.Scope)
 	}
 }

@@ -29,7 +29,10 @@ var b64 = base64.RawURLEncoding.Strict()
 // a proof of possession it is just a stolen token. See WithDPoP.
 func (m *Middleware) Verify(ctx context.Context, raw string) (*Token, error) {
 	t, _, err := m.verifyBearer(ctx, raw)
-	return t, err
+	if err != nil {
+		return nil, copyError(err)
+	}
+	return t, nil
 }
 
 // verifyBearer is Verify that also tells whether the verified-token cache
@@ -332,6 +335,10 @@ func (t *Token) readAudience(v string) bool {
 // conversion to time.Time must not overflow.
 const maxNumericDate = 253402300799
 
+// minNumericDate is the first second of year 1: one second earlier is
+// time.Time's zero value, which stands for "absent".
+const minNumericDate = -62135596799
+
 // readNumericDate accepts a JSON number only (RFC 7519 §2): "123", true
 // and "2030-01-01T00:00:00Z" are malformed claims.
 func readNumericDate(v string, dst *time.Time) bool {
@@ -339,7 +346,7 @@ func readNumericDate(v string, dst *time.Time) bool {
 	if !ok || math.IsInf(f, 0) || math.IsNaN(f) {
 		return false
 	}
-	f = max(min(f, maxNumericDate), -maxNumericDate)
+	f = max(min(f, maxNumericDate), minNumericDate)
 	sec, frac := math.Modf(f)
 	*dst = time.Unix(int64(sec), int64(frac*1e9))
 	return true
