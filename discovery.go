@@ -47,7 +47,7 @@ func (st *remoteStore) discover(ctx context.Context, trigger FetchTrigger) (answ
 	if ctx.Err() != nil {
 		return a, ctx.Err()
 	}
-	st.log.fetched(FetchEvent{URL: st.discoveryURL, Trigger: trigger, Status: a.status, Duration: time.Since(start), Err: err})
+	st.log.fetched(FetchEvent{URL: st.discoveryURL, Discovery: true, Trigger: trigger, Status: a.status, Duration: time.Since(start), Err: err})
 	if err != nil {
 		return a, err
 	}

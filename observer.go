@@ -51,8 +51,9 @@ func (t FetchTrigger) String() string {
 
 // FetchEvent describes one fetch of a remote document.
 type FetchEvent struct {
-	URL      string
-	Trigger  FetchTrigger
+	URL       string
+	Discovery bool // the OIDC discovery document, not a JWKS: Keys is 0
+	Trigger   FetchTrigger
 	Status   int           // HTTP status; 0 when there was no answer
 	Duration time.Duration // from request to parsed body
 	Keys     int           // usable keys of a JWKS answer (after 304: those kept)

@@ -18,7 +18,7 @@
 //	    url.full, bearer.fetch.trigger ("initial" | "scheduled" | "key-miss"),
 //	    http.response.status_code (0 without an answer), bearer.outcome ("success" | "failure")
 //	bearer.key.fetch.duration  histogram  s        the same fetches' durations, same attributes
-//	bearer.keys                gauge      {key}    usable keys after the last successful fetch; url.full
+//	bearer.keys                gauge      {key}    usable keys after the last successful JWKS fetch; url.full
 //	bearer.keys.skipped        counter    {key}    keys of fetched sets that were not kept; url.full
 //	bearer.key.misses          counter    {miss}   tokens with a kid not in the cached set
 //	    url.full, bearer.key_miss.outcome ("found" | "unknown" | "rate-limited" | "timeout" | "unavailable")
@@ -33,6 +33,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 
 	"github.com/bearerauth/bearer"
 	"go.opentelemetry.io/otel/attribute"
@@ -55,7 +56,8 @@ type Observer struct {
 	expired       metric.Int64Counter
 
 	verified, verifiedCached metric.AddOption
-	rejected                 sync.Map // description → metric.AddOption
+	rejected                 sync.Map // code and description → metric.AddOption
+	reasons                  atomic.Int64
 }
 
 var _ bearer.Observer = (*Observer)(nil)
@@ -104,11 +106,21 @@ func (o *Observer) TokenVerified(ctx context.Context, _ *bearer.Token, cached bo
 	o.tokens.Add(ctx, 1, o.verified)
 }
 
-// TokenRejected counts a rejected token by its code and description.
+// maxReasons bounds the distinct reasons recorded: the package's own are
+// fixed texts, but a validator may return an *Error with any description,
+// and a metric attribute must not grow without bound.
+const maxReasons = 64
+
+// TokenRejected counts a rejected token by its code and description
+// ("other" beyond the first maxReasons distinct ones).
 func (o *Observer) TokenRejected(ctx context.Context, e *bearer.Error) {
 	key := e.Code + "\x00" + e.Description
 	opt, ok := o.rejected.Load(key)
 	if !ok {
+		reason := e.Description
+		if o.reasons.Add(1) > maxReasons {
+			reason, key = "other", e.Code+"\x00\x00other"
+		}
 		code := e.Code
 		if code == "" {
 			code = "no_token"
@@ -116,7 +128,7 @@ func (o *Observer) TokenRejected(ctx context.Context, e *bearer.Error) {
 		opt, _ = o.rejected.LoadOrStore(key, metric.WithAttributeSet(attribute.NewSet(
 			attribute.String("bearer.outcome", "rejected"),
 			attribute.String("bearer.error", code),
-			attribute.String("bearer.reason", e.Description))))
+			attribute.String("bearer.reason", reason))))
 	}
 	o.tokens.Add(ctx, 1, opt.(metric.AddOption))
 }
@@ -135,7 +147,7 @@ func (o *Observer) KeysFetched(e bearer.FetchEvent) {
 		attribute.String("bearer.outcome", outcome))
 	o.fetches.Add(ctx, 1, attrs)
 	o.fetchDuration.Record(ctx, e.Duration.Seconds(), attrs)
-	if e.Err == nil {
+	if e.Err == nil && !e.Discovery {
 		url := metric.WithAttributes(attribute.String("url.full", e.URL))
 		o.keys.Record(ctx, int64(e.Keys), url)
 		if len(e.Skipped) > 0 {

@@ -2,6 +2,7 @@ package otelbearer_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -153,5 +154,44 @@ func TestKeyMetrics(t *testing.T) {
 func TestNilProvider(t *testing.T) {
 	if _, err := otelbearer.New(nil); err == nil {
 		t.Error("nil MeterProvider accepted")
+	}
+}
+
+// A discovery document brings no keys: it gets no bearer.keys point, which
+// would read as "no keys" to an alert.
+func TestDiscoveryHasNoKeyGauge(t *testing.T) {
+	reader, obs := setup(t)
+	idp := bearertest.NewServer(bearertest.ES256)
+	defer idp.Close()
+	m, err := bearer.New(bearer.Discover(idp.URL), bearer.WithObserver(obs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if err := m.Ready(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	keys := collect(t, reader, "bearer.keys")
+	if len(keys) != 1 || keys["url.full="+idp.JWKSURL] != 1 {
+		t.Errorf("bearer.keys = %v, want only the JWKS with 1 key", keys)
+	}
+	if n := len(collect(t, reader, "bearer.key.fetches")); n != 2 {
+		t.Errorf("%d fetch series, want the discovery and the JWKS fetch", n)
+	}
+}
+
+// Descriptions from validators are the application's: beyond a bound they
+// are counted as "other", so the series stay bounded.
+func TestReasonsBounded(t *testing.T) {
+	reader, obs := setup(t)
+	for i := range 200 {
+		obs.TokenRejected(t.Context(), &bearer.Error{Code: bearer.CodeInvalidToken, Description: fmt.Sprintf("reason %d", i), Status: 401})
+	}
+	got := collect(t, reader, "bearer.tokens")
+	if len(got) > 65 {
+		t.Errorf("%d series, want at most 65", len(got))
+	}
+	if other := got["bearer.error=invalid_token,bearer.outcome=rejected,bearer.reason=other"]; other != 200-64 {
+		t.Errorf("other = %v, want %d", other, 200-64)
 	}
 }
