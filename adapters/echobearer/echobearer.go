@@ -98,8 +98,8 @@ func (config Config) ToMiddleware() (echo.MiddlewareFunc, error) {
 
 // Require returns Echo middleware that lets a request through only if its
 // token satisfies every rule (bearer.AllScopes, bearer.AnyScope,
-// bearer.ClaimEquals ...); otherwise it ends with the first failure, 403
-// as a rule for net/http answers, or 401 when there is no token. Place it
+// bearer.ClaimEquals ...); otherwise it ends with the first failure, as
+// bearer.Require answers it (403), or 401 when there is no token. Place it
 // behind Middleware, on a route or a group.
 func Require(rules ...bearer.Rule) echo.MiddlewareFunc {
 	rules = slices.Clone(rules)

@@ -57,7 +57,7 @@ func Middleware(m *bearer.Middleware) gin.HandlerFunc {
 // Require returns Gin middleware that lets a request go on only if its
 // token satisfies every rule (bearer.AllScopes, bearer.AnyScope,
 // bearer.ClaimEquals ...); otherwise it answers with the first failure,
-// 403 as a rule for net/http answers, or 401 when there is no token, and
+// as bearer.Require answers it (403), or 401 when there is no token, and
 // aborts. Place it behind Middleware, on a route or a group.
 func Require(rules ...bearer.Rule) gin.HandlerFunc {
 	rules = slices.Clone(rules)

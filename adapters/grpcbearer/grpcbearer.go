@@ -100,7 +100,7 @@ func isFullMethod(name string) bool {
 }
 
 // UnaryServerInterceptor returns an interceptor that authenticates every
-// unary call with m and checks the scopes of WithScopes.
+// unary call with m and checks the scopes of WithScopes and the rules of WithRules.
 func UnaryServerInterceptor(m *bearer.Middleware, opts ...Option) grpc.UnaryServerInterceptor {
 	i := newInterceptor(m, opts)
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
@@ -113,7 +113,7 @@ func UnaryServerInterceptor(m *bearer.Middleware, opts ...Option) grpc.UnaryServ
 }
 
 // StreamServerInterceptor returns an interceptor that authenticates every
-// streaming call with m and checks the scopes of WithScopes.
+// streaming call with m and checks the scopes of WithScopes and the rules of WithRules.
 func StreamServerInterceptor(m *bearer.Middleware, opts ...Option) grpc.StreamServerInterceptor {
 	i := newInterceptor(m, opts)
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {

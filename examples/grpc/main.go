@@ -5,7 +5,7 @@
 // needed; the server prints client commands with freshly minted tokens.
 //
 //	go run ./grpc                                        # the server
-//	go run ./grpc -call Hello -token "$USER"             # a client
+//	go run ./grpc -call Hello -token "$MEMBER"           # a client
 package main
 
 import (
@@ -72,14 +72,14 @@ func serve(ctx context.Context, addr string) error {
 
 Tokens, valid for an hour:
   ADMIN=%[2]s
-  USER=%[3]s
+  MEMBER=%[3]s
 
 Try, from another terminal in examples/:
-  go run ./grpc -call Hello                          # Unauthenticated, no token
-  go run ./grpc -call Hello -token "$USER"
-  go run ./grpc -call Countdown -token "$USER"
-  go run ./grpc -call Admin -token "$USER"           # PermissionDenied
-  go run ./grpc -call Admin -token "$ADMIN"
+  go run ./grpc -addr %[1]s -call Hello                          # Unauthenticated, no token
+  go run ./grpc -addr %[1]s -call Hello -token "$MEMBER"
+  go run ./grpc -addr %[1]s -call Countdown -token "$MEMBER"
+  go run ./grpc -addr %[1]s -call Admin -token "$MEMBER"           # PermissionDenied
+  go run ./grpc -addr %[1]s -call Admin -token "$ADMIN"
 
 Ctrl-C stops it.
 `, lis.Addr(), admin, user)

@@ -51,13 +51,13 @@ func PrintCurl(w io.Writer, title, addr, prefix string, issuer *bearertest.Issue
 
 Tokens, valid for an hour:
   ADMIN=%[4]s
-  USER=%[5]s
+  MEMBER=%[5]s
 
 Try:
   curl -s http://%[2]s/public
   curl -si http://%[2]s%[3]s/me                                   # 401, no token
-  curl -s http://%[2]s%[3]s/me -H "Authorization: Bearer $USER"
-  curl -si http://%[2]s%[3]s/admin/stats -H "Authorization: Bearer $USER"    # 403 insufficient_scope
+  curl -s http://%[2]s%[3]s/me -H "Authorization: Bearer $MEMBER"
+  curl -si http://%[2]s%[3]s/admin/stats -H "Authorization: Bearer $MEMBER"    # 403 insufficient_scope
   curl -s http://%[2]s%[3]s/admin/stats -H "Authorization: Bearer $ADMIN"
 
 Ctrl-C stops it.
