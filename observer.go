@@ -7,8 +7,8 @@ import (
 	"time"
 )
 
-// KeyObserver is told what the remote key sources (RemoteJWKS, Discover)
-// do, for metrics and alerts; WithObserver sets one. Methods are called
+// KeyObserver is the part of an Observer that hears what the remote key
+// sources (RemoteJWKS, Discover) do, for metrics and alerts. Methods are called
 // synchronously, from a source's own goroutine or, for KeyMiss, from the
 // request's: they must be quick and safe for concurrent use. The core
 // depends on no metrics library; an implementation maps events to its own.
@@ -54,11 +54,11 @@ type FetchEvent struct {
 	URL       string
 	Discovery bool // the OIDC discovery document, not a JWKS: Keys is 0
 	Trigger   FetchTrigger
-	Status   int           // HTTP status; 0 when there was no answer
-	Duration time.Duration // from request to parsed body
-	Keys     int           // usable keys of a JWKS answer (after 304: those kept)
-	Skipped  []SkippedKey  // keys of the set that were not kept, and why
-	Err      error         // nil on success (200 with usable keys, or 304)
+	Status    int           // HTTP status; 0 when there was no answer
+	Duration  time.Duration // from request to parsed body
+	Keys      int           // usable keys of a JWKS answer (after 304: those kept)
+	Skipped   []SkippedKey  // keys of the set that were not kept, and why
+	Err       error         // nil on success (200 with usable keys, or 304)
 }
 
 // SkippedKey is a key of a fetched set that cannot verify signatures here:
