@@ -4,6 +4,7 @@ import (
 	"context"
 	"hash/maphash"
 	"math"
+	"slices"
 	"sync/atomic"
 )
 
@@ -152,7 +153,7 @@ func (m *Middleware) verifyCached(ctx context.Context, h uint64, raw string) (t 
 		m.cache.remove(e)
 		return nil, true, err
 	}
-	if !containsKey(keys, t.key) {
+	if !slices.Contains(keys, t.key) {
 		m.cache.remove(e)
 		return nil, false, nil
 	}
@@ -163,13 +164,4 @@ func (m *Middleware) verifyCached(ctx context.Context, h uint64, raw string) (t 
 		return nil, true, err
 	}
 	return t, true, nil
-}
-
-func containsKey(keys []*verifyKey, k *verifyKey) bool {
-	for _, c := range keys {
-		if c == k {
-			return true
-		}
-	}
-	return false
 }

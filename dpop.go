@@ -204,16 +204,7 @@ func dpopCredentials(r *http.Request) (raw string, ok bool, err error) {
 	if len(values) != 1 {
 		return "", false, nil // none, or several: the bearer extractor answers
 	}
-	v := values[0]
-	const scheme = "DPoP"
-	if len(v) < len(scheme) || !strings.EqualFold(v[:len(scheme)], scheme) || len(v) > len(scheme) && v[len(scheme)] != ' ' {
-		return "", false, nil
-	}
-	raw = strings.TrimLeft(v[len(scheme):], " ")
-	if !isB64Token(raw) {
-		return "", false, errMalformedCredentials
-	}
-	return raw, true, nil
+	return schemeCredentials(values[0], "DPoP")
 }
 
 // verifyProof checks the request's DPoP proof as RFC 9449 §4.3 lists, for

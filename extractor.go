@@ -32,23 +32,30 @@ func bearerCredentials(values []string) (string, error) {
 	default:
 		return "", errMultipleHeaders
 	}
-	v := values[0]
-	const scheme = "Bearer"
+	token, ok, err := schemeCredentials(values[0], "Bearer")
+	if !ok && err == nil {
+		return "", errNoToken // another scheme
+	}
+	return token, err
+}
+
+// schemeCredentials reads an Authorization value of the form
+// "<scheme> <b64token>", the scheme in any case, one or more spaces. ok is
+// false for another scheme; a value of this scheme with nothing, or with
+// something that is not a b64token, is a malformed request.
+func schemeCredentials(v, scheme string) (token string, ok bool, err error) {
 	if len(v) < len(scheme) || !strings.EqualFold(v[:len(scheme)], scheme) {
-		return "", errNoToken
+		return "", false, nil
 	}
 	rest := v[len(scheme):]
-	if rest == "" {
-		return "", errMalformedCredentials // "Bearer" with nothing
+	if rest != "" && rest[0] != ' ' {
+		return "", false, nil // another scheme, e.g. "Bearerx"
 	}
-	if rest[0] != ' ' {
-		return "", errNoToken // another scheme, e.g. "Bearerx"
+	token = strings.TrimLeft(rest, " ")
+	if !isB64Token(token) { // also "Bearer" with nothing
+		return "", true, errMalformedCredentials
 	}
-	token := strings.TrimLeft(rest, " ")
-	if !isB64Token(token) {
-		return "", errMalformedCredentials
-	}
-	return token, nil
+	return token, true, nil
 }
 
 // isB64Token reports whether s matches RFC 6750 §2.1:

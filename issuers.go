@@ -68,7 +68,7 @@ func openTrusted(ti TrustedIssuer, env sourceEnv, ms *multiStore) (keyStore, err
 	if _, nested := ti.Keys.(issuersSource); nested {
 		return nil, errors.New("bearer: Issuers inside Issuers")
 	}
-	if contains(ti.Audience, "") {
+	if slices.Contains(ti.Audience, "") {
 		return nil, fmt.Errorf("bearer: issuer %q has an empty audience", ti.Issuer)
 	}
 	store, err := ti.Keys.open(env)

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 
 	"github.com/lestrrat-go/jwx/v3/jwk"
@@ -244,7 +245,7 @@ func parseKey(raw []byte, p keyPolicy) (*verifyKey, string, error) {
 	if use, ok := key.KeyUsage(); ok && use != "sig" {
 		return nil, kid, fmt.Errorf("bearer: key use %q is not \"sig\"", use)
 	}
-	if ops, ok := key.KeyOps(); ok && !canVerify(ops) {
+	if ops, ok := key.KeyOps(); ok && !slices.Contains(ops, jwk.KeyOpVerify) {
 		return nil, kid, fmt.Errorf("bearer: key_ops do not include \"verify\"")
 	}
 	alg := algNone
@@ -302,15 +303,6 @@ func publicHalf(key crypto.PublicKey) crypto.PublicKey {
 		return k.Public()
 	}
 	return key
-}
-
-func canVerify(ops jwk.KeyOperationList) bool {
-	for _, op := range ops {
-		if op == jwk.KeyOpVerify {
-			return true
-		}
-	}
-	return false
 }
 
 // staticStore serves a fixed set of keys.

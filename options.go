@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -15,7 +16,7 @@ type Option func(m *Middleware) error
 // Without it, any issuer is accepted.
 func WithIssuer(iss ...string) Option {
 	return func(m *Middleware) error {
-		if len(iss) == 0 || contains(iss, "") {
+		if len(iss) == 0 || slices.Contains(iss, "") {
 			return errors.New("bearer: WithIssuer needs non-empty issuers")
 		}
 		m.issuers = append(m.issuers, iss...)
@@ -28,7 +29,7 @@ func WithIssuer(iss ...string) Option {
 // more than one API (RFC 8725 §3.9), or a token for one is good for all.
 func WithAudience(aud ...string) Option {
 	return func(m *Middleware) error {
-		if len(aud) == 0 || contains(aud, "") {
+		if len(aud) == 0 || slices.Contains(aud, "") {
 			return errors.New("bearer: WithAudience needs non-empty audiences")
 		}
 		m.audiences = append(m.audiences, aud...)

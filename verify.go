@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 	"unsafe"
@@ -84,7 +85,7 @@ func (m *Middleware) verifyAll(ctx context.Context, raw string) (*Token, error) 
 	// The unverified iss is checked before any key lookup: a token of an
 	// issuer not trusted must cost no fetch, nor select any key. A claims
 	// set too malformed to read is judged after the signature instead.
-	if t.claimsErr == nil && len(m.issuers) > 0 && !contains(m.issuers, t.iss) {
+	if t.claimsErr == nil && len(m.issuers) > 0 && !slices.Contains(m.issuers, t.iss) {
 		return nil, errIssuer
 	}
 	keys, err := m.keys.keys(ctx, t.keyQuery())
@@ -470,18 +471,9 @@ func (m *Middleware) runValidators(ctx context.Context, t *Token) error {
 	return nil
 }
 
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
 func containsAny(list, values []string) bool {
 	for _, v := range values {
-		if contains(list, v) {
+		if slices.Contains(list, v) {
 			return true
 		}
 	}
