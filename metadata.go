@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 )
@@ -35,8 +34,8 @@ type ResourceMetadata struct {
 // without query or fragment.
 func WithResourceMetadata(md ResourceMetadata) Option {
 	return func(m *Middleware) error {
-		u, err := url.Parse(md.Resource)
-		if err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || checkScheme(u) != nil {
+		u, err := checkURL(md.Resource)
+		if err != nil || u.RawQuery != "" || u.Fragment != "" {
 			return errors.New("bearer: ResourceMetadata.Resource must be an https URL without query or fragment")
 		}
 		md.AuthorizationServers = slices.Clone(md.AuthorizationServers)

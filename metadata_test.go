@@ -64,7 +64,7 @@ func TestResourceMetadataOff(t *testing.T) {
 	if got := call(t, serve(t, m.ResourceMetadataHandler()).URL, nil); got.status != 404 {
 		t.Errorf("handler without metadata: %d", got.status)
 	}
-	for _, resource := range []string{"", "api", "http://api.example.com", "https://api.example.com/?q=1", "https://api.example.com/#f"} {
+	for _, resource := range []string{"", "api", "http://api.example.com", "https://api.example.com/?q=1", "https://api.example.com/#f", "https://:443/v1"} {
 		if _, err := bearer.New(bearer.Secret(make([]byte, 32)), bearer.WithResourceMetadata(bearer.ResourceMetadata{Resource: resource})); err == nil {
 			t.Errorf("resource %q accepted", resource)
 		}
