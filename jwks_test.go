@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -834,5 +835,74 @@ func TestKidlessKeyDoesNotHideRotation(t *testing.T) {
 	// The kid-less key still verifies a token naming any kid.
 	if _, err := m.Verify(t.Context(), mintHeader(t, kidless, map[string]any{"kid": "anything"}, nil)); err != nil {
 		t.Errorf("token of the kid-less key: %v", err)
+	}
+}
+
+// Each attempt is bounded by the fetch timeout: a provider that never
+// answers is asked again after the timeout and the backoff.
+func TestFetchTimeoutPerAttempt(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := newIdP(t, bearertest.ES256)
+		srv.Keys.Hang()
+		newRemote(t, srv, []bearer.RemoteOption{bearer.WithFetchTimeout(20 * time.Second), bearer.WithRetryBackoff(time.Second, time.Second)})
+		time.Sleep(15 * time.Second)
+		synctest.Wait()
+		if n := srv.Keys.Requests(); n != 1 {
+			t.Fatalf("%d requests within the timeout, want 1", n)
+		}
+		time.Sleep(10 * time.Second) // past the timeout and the backoff
+		synctest.Wait()
+		if n := srv.Keys.Requests(); n != 2 {
+			t.Fatalf("%d requests after the timeout, want 2: the hung attempt was not ended", n)
+		}
+	})
+}
+
+// Last-Modified makes the next fetch conditional (If-Modified-Since); its
+// 304 keeps the keys. A 304 to an unconditional request is a failed fetch.
+func TestLastModified(t *testing.T) {
+	iss := bearertest.MustIssuer(bearertest.ES256)
+	const stamp = "Sat, 28 Nov 2026 10:00:00 GMT"
+	var mu sync.Mutex
+	var conditional []string
+	notModifiedAlways := false
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		ims := r.Header.Get("If-Modified-Since")
+		conditional = append(conditional, ims)
+		if notModifiedAlways || ims == stamp {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		w.Header().Set("Last-Modified", stamp)
+		w.Write(iss.JWKS())
+	}))
+	t.Cleanup(srv.Close)
+
+	m := newMiddleware(t, bearer.RemoteJWKS(srv.URL), quiet)
+	mustReady(t, m)
+	// An unknown kid: one key-miss fetch, conditional, answered 304.
+	if _, err := m.Verify(t.Context(), mintHeader(t, iss, map[string]any{"kid": "rotated"}, nil)); !errors.Is(err, bearer.ErrUnknownKey) {
+		t.Errorf("unknown kid: %v", err)
+	}
+	if _, err := m.Verify(t.Context(), iss.MustMint(nil)); err != nil {
+		t.Errorf("the keys kept after 304: %v", err)
+	}
+	mu.Lock()
+	got := slices.Clone(conditional)
+	notModifiedAlways = true
+	mu.Unlock()
+	if want := []string{"", stamp}; !slices.Equal(got, want) {
+		t.Errorf("If-Modified-Since of the fetches: %q, want %q", got, want)
+	}
+
+	// A provider that answers 304 to the first, unconditional request has
+	// sent no keys: the source stays unavailable (and does not crash).
+	cold := newMiddleware(t, bearer.RemoteJWKS(srv.URL, bearer.WithKeyWait(100*time.Millisecond)), quiet)
+	ctx, cancel := context.WithTimeout(t.Context(), 500*time.Millisecond)
+	defer cancel()
+	if err := cold.Ready(ctx); !errors.Is(err, bearer.ErrKeysUnavailable) {
+		t.Errorf("Ready after a 304 to an unconditional request: %v", err)
 	}
 }

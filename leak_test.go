@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
@@ -60,7 +61,9 @@ func TestCloseDuringHungFetch(t *testing.T) {
 	defer hung.Close()
 	ignore := goleak.IgnoreCurrent()
 
-	m, err := bearer.New(bearer.RemoteJWKS(hung.URL), quiet)
+	// A fetch timeout far longer than the test: Close must end the fetch,
+	// not wait for it.
+	m, err := bearer.New(bearer.RemoteJWKS(hung.URL, bearer.WithFetchTimeout(time.Hour)), quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +71,16 @@ func TestCloseDuringHungFetch(t *testing.T) {
 	if err := m.Check(context.Background()); !errors.Is(err, bearer.ErrKeysUnavailable) {
 		t.Fatalf("Check: %v", err)
 	}
-	m.Close()
+	closed := make(chan struct{})
+	go func() {
+		m.Close()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+	case <-time.After(time.Minute): // generous: Close takes milliseconds
+		t.Fatal("Close waits for the hung fetch")
+	}
 	goleak.VerifyNone(t, ignore)
 }
 
