@@ -287,3 +287,62 @@ func TestDPoPBaseURLAndSharedReplay(t *testing.T) {
 		t.Error("relative BaseURL accepted")
 	}
 }
+
+func TestDPoPProofLimits(t *testing.T) {
+	iss := bearertest.MustIssuer(bearertest.ES256)
+	key := bearertest.MustDPoPKey(bearertest.ES256)
+	tok := iss.MustMint(bearertest.Claims{"sub": "alice", "cnf": key.Confirmation()})
+
+	t.Run("WithMaxTokenSize bounds proofs", func(t *testing.T) {
+		m := newMiddleware(t, iss.KeySource(), bearer.WithDPoP(bearer.DPoP{}), bearer.WithMaxTokenSize(len(tok)+1))
+		srv := serve(t, m.Handler(whoami))
+		c := key.ProofClaims("GET", srv.URL, tok)
+		c["pad"] = strings.Repeat("x", len(tok))
+		big, _ := key.ProofWith(nil, c)
+		if got := dpopCall(t, "GET", srv.URL, "DPoP", tok, big); got.status != 401 || !strings.Contains(got.challenge, "malformed DPoP proof") {
+			t.Errorf("proof over the size limit: %d %s", got.status, got.challenge)
+		}
+	})
+	t.Run("jti length", func(t *testing.T) {
+		m := newMiddleware(t, iss.KeySource(), bearer.WithDPoP(bearer.DPoP{}))
+		srv := serve(t, m.Handler(whoami))
+		c := key.ProofClaims("GET", srv.URL, tok)
+		c["jti"] = strings.Repeat("j", 257)
+		long, _ := key.ProofWith(nil, c)
+		if got := dpopCall(t, "GET", srv.URL, "DPoP", tok, long); got.status != 401 || !strings.Contains(got.challenge, "DPoP proof has no valid jti") {
+			t.Errorf("jti of 257 bytes: %d %s", got.status, got.challenge)
+		}
+	})
+	t.Run("replay cache full", func(t *testing.T) {
+		m := newMiddleware(t, iss.KeySource(), bearer.WithDPoP(bearer.DPoP{Replay: bearer.NewMemoryReplayCache(1)}))
+		srv := serve(t, m.Handler(whoami))
+		if got := dpopCall(t, "GET", srv.URL, "DPoP", tok, key.MustProof("GET", srv.URL, tok)); got.status != 200 {
+			t.Fatalf("first proof: %d %s", got.status, got.challenge)
+		}
+		// The cache holds one live id: a second proof cannot be checked
+		// for replay, so it is refused, not let through unchecked.
+		got := dpopCall(t, "GET", srv.URL, "DPoP", tok, key.MustProof("GET", srv.URL, tok))
+		if got.status != 503 || got.header.Get("Retry-After") == "" {
+			t.Errorf("second proof with a full cache: %d %v", got.status, got.header)
+		}
+	})
+}
+
+// Expired ids leave the memory replay cache: a full cache takes new ones
+// once the old have lapsed.
+func TestMemoryReplayCacheExpiry(t *testing.T) {
+	c := bearer.NewMemoryReplayCache(1)
+	ctx := t.Context()
+	if fresh, err := c.Remember(ctx, "a", time.Now().Add(-time.Second)); !fresh || err != nil {
+		t.Fatalf("a: %v %v", fresh, err)
+	}
+	if fresh, err := c.Remember(ctx, "b", time.Now().Add(time.Minute)); !fresh || err != nil {
+		t.Errorf("b after a lapsed: %v %v", fresh, err)
+	}
+	if fresh, err := c.Remember(ctx, "c", time.Now().Add(time.Minute)); fresh || !errors.Is(err, bearer.ErrReplayCacheFull) {
+		t.Errorf("c in a full cache: %v %v", fresh, err)
+	}
+	if fresh, err := c.Remember(ctx, "b", time.Now().Add(time.Minute)); fresh || err != nil {
+		t.Errorf("b again: %v %v", fresh, err)
+	}
+}
