@@ -3,6 +3,7 @@ package bearer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 )
@@ -46,7 +47,7 @@ func (t FetchTrigger) String() string {
 	case FetchKeyMiss:
 		return "key-miss"
 	}
-	return "unknown"
+	return fmt.Sprintf("FetchTrigger(%d)", uint8(t))
 }
 
 // FetchEvent describes one fetch of a remote document.
@@ -94,7 +95,7 @@ func (o KeyMissOutcome) String() string {
 	case KeyMissUnavailable:
 		return "unavailable"
 	}
-	return "unknown"
+	return fmt.Sprintf("KeyMissOutcome(%d)", uint8(o))
 }
 
 // KeyMissEvent describes a key miss. The kid itself is left out: it comes
