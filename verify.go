@@ -21,9 +21,12 @@ var b64 = base64.RawURLEncoding.Strict()
 // HTTP request (gRPC, websockets, queues). Every error is an *Error wrapping
 // a sentinel.
 //
-// The steps, in order: size limit, JWS compact parse, header checks (alg
-// allowlist, crit, typ), issuer, key lookup, signature, then claims (exp,
-// nbf, iat, aud, required claims, validators), then revocation
+// The steps, in order: size limit; the verified-token cache (a hit goes
+// straight to the per-request checks); JWS compact parse with the header
+// (crit and "none" refused there); the alg allowlist and typ; the
+// unverified issuer, which selects the keys; key lookup; signature; only
+// then the verdict on the claims set's form; exp, nbf, iat, aud, required
+// claims; and, on every request, validators and revocation
 // (WithRevocation).
 //
 // A token bound to a key (a cnf claim, RFC 7800) is refused here: without
@@ -225,8 +228,8 @@ func (t *Token) readHeader() error {
 }
 
 // readClaims reads the registered claims the verifier and the accessors
-// need, and the scopes from scopeClaim ("" for "scope", else "scp"); the
-// rest stay in the payload for Claim and Decode.
+// need, and the scopes from scopeClaim (WithScopeClaim; "" reads "scope",
+// else "scp"); the rest stay in the payload for Claim and Decode.
 func (t *Token) readClaims(scopeClaim string) error {
 	var s objectScanner
 	if !s.reset(t.payload) {
@@ -385,8 +388,8 @@ func (t *Token) verifySignature(keys []*verifyKey) error {
 	return errSignature
 }
 
-// validate checks a token whose signature holds, in the order DESIGN.md
-// gives: the time window, then the claims fixed by the token (aud, required
+// validate checks a token whose signature holds, in the order Verify
+// documents: the time window, then the claims fixed by the token (aud, required
 // claims), then what depends on state outside the token (validators,
 // revocation).
 func (m *Middleware) validate(ctx context.Context, t *Token) error {
