@@ -98,6 +98,9 @@ func TestAccessTokenProfile(t *testing.T) {
 	if _, err := bearer.New(iss.KeySource(), bearer.WithAccessTokenProfile()); err == nil {
 		t.Error("profile without audience accepted")
 	}
+	if _, err := bearer.New(iss.KeySource(), bearer.WithAccessTokenProfile(), bearer.WithAudience("api"), bearer.WithTokenType("JWT")); err == nil {
+		t.Error("profile with another token type accepted")
+	}
 }
 
 // TestAccessTokenProfileIssuers: with Issuers, each issuer's own audience

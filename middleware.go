@@ -142,7 +142,13 @@ func New(keys KeySource, opts ...Option) (*Middleware, error) {
 // has its audience checked (RFC 9068 §4): WithAudience, or an Audience for
 // each trusted issuer.
 func (m *Middleware) checkProfile() error {
-	if !m.profile || len(m.audiences) > 0 {
+	if !m.profile {
+		return nil
+	}
+	if m.tokenType != "at+jwt" {
+		return errors.New("bearer: WithTokenType overrides the at+jwt of WithAccessTokenProfile")
+	}
+	if len(m.audiences) > 0 {
 		return nil
 	}
 	for _, iss := range m.issuers {
