@@ -88,10 +88,8 @@ func AnyScope(scopes ...string) Rule {
 	scopes = slices.Clone(scopes)
 	deny := insufficientScope(scopes)
 	return func(t *Token) error {
-		for _, s := range scopes {
-			if t.HasScopes(s) {
-				return nil
-			}
+		if t.hasAnyScope(scopes) {
+			return nil
 		}
 		return deny
 	}

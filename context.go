@@ -71,17 +71,30 @@ func (t *Token) Scopes() []string {
 
 // HasScopes reports whether the token has every one of scopes.
 func (t *Token) HasScopes(scopes ...string) bool {
-	for _, want := range scopes {
-		found := false
-		t.eachScope(func(s string) bool {
-			found = s == want
-			return !found
-		})
-		if !found {
-			return false
-		}
+	if len(scopes) > 64 {
+		return !slices.ContainsFunc(scopes, func(s string) bool { return !t.HasScopes(s) })
 	}
-	return true
+	// One pass over the token's scopes, marking the wanted ones it has.
+	var have uint64
+	t.eachScope(func(s string) bool {
+		for i, want := range scopes {
+			if s == want {
+				have |= 1 << i
+			}
+		}
+		return true
+	})
+	return have == 1<<len(scopes)-1
+}
+
+// hasAnyScope reports whether the token has at least one of scopes.
+func (t *Token) hasAnyScope(scopes []string) bool {
+	found := false
+	t.eachScope(func(s string) bool {
+		found = slices.Contains(scopes, s)
+		return !found
+	})
+	return found
 }
 
 // eachScope calls fn for each scope until fn returns false.

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -564,5 +565,26 @@ func TestErrorsAreCopies(t *testing.T) {
 	e.Scope = "changed"
 	if err := bearer.AuthorizeScopes(ctx, "admin"); !errors.As(err, &e) || e.Scope != "admin" {
 		t.Errorf("scope %q, want admin", e.Scope)
+	}
+}
+
+func TestHasScopesMany(t *testing.T) {
+	iss := bearertest.MustIssuer(bearertest.HS256)
+	m := newMiddleware(t, iss.KeySource())
+	var scopes []string
+	for i := range 70 {
+		scopes = append(scopes, fmt.Sprintf("s%d", i))
+	}
+	tok := verify(t, m, iss.MustMint(bearertest.Claims{"scope": strings.Join(scopes, " ")}))
+	for _, n := range []int{1, 63, 64, 65, 70} {
+		if !tok.HasScopes(scopes[:n]...) {
+			t.Errorf("HasScopes of the first %d scopes = false", n)
+		}
+		if tok.HasScopes(append(slices.Clone(scopes[:n]), "missing")...) {
+			t.Errorf("HasScopes of %d scopes and a missing one = true", n)
+		}
+	}
+	if !tok.HasScopes("s1", "s1") || !tok.HasScopes() {
+		t.Error("HasScopes with a repeated scope, or none, = false")
 	}
 }
