@@ -25,6 +25,7 @@ type Token struct {
 	aud           []string
 	audOne        [1]string // backs aud when it is a single string
 	exp, nbf, iat time.Time
+	present       uint8  // registered claims present and not null, by registeredClaim
 	scope         string // raw JSON value of "scope", else of "scp"
 	cnf           string // raw JSON value of "cnf": the token is bound to a key
 	jkt           string // cnf.jkt: the thumbprint of the DPoP key

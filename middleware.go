@@ -51,6 +51,7 @@ type Middleware struct {
 	tokenType      string
 	maxSize        int
 	requiredClaims []string
+	required       requiredClaims // requiredClaims, split once by New
 	validators     []func(context.Context, *Token) error
 	expiryOptional bool
 	mode           Mode
@@ -111,6 +112,7 @@ func New(keys KeySource, opts ...Option) (*Middleware, error) {
 			return nil, err
 		}
 	}
+	m.required = splitRequired(m.requiredClaims)
 	if err := m.checkRevocationConfig(); err != nil {
 		return nil, err
 	}
