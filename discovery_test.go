@@ -45,11 +45,11 @@ func TestDiscover(t *testing.T) {
 func TestDiscoverWithIssuer(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := newIdP(t, bearertest.ES256)
-		m := newDiscover(t, srv, nil, bearer.WithIssuer(srv.URL))
+		m := newDiscover(t, srv, nil, anyAudience(bearer.WithIssuer(srv.URL))...)
 		mustReady(t, m)
 		wantOK(t, send(m, srv.MustMint(bearertest.Claims{"sub": "a"})), "a")
 
-		_, err := bearer.New(bearer.Discover(srv.URL, bearer.WithHTTPClient(srv.Client())), bearer.WithIssuer("https://other.example"), quiet)
+		_, err := bearer.New(bearer.Discover(srv.URL, bearer.WithHTTPClient(srv.Client())), anyIssuer(bearer.WithIssuer("https://other.example"), quiet)...)
 		if err == nil {
 			t.Fatal("New accepted WithIssuer naming another issuer than Discover's")
 		}
@@ -61,7 +61,7 @@ func TestDiscoverWithIssuer(t *testing.T) {
 func TestDiscoverIssuerMismatch(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := newIdP(t, bearertest.ES256, bearertest.WithIssuer("https://other.example"))
-		m := newDiscover(t, srv, nil)
+		m := newDiscover(t, srv, nil, anyAudience()...)
 		wantUnavailable(t, send(m, srv.MustMint(bearertest.Claims{"iss": srv.URL})), "")
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
@@ -81,7 +81,7 @@ func TestDiscoverRetriesWithBackoff(t *testing.T) {
 		srv := newIdP(t, bearertest.ES256)
 		srv.Discovery.Fail(http.StatusServiceUnavailable)
 		obs := newEvents()
-		m := newDiscover(t, srv, nil, bearer.WithObserver(obs))
+		m := newDiscover(t, srv, nil, anyAudience(bearer.WithObserver(obs))...)
 		time.Sleep(time.Minute)
 		// Waits of [0.5, 1], [1, 2], [2, 4] ... s: 6 to 8 attempts in 60 s.
 		if d, k := srv.Discovery.Requests(), srv.Keys.Requests(); d < 6 || d > 8 || k != 0 {
@@ -112,7 +112,7 @@ func TestDiscoverBadDocuments(t *testing.T) {
 				srv := newIdP(t, bearertest.ES256)
 				srv.Discovery.Serve([]byte(replaceIssuer(doc, srv.URL)))
 				obs := newEvents()
-				m := newDiscover(t, srv, nil, bearer.WithObserver(obs))
+				m := newDiscover(t, srv, nil, anyAudience(bearer.WithObserver(obs))...)
 				wantUnavailable(t, send(m, srv.MustMint(nil)), "")
 				if e := obs.lastFetch(); e.Err == nil || srv.Keys.Requests() != 0 {
 					t.Fatalf("fetch event %+v, %d key fetches; want a failed discovery and none", e, srv.Keys.Requests())
@@ -141,7 +141,7 @@ func TestDiscoverRefusesPlainHTTPJWKSURI(t *testing.T) {
 	}))
 	defer tlsSrv.Close()
 	obs := newEvents()
-	m := newMiddleware(t, bearer.Discover(tlsSrv.URL, bearer.WithHTTPClient(tlsSrv.Client())), bearer.WithObserver(obs), quiet)
+	m := newMiddleware(t, bearer.Discover(tlsSrv.URL, bearer.WithHTTPClient(tlsSrv.Client())), anyAudience(bearer.WithObserver(obs), quiet)...)
 	e := <-obs.fetched
 	if e.URL != tlsSrv.URL+bearertest.DiscoveryPath || e.Status != http.StatusOK || !errors.Is(e.Err, bearer.ErrInsecureURL) {
 		t.Fatalf("discovery fetch event %+v, want ErrInsecureURL", e)

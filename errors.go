@@ -64,6 +64,11 @@ var (
 	ErrInsufficientScope = errors.New("bearer: insufficient scope")
 )
 
+// ErrConfig is wrapped by the errors New returns for a configuration that
+// cannot be used as given: a missing audience or issuer, options that
+// conflict. The message says how to fix it.
+var ErrConfig = errors.New("bearer: configuration")
+
 // OAuth error codes used in Error.Code (RFC 6750 §3.1, RFC 6749 §4.1.2.1).
 const (
 	CodeInvalidRequest         = "invalid_request"

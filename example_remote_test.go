@@ -108,7 +108,7 @@ func ExampleMiddleware_Check() {
 	defer idp.Close()
 	idp.Keys.Hang() // the provider does not answer yet
 
-	m, err := bearer.New(bearer.Discover(idp.URL))
+	m, err := bearer.New(bearer.Discover(idp.URL), bearer.WithAudience(bearertest.DefaultAudience))
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -19,7 +19,7 @@ func ExampleWithRevocation() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	m, err := bearer.New(issuer.KeySource(), bearer.WithAudience("orders-api"), bearer.WithRevocation(revocations))
+	m, err := bearer.New(issuer.KeySource(), bearer.WithIssuer("https://auth.example.com"), bearer.WithAudience("orders-api"), bearer.WithRevocation(revocations))
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -59,7 +59,7 @@ func Example() {
 }
 
 func ExampleFromContext() {
-	m, _ := bearer.New(issuer.KeySource(), bearer.WithAudience("orders-api"))
+	m, _ := bearer.New(issuer.KeySource(), bearer.WithIssuer("https://auth.example.com"), bearer.WithAudience("orders-api"))
 	defer m.Close()
 	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tok, _ := bearer.FromContext(r.Context())
@@ -80,7 +80,7 @@ func ExampleClaimsFrom() {
 		Subject string `json:"sub"`
 		Tenant  string `json:"tenant_id"`
 	}
-	m, _ := bearer.New(issuer.KeySource(), bearer.WithAudience("orders-api"))
+	m, _ := bearer.New(issuer.KeySource(), bearer.WithIssuer("https://auth.example.com"), bearer.WithAudience("orders-api"))
 	defer m.Close()
 	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := bearer.ClaimsFrom[claims](r.Context())
@@ -96,7 +96,7 @@ func ExampleClaimsFrom() {
 }
 
 func ExampleRequireScopes() {
-	m, _ := bearer.New(issuer.KeySource(), bearer.WithAudience("orders-api"))
+	m, _ := bearer.New(issuer.KeySource(), bearer.WithIssuer("https://auth.example.com"), bearer.WithAudience("orders-api"))
 	defer m.Close()
 	write := m.Handler(bearer.RequireScopes("orders:write")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, "order placed")
@@ -110,7 +110,7 @@ func ExampleRequireScopes() {
 }
 
 func ExampleMiddleware_Verify() {
-	m, _ := bearer.New(issuer.KeySource(), bearer.WithAudience("orders-api"))
+	m, _ := bearer.New(issuer.KeySource(), bearer.WithIssuer("https://auth.example.com"), bearer.WithAudience("orders-api"))
 	defer m.Close()
 	// A token from a websocket message, a gRPC call or a queue.
 	tok, err := m.Verify(context.Background(), issuer.MustMint(bearertest.Claims{"sub": "worker-7"}))

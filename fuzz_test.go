@@ -147,7 +147,7 @@ func FuzzVerify(f *testing.F) {
 	}
 	var verifiers []verifier
 	for _, s := range sources {
-		m, err := bearer.New(s.src, append([]bearer.Option{bearer.WithClock(func() time.Time { return k.now })}, s.opts...)...)
+		m, err := bearer.New(s.src, anyIssuer(append([]bearer.Option{bearer.WithClock(func() time.Time { return k.now })}, s.opts...)...)...)
 		if err != nil {
 			f.Fatal(err)
 		}
@@ -344,7 +344,7 @@ func FuzzKeySetJSON(f *testing.F) {
 		if err != nil {
 			return
 		}
-		m, err := bearer.New(src, bearer.WithClock(func() time.Time { return k.now }))
+		m, err := bearer.New(src, anyIssuer(bearer.WithClock(func() time.Time { return k.now }))...)
 		if err != nil {
 			if !errors.Is(err, bearer.ErrNoUsableKey) {
 				t.Fatalf("New: %v, want ErrNoUsableKey", err)
@@ -452,8 +452,7 @@ func FuzzRemoteJWKS(f *testing.F) {
 			w.Write(doc)
 		})}
 		events := newFetches()
-		m, err := bearer.New(bearer.RemoteJWKS("https://idp.example/jwks", bearer.WithHTTPClient(client)),
-			bearer.WithObserver(events), quiet, bearer.WithClock(func() time.Time { return k.now }))
+		m, err := bearer.New(bearer.RemoteJWKS("https://idp.example/jwks", bearer.WithHTTPClient(client)), anyIssuer(bearer.WithObserver(events), quiet, bearer.WithClock(func() time.Time { return k.now }))...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -562,8 +561,7 @@ func FuzzDiscover(f *testing.F) {
 			w.Write(keySet)
 		})}
 		events := newFetches()
-		m, err := bearer.New(bearer.Discover(issuer, bearer.WithHTTPClient(client)),
-			bearer.WithObserver(events), quiet, bearer.WithClock(func() time.Time { return k.now }))
+		m, err := bearer.New(bearer.Discover(issuer, bearer.WithHTTPClient(client)), anyAudience(bearer.WithObserver(events), quiet, bearer.WithClock(func() time.Time { return k.now }))...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -656,7 +654,7 @@ func FuzzDPoPProof(f *testing.F) {
 	} {
 		f.Add(p)
 	}
-	m, err := bearer.New(bearer.Secret(k.secret), bearer.WithClock(func() time.Time { return now }), bearer.WithDPoP(bearer.DPoP{}))
+	m, err := bearer.New(bearer.Secret(k.secret), anyIssuer(bearer.WithClock(func() time.Time { return now }), bearer.WithDPoP(bearer.DPoP{}))...)
 	if err != nil {
 		f.Fatal(err)
 	}

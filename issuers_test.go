@@ -54,8 +54,8 @@ func TestUnknownIssuerNoFetch(t *testing.T) {
 		m := newMiddleware(t, bearer.Issuers(
 			bearer.TrustedIssuer{Keys: bearer.Discover(a.URL, bearer.WithHTTPClient(a.Client()))},
 			bearer.TrustedIssuer{Issuer: b.URL, Keys: bearer.RemoteJWKS(b.JWKSURL, bearer.WithHTTPClient(b.Client()))},
-		), quiet)
-		single := newRemote(t, a, nil, bearer.WithIssuer(a.URL))
+		), anyAudience(quiet)...)
+		single := newRemote(t, a, nil, anyAudience(bearer.WithIssuer(a.URL))...)
 		mustReady(t, m)
 		mustReady(t, single)
 		evil := newIdP(t, bearertest.ES256, bearertest.WithIssuer("https://evil.example"))
@@ -86,7 +86,7 @@ func TestIssuersReadyWaitsForAll(t *testing.T) {
 		m := newMiddleware(t, bearer.Issuers(
 			bearer.TrustedIssuer{Issuer: a.URL, Keys: bearer.RemoteJWKS(a.JWKSURL, bearer.WithHTTPClient(a.Client()))},
 			bearer.TrustedIssuer{Issuer: b.URL, Keys: bearer.RemoteJWKS(b.JWKSURL, bearer.WithHTTPClient(b.Client()))},
-		), quiet)
+		), anyAudience(quiet)...)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		err := m.Ready(ctx)
@@ -127,7 +127,7 @@ func TestIssuersConfigErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			m, err := bearer.New(c.keys, append(c.opts, quiet)...)
+			m, err := bearer.New(c.keys, anyAudience(append(c.opts, quiet)...)...)
 			if err == nil {
 				m.Close()
 				t.Fatal("New succeeded")

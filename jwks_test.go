@@ -46,7 +46,7 @@ func TestRotationPickedUpOnFirstUse(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := newIdP(t, bearertest.ES256)
 		obs := newEvents()
-		m := newRemote(t, srv, nil, bearer.WithObserver(obs))
+		m := newRemote(t, srv, nil, anyIssuer(bearer.WithObserver(obs))...)
 		mustReady(t, m)
 		old := srv.MustMint(bearertest.Claims{"sub": "old"})
 		wantOK(t, send(m, old), "old")
@@ -87,7 +87,7 @@ func floodRandomKids(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := newIdP(t, bearertest.EdDSA)
 		obs := newEvents()
-		m := newRemote(t, srv, nil, bearer.WithObserver(obs))
+		m := newRemote(t, srv, nil, anyIssuer(bearer.WithObserver(obs))...)
 		mustReady(t, m)
 
 		flood := func() {
@@ -138,7 +138,7 @@ func floodRandomKids(t *testing.T) {
 func TestScheduledRefreshDoesNotSpendKeyMissBudget(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := newIdP(t, bearertest.ES256)
-		m := newRemote(t, srv, []bearer.RemoteOption{bearer.WithRefreshInterval(time.Minute)})
+		m := newRemote(t, srv, []bearer.RemoteOption{bearer.WithRefreshInterval(time.Minute)}, anyIssuer()...)
 		mustReady(t, m)
 		wantInvalid(t, send(m, mustMintKid(t, srv, "nope-1")), "unknown signing key") // spends the budget at 0s
 		if n := srv.Keys.Requests(); n != 2 {
@@ -160,7 +160,7 @@ func TestScheduledRefreshDoesNotSpendKeyMissBudget(t *testing.T) {
 func TestNoFetchWithoutKidOrForBadSignature(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := newIdP(t, bearertest.ES256)
-		m := newRemote(t, srv, nil)
+		m := newRemote(t, srv, nil, anyIssuer()...)
 		mustReady(t, m)
 
 		good := srv.MustMint(nil)
@@ -193,7 +193,7 @@ func TestNoKeysNoKidNeverFetches(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := newIdP(t, bearertest.ES256)
 		srv.Keys.Fail(http.StatusInternalServerError)
-		m := newRemote(t, srv, []bearer.RemoteOption{bearer.WithRetryBackoff(time.Hour, time.Hour)})
+		m := newRemote(t, srv, []bearer.RemoteOption{bearer.WithRetryBackoff(time.Hour, time.Hour)}, anyIssuer()...)
 		noKid, err := srv.MintWithHeader(map[string]any{"kid": nil}, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -221,7 +221,7 @@ func TestColdStartRequestsShareOneFetch(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := newIdP(t, bearertest.RS256)
 		srv.Keys.Hang()
-		m := newRemote(t, srv, nil)
+		m := newRemote(t, srv, nil, anyIssuer()...)
 		tokens := make([]string, 100)
 		for i := range tokens {
 			tokens[i] = srv.MustMint(bearertest.Claims{"sub": fmt.Sprint("user", i)})
@@ -265,7 +265,7 @@ func TestHungServerBoundedByKeyWait(t *testing.T) {
 		srv := newIdP(t, bearertest.ES256)
 		srv.Keys.Hang()
 		obs := newEvents()
-		m := newRemote(t, srv, []bearer.RemoteOption{bearer.WithKeyWait(time.Second), bearer.WithFetchTimeout(20 * time.Second)}, bearer.WithObserver(obs))
+		m := newRemote(t, srv, []bearer.RemoteOption{bearer.WithKeyWait(time.Second), bearer.WithFetchTimeout(20 * time.Second)}, anyIssuer(bearer.WithObserver(obs))...)
 		start := time.Now()
 		wantUnavailable(t, send(m, srv.MustMint(nil)), "")
 		if d := time.Since(start); d != time.Second {
@@ -295,7 +295,7 @@ func TestWaitEndsWithRequestContext(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := newIdP(t, bearertest.ES256)
 		srv.Keys.Hang()
-		m := newRemote(t, srv, nil)
+		m := newRemote(t, srv, nil, anyIssuer()...)
 		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 		defer cancel()
 		_, err := m.Verify(ctx, srv.MustMint(nil))
@@ -316,7 +316,7 @@ func TestProviderDownAfterWarmUp(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := newIdP(t, bearertest.RS256)
 		obs := newEvents()
-		m := newRemote(t, srv, []bearer.RemoteOption{bearer.WithMaxStaleness(2 * time.Hour)}, bearer.WithObserver(obs))
+		m := newRemote(t, srv, []bearer.RemoteOption{bearer.WithMaxStaleness(2 * time.Hour)}, anyIssuer(bearer.WithObserver(obs))...)
 		mustReady(t, m)
 		srv.Keys.Fail(http.StatusInternalServerError)
 
@@ -356,7 +356,7 @@ func TestProviderDownFromStart(t *testing.T) {
 		srv.Keys.Fail(http.StatusServiceUnavailable)
 		srv.Keys.SetHeader("Retry-After", "120")
 		start := time.Now()
-		m := newRemote(t, srv, nil)
+		m := newRemote(t, srv, nil, anyIssuer()...)
 		wantUnavailable(t, send(m, srv.MustMint(nil)), "120")
 		time.Sleep(20 * time.Second)
 		wantUnavailable(t, send(m, srv.MustMint(nil)), "100")
@@ -389,7 +389,7 @@ func TestBackoffIsExponential(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := newIdP(t, bearertest.ES256)
 		srv.Keys.Fail(http.StatusBadGateway)
-		newRemote(t, srv, nil)
+		newRemote(t, srv, nil, anyIssuer()...)
 		time.Sleep(10 * time.Minute)
 		// Waits are in [d/2, d] for d = 1s, 2s, 4s ... 256s, 300s: within
 		// 600s that is 9 retries at the slowest and 11 at the fastest.
@@ -430,7 +430,7 @@ func TestBadAnswersAreFailedFetches(t *testing.T) {
 				srv := newIdP(t, bearertest.ES256)
 				c.apply(t, srv)
 				obs := newEvents()
-				m := newRemote(t, srv, nil, bearer.WithObserver(obs))
+				m := newRemote(t, srv, nil, anyIssuer(bearer.WithObserver(obs))...)
 				wantUnavailable(t, send(m, srv.MustMint(nil)), "")
 				if e := obs.lastFetch(); e.Err == nil || !strings.Contains(e.Err.Error(), c.err) || e.Keys != 0 {
 					t.Fatalf("fetch event %+v, want an error with %q", e, c.err)
@@ -438,7 +438,7 @@ func TestBadAnswersAreFailedFetches(t *testing.T) {
 
 				// Warm: the bad answer does not replace the keys.
 				srv2 := newIdP(t, bearertest.ES256)
-				m2 := newRemote(t, srv2, nil)
+				m2 := newRemote(t, srv2, nil, anyIssuer()...)
 				mustReady(t, m2)
 				c.apply(t, srv2)
 				time.Sleep(time.Hour)
@@ -468,7 +468,7 @@ func TestUnusableKeysBesideGoodOnesAreSkipped(t *testing.T) {
 		srv := newIdP(t, bearertest.RS256)
 		srv.Keys.Serve(withKeys(t, srv.JWKS(), `{"kty":"XYZ","kid":"future","crv":"none"}`, octKey, encKey(t)))
 		obs := newEvents()
-		m := newRemote(t, srv, nil, bearer.WithObserver(obs))
+		m := newRemote(t, srv, nil, anyIssuer(bearer.WithObserver(obs))...)
 		mustReady(t, m)
 		wantOK(t, send(m, srv.MustMint(bearertest.Claims{"sub": "a"})), "a")
 
@@ -497,7 +497,7 @@ func TestMaxAgeZeroIsClamped(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := newIdP(t, bearertest.ES256)
 		srv.Keys.SetHeader("Cache-Control", "public, max-age=0")
-		m := newRemote(t, srv, nil)
+		m := newRemote(t, srv, nil, anyIssuer()...)
 		mustReady(t, m)
 		tok := srv.MustMint(bearertest.Claims{"sub": "a"})
 		for range 10 {
@@ -532,7 +532,7 @@ func TestCacheHeadersSetRefresh(t *testing.T) {
 				if c.header != "" {
 					srv.Keys.SetHeader(c.header, c.value)
 				}
-				m := newRemote(t, srv, nil)
+				m := newRemote(t, srv, nil, anyIssuer()...)
 				mustReady(t, m)
 				time.Sleep(c.quiet)
 				if n := srv.Keys.Requests(); n != 1 {
@@ -553,7 +553,7 @@ func TestNotModifiedKeepsKeys(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := newIdP(t, bearertest.ES256)
 		obs := newEvents()
-		m := newRemote(t, srv, nil, bearer.WithObserver(obs))
+		m := newRemote(t, srv, nil, anyIssuer(bearer.WithObserver(obs))...)
 		mustReady(t, m)
 		time.Sleep(13 * time.Minute)
 		if srv.Keys.Requests() != 2 || srv.Keys.NotModified() != 1 {
@@ -585,7 +585,7 @@ func TestNotModifiedKeepsKeys(t *testing.T) {
 func TestRetryAfterHonoured(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := newIdP(t, bearertest.ES256)
-		m := newRemote(t, srv, nil)
+		m := newRemote(t, srv, nil, anyIssuer()...)
 		mustReady(t, m)
 		srv.Keys.Fail(http.StatusTooManyRequests)
 		srv.Keys.SetHeader("Retry-After", "90")
@@ -613,7 +613,7 @@ func TestFailuresAreLogged(t *testing.T) {
 		srv := newIdP(t, bearertest.ES256)
 		var l logs
 		obs := newEvents()
-		m := newRemote(t, srv, []bearer.RemoteOption{bearer.WithMaxStaleness(time.Hour)}, bearer.WithLogger(slog.New(&l)), bearer.WithObserver(obs))
+		m := newRemote(t, srv, []bearer.RemoteOption{bearer.WithMaxStaleness(time.Hour)}, anyIssuer(bearer.WithLogger(slog.New(&l)), bearer.WithObserver(obs))...)
 		mustReady(t, m)
 		srv.Keys.Fail(http.StatusInternalServerError)
 		time.Sleep(2 * time.Hour)
@@ -649,7 +649,7 @@ func TestReadyAndCheck(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := newIdP(t, bearertest.ES256)
 		srv.Keys.Hang()
-		m := newRemote(t, srv, nil)
+		m := newRemote(t, srv, nil, anyIssuer()...)
 		if err := m.Check(context.Background()); !errors.Is(err, bearer.ErrKeysUnavailable) {
 			t.Fatalf("Check: %v", err)
 		}
@@ -700,7 +700,7 @@ func TestRemoteConfigErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			m, err := bearer.New(c.keys, c.opts...)
+			m, err := bearer.New(c.keys, anyIssuer(c.opts...)...)
 			if err == nil {
 				m.Close()
 				t.Fatal("New succeeded")
@@ -712,7 +712,7 @@ func TestRemoteConfigErrors(t *testing.T) {
 	}
 	// Loopback hosts may use plain http, for tests.
 	for _, u := range []string{"http://localhost:1/jwks", "http://127.0.0.1:1/jwks", "http://[::1]:1/jwks"} {
-		m, err := bearer.New(bearer.RemoteJWKS(u), quiet)
+		m, err := bearer.New(bearer.RemoteJWKS(u), anyIssuer(quiet)...)
 		if err != nil {
 			t.Fatalf("New(%s): %v", u, err)
 		}
@@ -759,7 +759,7 @@ func TestRedirects(t *testing.T) {
 		defer b.Close()
 		a.Keys.Redirect(b.JWKSURL)
 		obs := newEvents()
-		m := newMiddleware(t, bearer.RemoteJWKS(a.JWKSURL), bearer.WithObserver(obs), quiet)
+		m := newMiddleware(t, bearer.RemoteJWKS(a.JWKSURL), anyIssuer(bearer.WithObserver(obs), quiet)...)
 		e := <-obs.fetched
 		if !errors.Is(e.Err, bearer.ErrRedirect) || e.Status != 0 {
 			t.Fatalf("fetch event %+v, want ErrRedirect", e)
@@ -776,7 +776,7 @@ func TestRedirects(t *testing.T) {
 		}))
 		defer tlsSrv.Close()
 		obs := newEvents()
-		newMiddleware(t, bearer.RemoteJWKS(tlsSrv.URL+"/jwks", bearer.WithHTTPClient(tlsSrv.Client())), bearer.WithObserver(obs), quiet)
+		newMiddleware(t, bearer.RemoteJWKS(tlsSrv.URL+"/jwks", bearer.WithHTTPClient(tlsSrv.Client())), anyIssuer(bearer.WithObserver(obs), quiet)...)
 		if e := <-obs.fetched; !errors.Is(e.Err, bearer.ErrInsecureURL) || e.Status != 0 {
 			t.Fatalf("fetch event %+v, want ErrInsecureURL", e)
 		}
@@ -788,7 +788,7 @@ func TestRedirects(t *testing.T) {
 		mux.HandleFunc("/new", func(w http.ResponseWriter, r *http.Request) { w.Write(iss.JWKS()) })
 		srv := httptest.NewServer(mux)
 		defer srv.Close()
-		m := newMiddleware(t, bearer.RemoteJWKS(srv.URL+"/old"), quiet)
+		m := newMiddleware(t, bearer.RemoteJWKS(srv.URL+"/old"), anyIssuer(quiet)...)
 		mustReady(t, m)
 		wantOK(t, send(m, iss.MustMint(bearertest.Claims{"sub": "a"})), "a")
 	})
@@ -818,7 +818,7 @@ func TestKidlessKeyDoesNotHideRotation(t *testing.T) {
 		return b
 	}
 	srv.Keys.Serve(withKidless())
-	m := newMiddleware(t, bearer.RemoteJWKS(srv.JWKSURL), quiet)
+	m := newMiddleware(t, bearer.RemoteJWKS(srv.JWKSURL), anyIssuer(quiet)...)
 	mustReady(t, m)
 	before := srv.Keys.Requests()
 
@@ -844,7 +844,7 @@ func TestFetchTimeoutPerAttempt(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := newIdP(t, bearertest.ES256)
 		srv.Keys.Hang()
-		newRemote(t, srv, []bearer.RemoteOption{bearer.WithFetchTimeout(20 * time.Second), bearer.WithRetryBackoff(time.Second, time.Second)})
+		newRemote(t, srv, []bearer.RemoteOption{bearer.WithFetchTimeout(20 * time.Second), bearer.WithRetryBackoff(time.Second, time.Second)}, anyIssuer()...)
 		time.Sleep(15 * time.Second)
 		synctest.Wait()
 		if n := srv.Keys.Requests(); n != 1 {
@@ -880,7 +880,7 @@ func TestLastModified(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 
-	m := newMiddleware(t, bearer.RemoteJWKS(srv.URL), quiet)
+	m := newMiddleware(t, bearer.RemoteJWKS(srv.URL), anyIssuer(quiet)...)
 	mustReady(t, m)
 	// An unknown kid: one key-miss fetch, conditional, answered 304.
 	if _, err := m.Verify(t.Context(), mintHeader(t, iss, map[string]any{"kid": "rotated"}, nil)); !errors.Is(err, bearer.ErrUnknownKey) {
@@ -899,7 +899,7 @@ func TestLastModified(t *testing.T) {
 
 	// A provider that answers 304 to the first, unconditional request has
 	// sent no keys: the source stays unavailable (and does not crash).
-	cold := newMiddleware(t, bearer.RemoteJWKS(srv.URL, bearer.WithKeyWait(100*time.Millisecond)), quiet)
+	cold := newMiddleware(t, bearer.RemoteJWKS(srv.URL, bearer.WithKeyWait(100*time.Millisecond)), anyIssuer(quiet)...)
 	ctx, cancel := context.WithTimeout(t.Context(), 500*time.Millisecond)
 	defer cancel()
 	if err := cold.Ready(ctx); !errors.Is(err, bearer.ErrKeysUnavailable) {

@@ -12,14 +12,13 @@ import (
 
 func TestResourceMetadata(t *testing.T) {
 	iss := bearertest.MustIssuer(bearertest.ES256)
-	m := newMiddleware(t, iss.KeySource(),
-		bearer.WithIssuer("https://idp.example"),
+	m := newMiddleware(t, iss.KeySource(), anyAudience(bearer.WithIssuer("https://idp.example"),
 		bearer.WithRealm("api"),
 		bearer.WithResourceMetadata(bearer.ResourceMetadata{
 			Resource:        "https://api.example.com/v1",
 			ScopesSupported: []string{"orders:read"},
 			ResourceName:    "Orders",
-		}))
+		}))...)
 	const url = "https://api.example.com/.well-known/oauth-protected-resource/v1"
 	if got := m.ResourceMetadataURL(); got != url {
 		t.Fatalf("ResourceMetadataURL = %s", got)
@@ -57,7 +56,7 @@ func TestResourceMetadata(t *testing.T) {
 }
 
 func TestResourceMetadataOff(t *testing.T) {
-	m := newMiddleware(t, bearertest.MustIssuer(bearertest.HS256).KeySource())
+	m := newMiddleware(t, bearertest.MustIssuer(bearertest.HS256).KeySource(), anyIssuer()...)
 	if m.ResourceMetadataURL() != "" {
 		t.Error("URL without WithResourceMetadata")
 	}
@@ -65,7 +64,7 @@ func TestResourceMetadataOff(t *testing.T) {
 		t.Errorf("handler without metadata: %d", got.status)
 	}
 	for _, resource := range []string{"", "api", "http://api.example.com", "https://api.example.com/?q=1", "https://api.example.com/#f", "https://:443/v1"} {
-		if _, err := bearer.New(bearer.Secret(make([]byte, 32)), bearer.WithResourceMetadata(bearer.ResourceMetadata{Resource: resource})); err == nil {
+		if _, err := bearer.New(bearer.Secret(make([]byte, 32)), anyIssuer(bearer.WithResourceMetadata(bearer.ResourceMetadata{Resource: resource}))...); err == nil {
 			t.Errorf("resource %q accepted", resource)
 		}
 	}
@@ -73,7 +72,7 @@ func TestResourceMetadataOff(t *testing.T) {
 
 func TestAccessTokenProfile(t *testing.T) {
 	iss := bearertest.MustIssuer(bearertest.RS256, bearertest.WithAudience("api"))
-	m := newMiddleware(t, iss.KeySource(), bearer.WithAccessTokenProfile(), bearer.WithAudience("api"))
+	m := newMiddleware(t, iss.KeySource(), anyIssuerOnly(bearer.WithAccessTokenProfile(), bearer.WithAudience("api"))...)
 	at := map[string]any{"typ": "at+jwt"}
 	full := bearertest.Claims{"sub": "alice", "client_id": "web", "jti": "1"}
 	verify(t, m, mintHeader(t, iss, at, full))
@@ -98,7 +97,7 @@ func TestAccessTokenProfile(t *testing.T) {
 	if _, err := bearer.New(iss.KeySource(), bearer.WithAccessTokenProfile()); err == nil {
 		t.Error("profile without audience accepted")
 	}
-	if _, err := bearer.New(iss.KeySource(), bearer.WithAccessTokenProfile(), bearer.WithAudience("api"), bearer.WithTokenType("JWT")); err == nil {
+	if _, err := bearer.New(iss.KeySource(), anyIssuerOnly(bearer.WithAccessTokenProfile(), bearer.WithAudience("api"), bearer.WithTokenType("JWT"))...); err == nil {
 		t.Error("profile with another token type accepted")
 	}
 }

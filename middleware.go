@@ -61,6 +61,8 @@ type Middleware struct {
 	metadata       *ResourceMetadata
 	metadataURL    string // the resource_metadata challenge parameter
 	profile        bool   // WithAccessTokenProfile
+	anyAudience    bool   // WithoutAudienceCheck
+	anyIssuer      bool   // WithoutIssuerCheck
 	dpop           *dpopConfig
 	observer       Observer
 
@@ -133,11 +135,43 @@ func New(keys KeySource, opts ...Option) (*Middleware, error) {
 		store.close()
 		return nil, err
 	}
+	if err := m.checkTrust(); err != nil {
+		store.close()
+		return nil, err
+	}
 	m.keys = store
 	if m.cacheEntries > 0 {
 		m.cache = newTokenCache(m.cacheEntries)
 	}
 	return m, nil
+}
+
+// checkTrust makes sure every accepted token names this service in its aud
+// and a trusted issuer in its iss (RFC 8725 §3.9, §3.10), unless an option
+// that names the risk waives the check. Without both, a token minted for
+// another API, or by another tenant of a shared key set, would pass.
+func (m *Middleware) checkTrust() error {
+	if m.anyIssuer && len(m.issuers) > 0 {
+		return fmt.Errorf("%w: WithoutIssuerCheck conflicts with the issuers set by WithIssuer, Discover or Issuers", ErrConfig)
+	}
+	if m.anyAudience && len(m.audiences) > 0 {
+		return fmt.Errorf("%w: WithoutAudienceCheck conflicts with WithAudience", ErrConfig)
+	}
+	if len(m.issuers) == 0 && !m.anyIssuer {
+		return fmt.Errorf("%w: no issuer to check: add WithIssuer with the exact iss of your tokens, or WithoutIssuerCheck to accept any issuer (RFC 8725 §3.10)", ErrConfig)
+	}
+	if len(m.audiences) > 0 || m.anyAudience {
+		return nil
+	}
+	for _, iss := range m.issuers {
+		if len(m.issuerAud[iss]) == 0 {
+			return fmt.Errorf("%w: no audience to check for issuer %q: add WithAudience with this service's identifier (TrustedIssuer.Audience with Issuers), or WithoutAudienceCheck to accept any audience (RFC 8725 §3.9)", ErrConfig, iss)
+		}
+	}
+	if len(m.issuers) == 0 {
+		return fmt.Errorf("%w: no audience to check: add WithAudience with this service's identifier, or WithoutAudienceCheck to accept any audience (RFC 8725 §3.9)", ErrConfig)
+	}
+	return nil
 }
 
 // checkProfile makes sure that, under WithAccessTokenProfile, every token
@@ -146,6 +180,9 @@ func New(keys KeySource, opts ...Option) (*Middleware, error) {
 func (m *Middleware) checkProfile() error {
 	if !m.profile {
 		return nil
+	}
+	if m.anyAudience {
+		return fmt.Errorf("%w: WithoutAudienceCheck conflicts with WithAccessTokenProfile, which requires the audience check (RFC 9068 §4)", ErrConfig)
 	}
 	if m.tokenType != "at+jwt" {
 		return errors.New("bearer: WithTokenType overrides the at+jwt of WithAccessTokenProfile")

@@ -84,8 +84,7 @@ func TestAnswers(t *testing.T) {
 	iss := bearertest.MustIssuer(bearertest.ES256, bearertest.WithAudience("orders-api"))
 	other := bearertest.MustIssuer(bearertest.ES256) // same algorithm, another key
 	now := time.Now()
-	m := newMiddleware(t, iss.KeySource(),
-		bearer.WithRealm("orders"),
+	m := newMiddleware(t, iss.KeySource(), bearer.WithRealm("orders"),
 		bearer.WithIssuer(iss.Issuer()),
 		bearer.WithAudience("orders-api"),
 		bearer.WithTokenType("JWT"),
@@ -282,19 +281,19 @@ func TestErrorsIs(t *testing.T) {
 }
 
 func TestRealmIsQuoted(t *testing.T) {
-	m := newMiddleware(t, bearertest.MustIssuer(bearertest.HS256).KeySource(), bearer.WithRealm(`a "quoted" \ realm`))
+	m := newMiddleware(t, bearertest.MustIssuer(bearertest.HS256).KeySource(), anyIssuer(bearer.WithRealm(`a "quoted" \ realm`))...)
 	got := call(t, serve(t, m.Handler(whoami)).URL, nil)
 	if want := `Bearer realm="a \"quoted\" \\ realm"`; got.challenge != want {
 		t.Errorf("WWW-Authenticate = %s, want %s", got.challenge, want)
 	}
-	if _, err := bearer.New(bearer.Secret(make([]byte, 32)), bearer.WithRealm("a\r\nSet-Cookie: x=y")); err == nil {
+	if _, err := bearer.New(bearer.Secret(make([]byte, 32)), anyIssuer(bearer.WithRealm("a\r\nSet-Cookie: x=y"))...); err == nil {
 		t.Error("New accepted a realm with CR LF")
 	}
 }
 
 func TestNoRealm(t *testing.T) {
 	iss := bearertest.MustIssuer(bearertest.HS256)
-	m := newMiddleware(t, iss.KeySource())
+	m := newMiddleware(t, iss.KeySource(), anyIssuer()...)
 	srv := serve(t, m.Handler(whoami))
 	if got := call(t, srv.URL, nil); got.challenge != "Bearer" {
 		t.Errorf("no token: WWW-Authenticate = %q, want Bearer", got.challenge)
@@ -322,7 +321,7 @@ func TestAlgorithms(t *testing.T) {
 				sources["PublicKey"] = bearer.PublicKey(iss.PublicKey())
 			}
 			for name, src := range sources {
-				m := newMiddleware(t, src, bearer.WithAlgorithms(string(alg)))
+				m := newMiddleware(t, src, anyIssuer(bearer.WithAlgorithms(string(alg)))...)
 				tok, err := m.Verify(context.Background(), iss.MustMint(bearertest.Claims{"sub": "alice"}))
 				if err != nil {
 					t.Fatalf("%s: %v", name, err)
@@ -342,7 +341,7 @@ func TestAlgorithms(t *testing.T) {
 // each sees its own claims.
 func TestConcurrentRequests(t *testing.T) {
 	iss := bearertest.MustIssuer(bearertest.EdDSA)
-	m := newMiddleware(t, iss.KeySource())
+	m := newMiddleware(t, iss.KeySource(), anyIssuer()...)
 	srv := serve(t, m.Handler(whoami))
 	var wg sync.WaitGroup
 	for i := range 64 {
@@ -357,4 +356,24 @@ func TestConcurrentRequests(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// anyIssuer returns opts after the waivers of the issuer and audience
+// checks, for tests about other things: New requires both checks unless
+// waived, and these tests' tokens come from many issuers.
+func anyIssuer(opts ...bearer.Option) []bearer.Option {
+	return append([]bearer.Option{bearer.WithoutIssuerCheck(), bearer.WithoutAudienceCheck()}, opts...)
+}
+
+// anyIssuerOnly returns opts after the waiver of the issuer check, for
+// tests that set an audience and concern other things.
+func anyIssuerOnly(opts ...bearer.Option) []bearer.Option {
+	return append([]bearer.Option{bearer.WithoutIssuerCheck()}, opts...)
+}
+
+// anyAudience returns opts after the waiver of the audience check, for
+// tests whose key source binds the issuer (Discover, Issuers) and that
+// concern other things.
+func anyAudience(opts ...bearer.Option) []bearer.Option {
+	return append([]bearer.Option{bearer.WithoutAudienceCheck()}, opts...)
 }

@@ -53,8 +53,8 @@ func TestObserverHearsEachRequest(t *testing.T) {
 	iss := bearertest.MustIssuer(bearertest.ES256)
 	for _, mode := range []bearer.Mode{bearer.Required, bearer.AllowFailed} {
 		rec := &recorder{}
-		m := newMiddleware(t, iss.KeySource(), bearer.WithObserver(rec), bearer.WithMode(mode),
-			bearer.WithSkip(bearer.SkipPaths("/healthz")))
+		m := newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithObserver(rec), bearer.WithMode(mode),
+			bearer.WithSkip(bearer.SkipPaths("/healthz")))...)
 		srv := serve(t, m.Handler(whoami))
 		cases := []struct {
 			path   string
@@ -74,7 +74,7 @@ func TestObserverHearsEachRequest(t *testing.T) {
 			}
 		}
 	}
-	if _, err := bearer.New(iss.KeySource(), bearer.WithObserver(nil)); err == nil {
+	if _, err := bearer.New(iss.KeySource(), anyIssuer(bearer.WithObserver(nil))...); err == nil {
 		t.Error("nil observer accepted")
 	}
 }
@@ -83,7 +83,7 @@ func TestLogObserver(t *testing.T) {
 	iss := bearertest.MustIssuer(bearertest.HS256)
 	var buf bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	m := newMiddleware(t, iss.KeySource(), bearer.WithObserver(bearer.LogObserver(logger)))
+	m := newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithObserver(bearer.LogObserver(logger)))...)
 	srv := serve(t, m.Handler(whoami))
 	good := iss.MustMint(bearertest.Claims{"sub": "ann"})
 	bad := iss.MustMint(bearertest.Claims{"sub": "ann", "exp": 1})
@@ -114,7 +114,7 @@ func TestNoObserverCostsNothing(t *testing.T) {
 	iss := bearertest.MustIssuer(bearertest.HS256)
 	tok := iss.MustMint(nil)
 	allocs := func(opts ...bearer.Option) float64 {
-		h := newMiddleware(t, iss.KeySource(), opts...).Handler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+		h := newMiddleware(t, iss.KeySource(), anyIssuer(opts...)...).Handler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 		r := httptest.NewRequest("GET", "/", nil)
 		r.Header.Set("Authorization", "Bearer "+tok)
 		w := httptest.NewRecorder()
@@ -142,7 +142,7 @@ func BenchmarkObserver(b *testing.B) {
 		{"log", []bearer.Option{bearer.WithObserver(bearer.LogObserver(slog.New(slog.DiscardHandler)))}},
 	} {
 		b.Run(c.name, func(b *testing.B) {
-			m, err := bearer.New(iss.KeySource(), c.opts...)
+			m, err := bearer.New(iss.KeySource(), anyIssuer(c.opts...)...)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -12,8 +12,10 @@ import (
 // An Option configures a Middleware in New.
 type Option func(m *Middleware) error
 
-// WithIssuer accepts tokens whose iss is one of iss (exact match).
-// Without it, any issuer is accepted.
+// WithIssuer accepts tokens whose iss is one of iss (exact match, so
+// "https://idp.example/" and "https://idp.example" differ). New requires it,
+// or WithoutIssuerCheck, for key sources that do not bind issuers
+// themselves (Discover and Issuers do).
 func WithIssuer(iss ...string) Option {
 	return func(m *Middleware) error {
 		if len(iss) == 0 || slices.Contains(iss, "") {
@@ -24,15 +26,39 @@ func WithIssuer(iss ...string) Option {
 	}
 }
 
-// WithAudience accepts tokens whose aud names at least one of aud.
-// Without it, any audience is accepted; set it whenever the issuer serves
-// more than one API (RFC 8725 §3.9), or a token for one is good for all.
+// WithAudience accepts tokens whose aud names at least one of aud. New
+// requires it, an audience for each issuer of Issuers, or
+// WithoutAudienceCheck: without it a token the issuer minted for any other
+// API would be good for this one (RFC 8725 §3.9).
 func WithAudience(aud ...string) Option {
 	return func(m *Middleware) error {
 		if len(aud) == 0 || slices.Contains(aud, "") {
 			return errors.New("bearer: WithAudience needs non-empty audiences")
 		}
 		m.audiences = append(m.audiences, aud...)
+		return nil
+	}
+}
+
+// WithoutAudienceCheck accepts tokens whatever their aud says. It is for
+// an issuer that mints tokens for this service alone (an application's own
+// login endpoint); with a shared identity provider it lets every token the
+// provider issued for another API in (RFC 8725 §3.9). It conflicts with
+// WithAudience.
+func WithoutAudienceCheck() Option {
+	return func(m *Middleware) error {
+		m.anyAudience = true
+		return nil
+	}
+}
+
+// WithoutIssuerCheck accepts tokens whatever their iss says. It is for a key
+// that only one issuer holds; where keys or a JWKS endpoint could serve
+// several issuers, a token of one would pass as another's (RFC 8725 §3.10).
+// It conflicts with WithIssuer, Discover and Issuers, which bind issuers.
+func WithoutIssuerCheck() Option {
+	return func(m *Middleware) error {
+		m.anyIssuer = true
 		return nil
 	}
 }
