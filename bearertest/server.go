@@ -24,7 +24,8 @@ const (
 //
 //	srv := bearertest.NewServer(bearertest.RS256)
 //	defer srv.Close()
-//	m, err := bearer.New(bearer.RemoteJWKS(srv.JWKSURL), bearer.WithAudience(bearertest.DefaultAudience))
+//	m, err := bearer.New(bearer.RemoteJWKS(srv.JWKSURL),
+//		bearer.WithIssuer(srv.URL), bearer.WithAudience(bearertest.DefaultAudience))
 //	...
 //	srv.Keys.Fail(http.StatusInternalServerError) // the provider is down
 type Server struct {

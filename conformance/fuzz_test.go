@@ -35,7 +35,7 @@ func FuzzWycheproof(f *testing.F) {
 		if err != nil {
 			f.Fatal(err)
 		}
-		if m, err := bearer.New(src, bearer.WithExpiryOptional()); err == nil {
+		if m, err := bearer.New(src, bearer.WithoutIssuerCheck(), bearer.WithoutAudienceCheck(), bearer.WithExpiryOptional()); err == nil {
 			f.Cleanup(func() { m.Close() })
 			verifiers = append(verifiers, m)
 		}

@@ -14,6 +14,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	m, err := bearer.New(bearer.RemoteJWKS("https://idp.example.com/.well-known/jwks.json"),
+		bearer.WithIssuer("https://idp.example.com"),
 		bearer.WithAudience("orders-api"),
 		bearer.WithObserver(obs))
 	if err != nil {

@@ -3,7 +3,7 @@
 //
 //	obs, err := otelbearer.New(otel.GetMeterProvider())
 //	...
-//	m, err := bearer.New(keys, bearer.WithObserver(obs))
+//	m, err := bearer.New(keys, bearer.WithIssuer(iss), bearer.WithAudience(aud), bearer.WithObserver(obs))
 //
 // The metrics, all under the meter "github.com/bearerauth/bearer":
 //

@@ -76,7 +76,7 @@ func get(t *testing.T, url, token string) int {
 func TestTokenMetrics(t *testing.T) {
 	reader, obs := setup(t)
 	iss := bearertest.MustIssuer(bearertest.ES256)
-	m, err := bearer.New(iss.KeySource(), bearer.WithObserver(obs))
+	m, err := bearer.New(iss.KeySource(), bearer.WithIssuer(iss.Issuer()), bearer.WithAudience(bearertest.DefaultAudience), bearer.WithObserver(obs))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +111,7 @@ func TestKeyMetrics(t *testing.T) {
 	reader, obs := setup(t)
 	idp := bearertest.NewServer(bearertest.RS256)
 	defer idp.Close()
-	m, err := bearer.New(bearer.RemoteJWKS(idp.JWKSURL), bearer.WithObserver(obs))
+	m, err := bearer.New(bearer.RemoteJWKS(idp.JWKSURL), bearer.WithIssuer(idp.URL), bearer.WithAudience(bearertest.DefaultAudience), bearer.WithObserver(obs))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +163,7 @@ func TestDiscoveryHasNoKeyGauge(t *testing.T) {
 	reader, obs := setup(t)
 	idp := bearertest.NewServer(bearertest.ES256)
 	defer idp.Close()
-	m, err := bearer.New(bearer.Discover(idp.URL), bearer.WithObserver(obs))
+	m, err := bearer.New(bearer.Discover(idp.URL), bearer.WithAudience(bearertest.DefaultAudience), bearer.WithObserver(obs))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,11 +40,11 @@ func warm(tb testing.TB) (plain, revoking *bearer.Middleware, rev *redisrevoke.R
 		tb.Fatalf("%d entries", len(list))
 	}
 	var err error
-	if plain, err = bearer.New(iss.KeySource()); err != nil {
+	if plain, err = bearer.New(iss.KeySource(), bearer.WithIssuer(iss.Issuer()), bearer.WithAudience(bearertest.DefaultAudience)); err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { plain.Close() })
-	if revoking, err = bearer.New(iss.KeySource(), bearer.WithRevocation(rev)); err != nil {
+	if revoking, err = bearer.New(iss.KeySource(), bearer.WithIssuer(iss.Issuer()), bearer.WithAudience(bearertest.DefaultAudience), bearer.WithRevocation(rev)); err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { revoking.Close() })
@@ -160,7 +160,7 @@ func BenchmarkPropagation(b *testing.B) {
 	ctx := context.Background()
 	addr, pfx := sharedAddr(b), prefix(b)
 	iss := bearertest.MustIssuer(bearertest.HS256)
-	m, _ := bearer.New(iss.KeySource())
+	m, _ := bearer.New(iss.KeySource(), bearer.WithIssuer(iss.Issuer()), bearer.WithAudience(bearertest.DefaultAudience))
 	defer m.Close()
 	a := newRevoker(b, newClient(b, addr), redisrevoke.WithPrefix(pfx))
 	other := newRevoker(b, newClient(b, addr), redisrevoke.WithPrefix(pfx))

@@ -27,7 +27,10 @@ func Example() {
 	}
 	defer revocations.Close()
 
-	auth, err := bearer.New(issuer.KeySource(), bearer.WithRevocation(revocations))
+	auth, err := bearer.New(issuer.KeySource(),
+		bearer.WithIssuer(issuer.Issuer()),
+		bearer.WithAudience(bearertest.DefaultAudience),
+		bearer.WithRevocation(revocations))
 	if err != nil {
 		log.Fatal(err)
 	}

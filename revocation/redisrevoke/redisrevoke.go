@@ -5,7 +5,8 @@
 //	revocations, err := redisrevoke.New(ctx, redis.NewClient(&redis.Options{Addr: "localhost:6379"}))
 //	...
 //	defer revocations.Close()
-//	m, err := bearer.New(keys, bearer.WithRevocation(revocations))
+//	m, err := bearer.New(keys, bearer.WithIssuer(iss), bearer.WithAudience(aud),
+//		bearer.WithRevocation(revocations))
 //
 // Each instance keeps the whole list in memory (a bearer.MemoryRevoker), so
 // the check made on every request never waits for Redis. Changes go to Redis

@@ -62,7 +62,7 @@ type instance struct {
 func newInstance(t testing.TB, rev *redisrevoke.Revoker, iss *bearertest.Issuer, opts ...bearer.Option) *instance {
 	t.Helper()
 	opts = append([]bearer.Option{bearer.WithRevocation(rev)}, opts...)
-	m, err := bearer.New(iss.KeySource(), opts...)
+	m, err := bearer.New(iss.KeySource(), append([]bearer.Option{bearer.WithIssuer(iss.Issuer()), bearer.WithAudience(bearertest.DefaultAudience)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +130,7 @@ func (in *instance) verify(t *testing.T, tok string) *bearer.Token {
 // a *bearer.Token.
 func tokenOf(t testing.TB, iss *bearertest.Issuer, tok string) *bearer.Token {
 	t.Helper()
-	m, err := bearer.New(iss.KeySource())
+	m, err := bearer.New(iss.KeySource(), bearer.WithIssuer(iss.Issuer()), bearer.WithAudience(bearertest.DefaultAudience))
 	if err != nil {
 		t.Fatal(err)
 	}

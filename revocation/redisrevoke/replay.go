@@ -19,7 +19,8 @@ const DefaultReplayPrefix = "bearer:dpop:"
 // no more than the proofs of the last window. It shares client, the
 // connection of the revocation list, and needs nothing of Close.
 //
-//	m, err := bearer.New(keys, bearer.WithDPoP(bearer.DPoP{Replay: redisrevoke.ReplayCache(client, "")}))
+//	m, err := bearer.New(keys, bearer.WithIssuer(iss), bearer.WithAudience(aud),
+//		bearer.WithDPoP(bearer.DPoP{Replay: redisrevoke.ReplayCache(client, "")}))
 //
 // prefix starts the key names ("" for DefaultReplayPrefix). When Redis
 // cannot be reached the answer is an error, and the middleware answers 503:

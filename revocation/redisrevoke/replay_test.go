@@ -27,7 +27,7 @@ func TestReplayAcrossInstances(t *testing.T) {
 	instance := func() *httptest.Server {
 		// Each instance has its own client, as separate processes would.
 		cache := redisrevoke.ReplayCache(newClient(t, addr), pre)
-		m, err := bearer.New(iss.KeySource(), bearer.WithDPoP(bearer.DPoP{BaseURL: "https://api.example.com", Replay: cache}))
+		m, err := bearer.New(iss.KeySource(), bearer.WithIssuer(iss.Issuer()), bearer.WithAudience(bearertest.DefaultAudience), bearer.WithDPoP(bearer.DPoP{BaseURL: "https://api.example.com", Replay: cache}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -97,7 +97,7 @@ func TestReplayCacheUnreachable(t *testing.T) {
 	// The middleware refuses the proof: 503, not an unchecked pass.
 	iss := bearertest.MustIssuer(bearertest.ES256)
 	key := bearertest.MustDPoPKey(bearertest.ES256)
-	m, err := bearer.New(iss.KeySource(), bearer.WithDPoP(bearer.DPoP{Replay: cache}))
+	m, err := bearer.New(iss.KeySource(), bearer.WithIssuer(iss.Issuer()), bearer.WithAudience(bearertest.DefaultAudience), bearer.WithDPoP(bearer.DPoP{Replay: cache}))
 	if err != nil {
 		t.Fatal(err)
 	}
