@@ -1,9 +1,14 @@
 package bearer_test
 
 import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -345,4 +350,97 @@ func TestMemoryReplayCacheExpiry(t *testing.T) {
 	if fresh, err := c.Remember(ctx, "b", time.Now().Add(time.Minute)); fresh || err != nil {
 		t.Errorf("b again: %v %v", fresh, err)
 	}
+}
+
+// BenchmarkDPoPProof is the cost of a normal request with a DPoP-bound
+// token and a fresh ES256 proof, the yardstick of BenchmarkDPoPHugeKey.
+func BenchmarkDPoPProof(b *testing.B) {
+	iss := bearertest.MustIssuer(bearertest.HS256)
+	key := bearertest.MustDPoPKey(bearertest.ES256)
+	m := benchMiddleware(b, iss.KeySource(), bearer.WithDPoP(bearer.DPoP{}))
+	const url = "https://api.example/orders"
+	tok := iss.MustMint(bearertest.Claims{"sub": "alice", "cnf": key.Confirmation()})
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer() // each proof is accepted once: sign a new one
+		r := dpopRequest(url, tok, key.MustProof("GET", url, tok))
+		b.StartTimer()
+		if _, err := m.Authenticate(r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkDPoPHugeKey is the cost of a proof an attacker makes as
+// expensive as the proof size allows: an RSA key with the largest modulus
+// that fits and the largest exponent crypto/rsa takes (2³¹−1), presented
+// with a bound token (bound to another key) and with an unbound one. The
+// signature is junk: only the work done before refusing it counts.
+func BenchmarkDPoPHugeKey(b *testing.B) {
+	iss := bearertest.MustIssuer(bearertest.HS256)
+	key := bearertest.MustDPoPKey(bearertest.ES256)
+	m := benchMiddleware(b, iss.KeySource(), bearer.WithDPoP(bearer.DPoP{}))
+	const url = "https://api.example/orders"
+	for _, c := range []struct{ name, token string }{
+		{"bound token", iss.MustMint(bearertest.Claims{"sub": "alice", "cnf": key.Confirmation()})},
+		{"unbound token", iss.MustMint(bearertest.Claims{"sub": "bob"})},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			proof, bits := hugeKeyProof(b, key.ProofClaims("GET", url, c.token), bearer.DefaultMaxTokenSize)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := m.Authenticate(dpopRequest(url, c.token, proof)); err == nil {
+					b.Fatal("a proof with a junk signature accepted")
+				}
+			}
+			b.ReportMetric(float64(bits), "modulus-bits")
+		})
+	}
+}
+
+// hugeKeyProof returns a proof with claims, no longer than limit, whose
+// jwk is an RSA key with the largest modulus that fits and e = 2³¹−1, and
+// the modulus's size in bits.
+func hugeKeyProof(tb testing.TB, claims bearertest.Claims, limit int) (string, int) {
+	tb.Helper()
+	payload, err := json.Marshal(claims)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	b64 := base64.RawURLEncoding
+	for size := limit; size > 0; size -= 8 {
+		n := make([]byte, size)
+		rand.Read(n)
+		n[0] |= 0x80   // the full size
+		n[size-1] |= 1 // odd, as crypto/rsa demands
+		sig := make([]byte, size)
+		rand.Read(sig)
+		sig[0] = 1 // below the modulus
+		header := fmt.Sprintf(`{"typ":"dpop+jwt","alg":"RS256","jwk":{"kty":"RSA","n":%q,"e":"f____w"}}`, b64.EncodeToString(n))
+		proof := b64.EncodeToString([]byte(header)) + "." + b64.EncodeToString(payload) + "." + b64.EncodeToString(sig)
+		if len(proof) <= limit {
+			return proof, size * 8
+		}
+	}
+	tb.Fatal("no room for a key")
+	return "", 0
+}
+
+// dpopRequest is a GET of url with a DPoP token and proof.
+func dpopRequest(url, token, proof string) *http.Request {
+	r := httptest.NewRequest(http.MethodGet, url, nil)
+	r.Header.Set("Authorization", "DPoP "+token)
+	r.Header.Set("DPoP", proof)
+	return r
+}
+
+// benchMiddleware is newMiddleware for benchmarks.
+func benchMiddleware(b *testing.B, src bearer.KeySource, opts ...bearer.Option) *bearer.Middleware {
+	b.Helper()
+	m, err := bearer.New(src, opts...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { m.Close() })
+	return m
 }
