@@ -114,13 +114,31 @@ func parseAlgorithms(names []string) (algSet, error) {
 	return s, nil
 }
 
+// Bounds of RSA keys, wherever they come from (PublicKey, KeySetJSON,
+// remote sets, DPoP proofs). A verification costs about the square of the
+// modulus size times the exponent's bit length: a 20,000-bit modulus with
+// e = 2³¹−1, which fits in an 8 KiB DPoP proof, costs about 500 times a
+// 2048-bit key with e = 65537. 4096 bits is the largest size issuers
+// publish; 65537 is the exponent of virtually every key, and the odd ones
+// below it (3, 17, ...) cost less, so they are kept.
+const (
+	minRSABits     = 2048
+	maxRSABits     = 4096
+	maxRSAExponent = 1<<16 + 1
+)
+
 // algorithmsFor is the set of algorithms a public key can verify: the key
 // type decides (RFC 8725 §3.1), never the token.
 func algorithmsFor(pub crypto.PublicKey) (algSet, error) {
 	switch k := pub.(type) {
 	case *rsa.PublicKey:
-		if k.N == nil || k.N.BitLen() < 2048 {
-			return 0, fmt.Errorf("%w: RSA key shorter than 2048 bits", ErrWeakKey)
+		switch {
+		case k.N == nil || k.N.BitLen() < minRSABits:
+			return 0, fmt.Errorf("%w: RSA key shorter than %d bits", ErrWeakKey, minRSABits)
+		case k.N.BitLen() > maxRSABits:
+			return 0, fmt.Errorf("bearer: RSA key longer than %d bits", maxRSABits)
+		case k.E < 3 || k.E > maxRSAExponent || k.E%2 == 0:
+			return 0, fmt.Errorf("bearer: RSA exponent not an odd number from 3 to %d", maxRSAExponent)
 		}
 		return setOf(algRS256, algRS384, algRS512, algPS256, algPS384, algPS512), nil
 	case *ecdsa.PublicKey:

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -33,7 +34,9 @@ type DPoP struct {
 	// PS512, RS256, RS384 and RS512.
 	Algorithms []string
 	// Window is how far a proof's iat may be from now, either way, and so
-	// how long its jti is remembered. Default DefaultDPoPWindow.
+	// how long its jti is remembered. Default DefaultDPoPWindow. The window,
+	// the replay cache and the nonces all go by the middleware's clock
+	// (WithClock).
 	Window time.Duration
 	// BaseURL is the service's external origin, with an optional path
 	// prefix ("https://api.example.com"), for the htu check behind a proxy
@@ -59,18 +62,39 @@ const DefaultDPoPWindow = time.Minute
 // maxProofJTI bounds the jti of a proof, which is stored.
 const maxProofJTI = 256
 
-// ReplayCache remembers DPoP proof identifiers (RFC 9449 §11.1).
+// maxProofJWK bounds the jwk of a proof before it is parsed: the largest
+// key allowed, RSA of 4096 bits, takes about 720 bytes.
+const maxProofJWK = 1024
+
+// ReplayCache remembers DPoP proof identifiers (RFC 9449 §11.1). The
+// middleware asks it only about proofs that are otherwise valid: signed by
+// the key the token is bound to, for this request, within the window.
 type ReplayCache interface {
-	// Remember records id until the given time and reports whether it is
-	// new. It must be atomic: of two concurrent calls with one id, one
-	// gets true.
-	Remember(ctx context.Context, id string, until time.Time) (bool, error)
+	// Remember records p until its window closes and reports whether it is
+	// new. It must be atomic: of two concurrent calls with one p.Key and
+	// p.JTI, one gets true.
+	Remember(ctx context.Context, p ProofID) (bool, error)
 }
 
-// NonceSource issues and checks DPoP server nonces.
+// ProofID is a DPoP proof as a ReplayCache remembers it.
+type ProofID struct {
+	// Key is the RFC 7638 thumbprint of the proof's key, the one the token
+	// is bound to, and JTI the proof's identifier: together they name the
+	// proof. A cache may bound what one Key holds.
+	Key, JTI string
+	// Now is the middleware's clock (WithClock) when the proof was
+	// checked; Until, on the same clock, is when the proof's window
+	// closes. A cache with a clock of its own keeps the id for at least
+	// Until.Sub(Now) from when it hears of it, rather than reading Until
+	// on its own clock.
+	Now, Until time.Time
+}
+
+// NonceSource issues and checks DPoP server nonces. now is the
+// middleware's clock (WithClock).
 type NonceSource interface {
-	Nonce() string
-	Valid(nonce string) bool
+	Nonce(now time.Time) string
+	Valid(nonce string, now time.Time) bool
 }
 
 // Sentinels of DPoP failures.
@@ -182,17 +206,19 @@ func (m *Middleware) authenticateDPoP(r *http.Request) (*Token, bool, error) {
 		return m.verifyBearer(r.Context(), raw)
 	}
 	// The token may come from the verified-token cache; the proof, which
-	// is new on every request, is always checked.
+	// is new on every request, is always checked. The token is verified
+	// first, with the service's own keys, because only a verified cnf.jkt
+	// says which key may sign the proof: an unbound token ends here, and
+	// the proof's key must be that one before its signature costs anything.
 	t, cached, err := m.verify(r.Context(), raw)
 	if err != nil {
 		return nil, false, err
 	}
-	jkt, err := d.verifyProof(r, raw, m.clock(), m.maxSize)
-	if err != nil {
-		return nil, false, err
-	}
-	if t.jkt != jkt {
+	if t.jkt == "" {
 		return nil, false, errProofBinding
+	}
+	if err := d.verifyProof(r, raw, t.jkt, m.clock(), m.maxSize); err != nil {
+		return nil, false, err
 	}
 	return t, cached, nil
 }
@@ -208,76 +234,79 @@ func dpopCredentials(r *http.Request) (raw string, ok bool, err error) {
 }
 
 // verifyProof checks the request's DPoP proof as RFC 9449 §4.3 lists, for
-// the access token raw, and returns the thumbprint of the proof's key.
-// The jti is spent last, so an invalid proof cannot burn one.
-func (d *dpopConfig) verifyProof(r *http.Request, token string, now time.Time, maxSize int) (string, error) {
+// the access token raw bound to the key of thumbprint jkt. Cheap before
+// costly: the proof's key must be within the key bounds and be jkt's
+// before its signature is checked, so a stranger's key, however large,
+// never reaches a verification. The jti is spent last, so an invalid
+// proof, or one of another key, cannot burn one or fill the cache.
+func (d *dpopConfig) verifyProof(r *http.Request, token, jkt string, now time.Time, maxSize int) error {
 	proofs := r.Header.Values("DPoP")
 	switch {
 	case len(proofs) == 0:
-		return "", errProofMissing
+		return errProofMissing
 	case len(proofs) > 1:
-		return "", errProofMany
+		return errProofMany
 	}
 	if len(proofs[0]) > maxSize { // WithMaxTokenSize bounds proofs too
-		return "", errProofMalformed
+		return errProofMalformed
 	}
 	// A proof is signed by its own key, so its claims need not wait for the
 	// signature: a malformed claims set ends it here, as a malformed header does.
 	p, err := parse(proofs[0], "")
 	if err != nil || p.claimsErr != nil {
-		return "", errProofMalformed
+		return errProofMalformed
 	}
 	if normalizeType(p.typ) != "dpop+jwt" {
-		return "", errProofType
+		return errProofType
 	}
 	if !d.allow.has(p.alg) {
-		return "", errProofAlgorithm
+		return errProofAlgorithm
 	}
 	key, thumbprint, err := proofKey(p)
 	if err != nil {
-		return "", errProofKey
+		return errProofKey
 	}
 	if !key.algs.has(p.alg) {
-		return "", errProofAlgorithm
+		return errProofAlgorithm
+	}
+	if thumbprint != jkt {
+		return errProofBinding
 	}
 	if err := p.verifySignature([]*verifyKey{key}); err != nil {
-		return "", errProofSignature
+		return errProofSignature
 	}
 	if htm, _ := findMember(p.payload, "htm"); !jsonEquals(htm, r.Method) {
-		return "", errProofMethod
+		return errProofMethod
 	}
 	htu, _ := findMember(p.payload, "htu")
 	if s, ok := jsonString(htu); !ok || !sameURL(s, d.requestURL(r)) {
-		return "", errProofURL
+		return errProofURL
 	}
 	if d.nonces != nil {
 		nonce, _ := findMember(p.payload, "nonce")
-		if s, ok := jsonString(nonce); !ok || !d.nonces.Valid(s) {
-			return "", errNonce
+		if s, ok := jsonString(nonce); !ok || !d.nonces.Valid(s, now) {
+			return errNonce
 		}
 	}
 	if p.iat.IsZero() || p.iat.Before(now.Add(-d.window)) || p.iat.After(now.Add(d.window)) {
-		return "", errProofTime
+		return errProofTime
 	}
 	sum := sha256.Sum256([]byte(token))
 	if ath, _ := findMember(p.payload, "ath"); !jsonEquals(ath, base64.RawURLEncoding.EncodeToString(sum[:])) {
-		return "", errProofHash
+		return errProofHash
 	}
 	if p.jti == "" || len(p.jti) > maxProofJTI {
-		return "", errProofJTI
+		return errProofJTI
 	}
-	// The window is on the middleware's clock; a cache keeps the id until a
-	// time on the wall clock, which WithClock may set apart from it.
-	until := time.Now().Add(p.iat.Add(d.window).Sub(now))
-	fresh, err := d.replay.Remember(r.Context(), thumbprint+":"+p.jti, until)
+	fresh, err := d.replay.Remember(r.Context(), ProofID{Key: jkt, JTI: p.jti, Now: now, Until: p.iat.Add(d.window)})
 	if err != nil {
-		return "", &Error{Code: CodeTemporarilyUnavailable, Description: "DPoP replay check unavailable",
+		return &Error{Code: CodeTemporarilyUnavailable, Description: "DPoP replay check unavailable",
 			Status: http.StatusServiceUnavailable, RetryAfter: time.Second, Err: fmt.Errorf("bearer: DPoP replay check: %w", err)}
 	}
 	if !fresh {
-		return "", errProofReplayed
+		return errProofReplayed
 	}
-	return thumbprint, nil
+	return nil
 }
 
 // privateMembers are JWK members that carry private key material.
@@ -289,6 +318,9 @@ func proofKey(p *Token) (*verifyKey, string, error) {
 	raw, ok := findMember(p.header, "jwk")
 	if !ok || raw == "" || raw[0] != '{' {
 		return nil, "", errors.New("no jwk")
+	}
+	if len(raw) > maxProofJWK {
+		return nil, "", errors.New("jwk too large")
 	}
 	for _, name := range privateMembers {
 		if _, found := findMember(raw, name); found {
@@ -327,34 +359,75 @@ func (d *dpopConfig) requestURL(r *http.Request) string {
 }
 
 // sameURL compares htu with the request URL as RFC 9449 §4.3 asks:
-// without query and fragment, after syntax- and scheme-based normalization
-// (RFC 3986 §6.2.2, §6.2.3).
+// without query and fragment, after the syntax- and scheme-based
+// normalization of RFC 3986 §6.2.2 and §6.2.3 and nothing more. An htu with
+// userinfo names no request URL and is refused.
 func sameURL(htu, want string) bool {
 	a, err := url.Parse(htu)
-	if err != nil || !a.IsAbs() {
+	if err != nil || !a.IsAbs() || a.User != nil || a.Opaque != "" {
 		return false
 	}
 	b, err := url.Parse(want)
-	if err != nil {
+	if err != nil || b.User != nil { // a Host header with "@"
 		return false
 	}
 	return normalURL(a) == normalURL(b)
 }
 
+// normalURL is u's scheme, authority and path in the normal form of RFC 3986
+// §6.2.2 and §6.2.3: scheme and host in lower case, no default port (nor an
+// empty one), an empty path as "/", and percent-encodings of unreserved
+// characters decoded and the others in upper case. Every other difference
+// stays one: "%2F" is not "/", and dot segments are kept, since a router
+// may send "/a/../b" somewhere "/b" does not go.
 func normalURL(u *url.URL) string {
 	scheme := strings.ToLower(u.Scheme)
 	host := strings.ToLower(u.Hostname())
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]" // IPv6
+	}
 	if port := u.Port(); port != "" && !(scheme == "https" && port == "443" || scheme == "http" && port == "80") {
 		host += ":" + port
 	}
-	p := u.EscapedPath()
-	if unescaped, err := url.PathUnescape(p); err == nil {
-		p = (&url.URL{Path: unescaped}).EscapedPath()
-	}
+	p := normalPath(u.EscapedPath())
 	if p == "" {
 		p = "/"
 	}
 	return scheme + "://" + host + p
+}
+
+// normalPath decodes the percent-encodings of unreserved characters
+// (RFC 3986 §2.3) and writes the others' hex digits in upper case.
+// url.Parse has refused a malformed encoding.
+func normalPath(p string) string {
+	if !strings.Contains(p, "%") {
+		return p
+	}
+	var b strings.Builder
+	b.Grow(len(p))
+	for i := 0; i < len(p); i++ {
+		if p[i] != '%' || i+2 >= len(p) {
+			b.WriteByte(p[i])
+			continue
+		}
+		c, err := strconv.ParseUint(p[i+1:i+3], 16, 8)
+		if err != nil {
+			b.WriteByte(p[i])
+			continue
+		}
+		if unreserved(byte(c)) {
+			b.WriteByte(byte(c))
+		} else {
+			b.WriteString(strings.ToUpper(p[i : i+3]))
+		}
+		i += 2
+	}
+	return b.String()
+}
+
+// unreserved reports whether c is ALPHA / DIGIT / "-" / "." / "_" / "~".
+func unreserved(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~'
 }
 
 // jsonEquals reports whether the raw JSON value v is the string s.

@@ -2,11 +2,14 @@ package bearer_test
 
 import (
 	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -108,7 +111,7 @@ func TestDPoP(t *testing.T) {
 		{name: "access token as proof", scheme: "DPoP", token: bound, proofs: []string{bound}, status: 401, challenge: proofError("DPoP proof type not accepted")},
 		{name: "typ JWT", scheme: "DPoP", token: bound, proofs: []string{header(map[string]any{"typ": "JWT"})}, status: 401, challenge: proofError("DPoP proof type not accepted")},
 		{name: "no jwk", scheme: "DPoP", token: bound, proofs: []string{header(map[string]any{"jwk": nil})}, status: 401, challenge: proofError("DPoP proof key invalid")},
-		{name: "jwk of another key", scheme: "DPoP", token: bound, proofs: []string{header(map[string]any{"jwk": bearertest.MustDPoPKey(bearertest.ES256).JWK()})}, status: 401, challenge: proofError("DPoP proof signature invalid")},
+		{name: "jwk of another key", scheme: "DPoP", token: bound, proofs: []string{header(map[string]any{"jwk": bearertest.MustDPoPKey(bearertest.ES256).JWK()})}, status: 401, challenge: tokenError("DPoP", "token not bound to the DPoP proof key")},
 		{name: "jwk of another key type", scheme: "DPoP", token: bound, proofs: []string{header(map[string]any{"jwk": other.JWK()})}, status: 401, challenge: proofError("DPoP proof algorithm not allowed")},
 		{name: "private key in jwk", scheme: "DPoP", token: bound, proofs: []string{header(map[string]any{"jwk": key.PrivateJWK()})}, status: 401, challenge: proofError("DPoP proof key invalid")},
 		{name: "method mismatch", method: "POST", scheme: "DPoP", token: bound, proofs: []string{key.MustProof("GET", url, bound)}, status: 401, challenge: proofError("DPoP proof method mismatch")},
@@ -333,21 +336,29 @@ func TestDPoPProofLimits(t *testing.T) {
 	})
 }
 
-// Expired ids leave the memory replay cache: a full cache takes new ones
-// once the old have lapsed.
+// Expired ids leave the memory replay cache, on the clock of the ProofIDs:
+// a full cache takes new ones once the old have lapsed.
 func TestMemoryReplayCacheExpiry(t *testing.T) {
 	c := bearer.NewMemoryReplayCache(1)
 	ctx := t.Context()
-	if fresh, err := c.Remember(ctx, "a", time.Now().Add(-time.Second)); !fresh || err != nil {
+	now := time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC) // far from the wall clock
+	use := func(jti string, at time.Time) bearer.ProofID {
+		return bearer.ProofID{Key: "k", JTI: jti, Now: at, Until: now.Add(time.Minute)}
+	}
+	if fresh, err := c.Remember(ctx, use("a", now)); !fresh || err != nil {
 		t.Fatalf("a: %v %v", fresh, err)
 	}
-	if fresh, err := c.Remember(ctx, "b", time.Now().Add(time.Minute)); !fresh || err != nil {
+	if fresh, err := c.Remember(ctx, use("a", now.Add(time.Minute-time.Nanosecond))); fresh || err != nil {
+		t.Errorf("a again before its window closed: %v %v", fresh, err)
+	}
+	if fresh, err := c.Remember(ctx, use("b", now.Add(time.Second))); fresh || !errors.Is(err, bearer.ErrReplayCacheFull) {
+		t.Errorf("b in a full cache: %v %v", fresh, err)
+	}
+	later := now.Add(time.Minute)
+	if fresh, err := c.Remember(ctx, bearer.ProofID{Key: "k", JTI: "b", Now: later, Until: later.Add(time.Minute)}); !fresh || err != nil {
 		t.Errorf("b after a lapsed: %v %v", fresh, err)
 	}
-	if fresh, err := c.Remember(ctx, "c", time.Now().Add(time.Minute)); fresh || !errors.Is(err, bearer.ErrReplayCacheFull) {
-		t.Errorf("c in a full cache: %v %v", fresh, err)
-	}
-	if fresh, err := c.Remember(ctx, "b", time.Now().Add(time.Minute)); fresh || err != nil {
+	if fresh, err := c.Remember(ctx, bearer.ProofID{Key: "k", JTI: "b", Now: later, Until: later.Add(time.Minute)}); fresh || err != nil {
 		t.Errorf("b again: %v %v", fresh, err)
 	}
 }
@@ -403,27 +414,54 @@ func BenchmarkDPoPHugeKey(b *testing.B) {
 // the modulus's size in bits.
 func hugeKeyProof(tb testing.TB, claims bearertest.Claims, limit int) (string, int) {
 	tb.Helper()
-	payload, err := json.Marshal(claims)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	b64 := base64.RawURLEncoding
-	for size := limit; size > 0; size -= 8 {
-		n := make([]byte, size)
-		rand.Read(n)
-		n[0] |= 0x80   // the full size
-		n[size-1] |= 1 // odd, as crypto/rsa demands
-		sig := make([]byte, size)
-		rand.Read(sig)
-		sig[0] = 1 // below the modulus
-		header := fmt.Sprintf(`{"typ":"dpop+jwt","alg":"RS256","jwk":{"kty":"RSA","n":%q,"e":"f____w"}}`, b64.EncodeToString(n))
-		proof := b64.EncodeToString([]byte(header)) + "." + b64.EncodeToString(payload) + "." + b64.EncodeToString(sig)
-		if len(proof) <= limit {
-			return proof, size * 8
+	for bits := limit * 8; bits > 0; bits -= 64 {
+		if proof := junkKeyProof(tb, junkRSA(bits, 1<<31-1), claims); len(proof) <= limit {
+			return proof, bits
 		}
 	}
 	tb.Fatal("no room for a key")
 	return "", 0
+}
+
+// junkRSA is an RSA public key of the given size and exponent whose
+// modulus is random: nobody can sign with it, but verifying with it costs
+// what a real key of its size costs.
+func junkRSA(bits, e int) *rsa.PublicKey {
+	n := make([]byte, (bits+7)/8)
+	rand.Read(n)
+	n[0] |= 0x80 >> ((8 - bits%8) % 8) // exactly bits long
+	n[0] &= 0xff >> ((8 - bits%8) % 8)
+	n[len(n)-1] |= 1 // odd, as crypto/rsa demands
+	return &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: e}
+}
+
+// rsaJWK and rsaThumbprint are pub as a proof's jwk and its RFC 7638
+// thumbprint (the members in that order, without white space).
+func rsaJWK(pub *rsa.PublicKey) string {
+	b64 := base64.RawURLEncoding
+	return fmt.Sprintf(`{"e":%q,"kty":"RSA","n":%q}`, b64.EncodeToString(big.NewInt(int64(pub.E)).Bytes()), b64.EncodeToString(pub.N.Bytes()))
+}
+
+func rsaThumbprint(pub *rsa.PublicKey) string {
+	sum := sha256.Sum256([]byte(rsaJWK(pub)))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// junkKeyProof is an RS256 proof with claims whose jwk is pub and whose
+// signature is random bytes below pub's modulus: refused, at the cost of
+// whatever checks run before the refusal.
+func junkKeyProof(tb testing.TB, pub *rsa.PublicKey, claims bearertest.Claims) string {
+	tb.Helper()
+	payload, err := json.Marshal(claims)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	sig := make([]byte, (pub.N.BitLen()+7)/8)
+	rand.Read(sig)
+	sig[0] = 0
+	b64 := base64.RawURLEncoding
+	header := `{"typ":"dpop+jwt","alg":"RS256","jwk":` + rsaJWK(pub) + `}`
+	return b64.EncodeToString([]byte(header)) + "." + b64.EncodeToString(payload) + "." + b64.EncodeToString(sig)
 }
 
 // dpopRequest is a GET of url with a DPoP token and proof.
@@ -443,4 +481,197 @@ func benchMiddleware(b *testing.B, src bearer.KeySource, opts ...bearer.Option) 
 	}
 	b.Cleanup(func() { m.Close() })
 	return m
+}
+
+// The proof's key is checked against the token's binding, and against the
+// key bounds, before its signature: the answers show the order, and
+// BenchmarkDPoPHugeKey the cost.
+func TestDPoPBindingBeforeSignature(t *testing.T) {
+	iss := bearertest.MustIssuer(bearertest.ES256)
+	key := bearertest.MustDPoPKey(bearertest.ES256)
+	stranger := bearertest.MustDPoPKey(bearertest.ES256)
+	srv := serve(t, newMiddleware(t, iss.KeySource(), bearer.WithDPoP(bearer.DPoP{})).Handler(whoami))
+	url := srv.URL + "/orders"
+	bound := iss.MustMint(bearertest.Claims{"sub": "alice", "cnf": key.Confirmation()})
+	plain := iss.MustMint(bearertest.Claims{"sub": "bob"})
+	type row struct{ name, token, proof, desc string }
+	// rsaRow is a row whose proof carries pub, with a junk signature, and
+	// a token bound to pub, or with toPub false to key.
+	rsaRow := func(name string, pub *rsa.PublicKey, toPub bool, desc string) row {
+		tok := bound
+		if toPub {
+			tok = iss.MustMint(bearertest.Claims{"sub": "carol", "cnf": map[string]any{"jkt": rsaThumbprint(pub)}})
+		}
+		return row{name, tok, junkKeyProof(t, pub, key.ProofClaims("GET", url, tok)), desc}
+	}
+	spoiled := stranger.MustProof("GET", url, bound)
+	spoiled = spoiled[:len(spoiled)-4] + "AAAA"
+	cases := []row{
+		{"unbound token, malformed proof", plain, "abc", "token not bound to the DPoP proof key"},
+		{"unbound token, huge RSA key", plain, junkKeyProof(t, junkRSA(20000, 1<<31-1), key.ProofClaims("GET", url, plain)), "token not bound to the DPoP proof key"},
+		{"a stranger's key, spoiled signature", bound, spoiled, "token not bound to the DPoP proof key"},
+		rsaRow("a stranger's huge RSA key", junkRSA(20000, 1<<31-1), false, "DPoP proof key invalid"),
+		rsaRow("a stranger's RSA key within the bounds", junkRSA(2048, 65537), false, "token not bound to the DPoP proof key"),
+		rsaRow("bound to an RSA key over 4096 bits", junkRSA(4096+8, 65537), true, "DPoP proof key invalid"),
+		rsaRow("bound to an RSA key with e = 2³¹−1", junkRSA(2048, 1<<31-1), true, "DPoP proof key invalid"),
+		rsaRow("bound to an RSA key with e = 65539", junkRSA(2048, 65539), true, "DPoP proof key invalid"),
+		rsaRow("bound to an RSA key with e = 1", junkRSA(2048, 1), true, "DPoP proof key invalid"),
+		// Within the bounds the key is taken, and the junk signature refused.
+		rsaRow("bound to a 4096-bit RSA key", junkRSA(4096, 65537), true, "DPoP proof signature invalid"),
+		rsaRow("bound to an RSA key with e = 3", junkRSA(2048, 3), true, "DPoP proof signature invalid"),
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := dpopCall(t, "GET", url, "DPoP", c.token, c.proof)
+			if got.status != 401 || !strings.Contains(got.challenge, `error_description="`+c.desc+`"`) {
+				t.Errorf("got %d %s\nwant 401 %q", got.status, got.challenge, c.desc)
+			}
+		})
+	}
+}
+
+// htu matches the request URL after RFC 3986 §6.2.2 and §6.2.3
+// normalization and nothing more (RFC 9449 §4.3).
+func TestDPoPHTUNormalization(t *testing.T) {
+	iss := bearertest.MustIssuer(bearertest.ES256)
+	key := bearertest.MustDPoPKey(bearertest.ES256)
+	srv := serve(t, newMiddleware(t, iss.KeySource(), bearer.WithDPoP(bearer.DPoP{BaseURL: "https://api.example.com"})).Handler(whoami))
+	tok := iss.MustMint(bearertest.Claims{"sub": "alice", "cnf": key.Confirmation()})
+	for _, c := range []struct {
+		name, path, htu string
+		ok              bool
+	}{
+		{"same URL", "/orders/7", "https://api.example.com/orders/7", true},
+		{"scheme and host case", "/orders/7", "HTTPS://API.Example.COM/orders/7", true},
+		{"default port", "/orders/7", "https://api.example.com:443/orders/7", true},
+		{"empty port", "/orders/7", "https://api.example.com:/orders/7", true},
+		{"empty path", "/", "https://api.example.com", true},
+		{"encoded unreserved characters", "/a~b-c", "https://api.example.com/a%7Eb%2Dc", true},
+		{"hex digit case", "/a%2Fb", "https://api.example.com/a%2fb", true},
+		{"another port", "/orders/7", "https://api.example.com:8443/orders/7", false},
+		{"another scheme", "/orders/7", "http://api.example.com/orders/7", false},
+		{"path case", "/orders/7", "https://api.example.com/Orders/7", false},
+		{"encoded slash in htu", "/orders/7", "https://api.example.com/orders%2F7", false},
+		{"encoded slash in the request", "/orders%2F7", "https://api.example.com/orders/7", false},
+		{"encoded reserved character", "/a!b", "https://api.example.com/a%21b", false},
+		{"dot segments", "/orders/7", "https://api.example.com/x/../orders/7", false},
+		{"userinfo", "/orders/7", "https://alice:secret@api.example.com/orders/7", false},
+		{"empty userinfo", "/orders/7", "https://@api.example.com/orders/7", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got := dpopCall(t, "GET", srv.URL+c.path, "DPoP", tok, key.MustProof("GET", c.htu, tok))
+			if c.ok && got.status != 200 || !c.ok && (got.status != 401 || !strings.Contains(got.challenge, "DPoP proof URL mismatch")) {
+				t.Errorf("htu %s for %s: %d %s", c.htu, c.path, got.status, got.challenge)
+			}
+		})
+	}
+}
+
+// The replay cache hears only of proofs signed by the key their token is
+// bound to, and in memory no one key may fill it.
+func TestDPoPReplayBounds(t *testing.T) {
+	iss := bearertest.MustIssuer(bearertest.ES256)
+	key := bearertest.MustDPoPKey(bearertest.ES256)
+	tok := iss.MustMint(bearertest.Claims{"sub": "alice", "cnf": key.Confirmation()})
+
+	t.Run("stored after the binding check", func(t *testing.T) {
+		stranger := bearertest.MustDPoPKey(bearertest.ES256)
+		srv := serve(t, newMiddleware(t, iss.KeySource(), bearer.WithDPoP(bearer.DPoP{Replay: bearer.NewMemoryReplayCache(1)})).Handler(whoami))
+		for range 3 { // a token holder's proofs with another key take no room
+			if got := dpopCall(t, "GET", srv.URL, "DPoP", tok, stranger.MustProof("GET", srv.URL, tok)); got.status != 401 {
+				t.Fatalf("proof by a stranger: %d %s", got.status, got.challenge)
+			}
+		}
+		if got := dpopCall(t, "GET", srv.URL, "DPoP", tok, key.MustProof("GET", srv.URL, tok)); got.status != 200 {
+			t.Errorf("proof by the bound key: %d %s", got.status, got.challenge)
+		}
+	})
+	t.Run("one key's share", func(t *testing.T) {
+		srv := serve(t, newMiddleware(t, iss.KeySource(), bearer.WithDPoP(bearer.DPoP{Replay: bearer.NewMemoryReplayCache(32)})).Handler(whoami))
+		for i := range 2 { // 32/16
+			if got := dpopCall(t, "GET", srv.URL, "DPoP", tok, key.MustProof("GET", srv.URL, tok)); got.status != 200 {
+				t.Fatalf("proof %d: %d %s", i, got.status, got.challenge)
+			}
+		}
+		got := dpopCall(t, "GET", srv.URL, "DPoP", tok, key.MustProof("GET", srv.URL, tok))
+		if got.status != 503 || got.header.Get("Retry-After") == "" {
+			t.Errorf("proof over the key's share: %d %v", got.status, got.header)
+		}
+		other := bearertest.MustDPoPKey(bearertest.EdDSA)
+		otherTok := iss.MustMint(bearertest.Claims{"sub": "bob", "cnf": other.Confirmation()})
+		if got := dpopCall(t, "GET", srv.URL, "DPoP", otherTok, other.MustProof("GET", srv.URL, otherTok)); got.status != 200 {
+			t.Errorf("another key beside it: %d %s", got.status, got.challenge)
+		}
+	})
+	t.Run("memory cache", func(t *testing.T) {
+		c := bearer.NewMemoryReplayCache(32)
+		now := time.Now()
+		at := func(key, jti string) bearer.ProofID {
+			return bearer.ProofID{Key: key, JTI: jti, Now: now, Until: now.Add(time.Minute)}
+		}
+		for _, jti := range []string{"1", "2"} {
+			if fresh, err := c.Remember(t.Context(), at("a", jti)); !fresh || err != nil {
+				t.Fatalf("a %s: %v %v", jti, fresh, err)
+			}
+		}
+		if fresh, err := c.Remember(t.Context(), at("a", "3")); fresh || !errors.Is(err, bearer.ErrReplayKeyQuota) {
+			t.Errorf("a 3: %v %v", fresh, err)
+		}
+		if fresh, err := c.Remember(t.Context(), at("a", "1")); fresh || err != nil {
+			t.Errorf("a 1 again, over the share: %v %v", fresh, err)
+		}
+		if fresh, err := c.Remember(t.Context(), at("b", "1")); !fresh || err != nil {
+			t.Errorf("b 1: %v %v", fresh, err)
+		}
+		now = now.Add(time.Minute) // a's ids lapse, and its share is free again
+		if fresh, err := c.Remember(t.Context(), at("a", "3")); !fresh || err != nil {
+			t.Errorf("a 3 a minute later: %v %v", fresh, err)
+		}
+	})
+}
+
+// HMACNonces go by the middleware's clock: a nonce lasts its lifetime,
+// and one issued ahead of the clock (by an instance whose clock is ahead)
+// is refused.
+func TestHMACNoncesClock(t *testing.T) {
+	now := time.Now()
+	clock := func() time.Time { return now }
+	iss := bearertest.MustIssuer(bearertest.ES256, bearertest.WithClock(clock))
+	key := bearertest.MustDPoPKey(bearertest.ES256, bearertest.WithClock(clock))
+	nonces := bearer.HMACNonces([]byte("a shared secret of the instances"), time.Minute)
+	srv := serve(t, newMiddleware(t, iss.KeySource(), bearer.WithClock(clock), bearer.WithDPoP(bearer.DPoP{Nonces: nonces})).Handler(whoami))
+	tok := iss.MustMint(bearertest.Claims{"sub": "alice", "cnf": key.Confirmation(), "exp": now.Add(24 * time.Hour).Unix()})
+	nonce := func() string {
+		t.Helper()
+		got := dpopCall(t, "GET", srv.URL, "DPoP", tok, key.MustProof("GET", srv.URL, tok))
+		if got.status != 401 || got.header.Get("DPoP-Nonce") == "" {
+			t.Fatalf("no nonce: %d %s", got.status, got.challenge)
+		}
+		return got.header.Get("DPoP-Nonce")
+	}
+	with := func(nonce string) response {
+		c := key.ProofClaims("GET", srv.URL, tok)
+		c["nonce"] = nonce
+		p, err := key.ProofWith(nil, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return dpopCall(t, "GET", srv.URL, "DPoP", tok, p)
+	}
+	start := now
+	n := nonce()
+	now = start.Add(59 * time.Second)
+	if got := with(n); got.status != 200 {
+		t.Errorf("nonce within its lifetime: %d %s", got.status, got.challenge)
+	}
+	now = start.Add(2 * time.Minute)
+	if got := with(n); got.status != 401 || !strings.Contains(got.challenge, "use_dpop_nonce") {
+		t.Errorf("nonce past its lifetime: %d %s", got.status, got.challenge)
+	}
+	now = start.Add(time.Hour)
+	ahead := nonce()
+	now = start
+	if got := with(ahead); got.status != 401 || !strings.Contains(got.challenge, "use_dpop_nonce") {
+		t.Errorf("nonce issued an hour ahead: %d %s", got.status, got.challenge)
+	}
 }

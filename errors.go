@@ -251,7 +251,7 @@ func (m *Middleware) SetErrorHeaders(h http.Header, r *http.Request, err error) 
 	}
 	h.Add("WWW-Authenticate", m.challenge("DPoP", e, onDPoP))
 	if e.Code == CodeUseDPoPNonce && m.dpop.nonces != nil {
-		h.Set("DPoP-Nonce", m.dpop.nonces.Nonce())
+		h.Set("DPoP-Nonce", m.dpop.nonces.Nonce(m.clock()))
 	}
 }
 

@@ -115,7 +115,8 @@ func newSecretKey(kid string, secret []byte, algs algSet) (*verifyKey, error) {
 }
 
 // PublicKey verifies tokens signed by the private half of key: an
-// *rsa.PublicKey of at least 2048 bits (RS256..PS512), an *ecdsa.PublicKey
+// *rsa.PublicKey of 2048 to 4096 bits with an odd exponent of at most
+// 65537 (RS256..PS512), an *ecdsa.PublicKey
 // on P-256, P-384 or P-521 (the matching ES algorithm only) or an
 // ed25519.PublicKey (EdDSA). The key type decides the algorithms;
 // WithAlgorithms narrows them. A private key is accepted and reduced to its
