@@ -72,16 +72,69 @@ func TestReplayCacheExpiry(t *testing.T) {
 	pre := prefix(t)
 	cache := redisrevoke.ReplayCache(client, pre)
 	ctx := context.Background()
-	until := time.Now().Add(time.Minute)
-	if fresh, err := cache.Remember(ctx, "jkt:1", until); !fresh || err != nil {
+	// The times are the middleware's clock, far from Redis's: the expiry
+	// is the time left in the window, rounded up to a millisecond.
+	now := time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)
+	p := bearer.ProofID{Key: "jkt", JTI: "1", Now: now, Until: now.Add(time.Minute - 1500*time.Microsecond)}
+	if fresh, err := cache.Remember(ctx, p); !fresh || err != nil {
 		t.Fatalf("first: %v %v", fresh, err)
 	}
-	if fresh, err := cache.Remember(ctx, "jkt:1", until); fresh || err != nil {
+	if fresh, err := cache.Remember(ctx, p); fresh || err != nil {
 		t.Fatalf("second: %v %v", fresh, err)
 	}
 	ttl, err := client.PTTL(ctx, pre+"jkt:1").Result()
-	if err != nil || ttl <= 0 || ttl > time.Minute {
-		t.Errorf("TTL %v %v, want within a minute", ttl, err)
+	if err != nil || ttl < time.Minute-time.Second || ttl > time.Minute-time.Millisecond {
+		t.Errorf("TTL %v %v, want 59.999 s less the time since", ttl, err)
+	}
+	// A window that has closed while the proof was checked still keeps its
+	// id for a millisecond: Redis takes no expiry of 0.
+	p = bearer.ProofID{Key: "jkt", JTI: "2", Now: now, Until: now}
+	if fresh, err := cache.Remember(ctx, p); !fresh || err != nil {
+		t.Fatalf("closed window: %v %v", fresh, err)
+	}
+}
+
+// TestReplayKeptUntilWindowCloses: an id is kept until the window closes,
+// not to the second before it. A proof whose window ends 0.9 s past a whole
+// second is replayed in that last 0.9 s, against a real Redis, and refused.
+func TestReplayKeptUntilWindowCloses(t *testing.T) {
+	noLeaks(t)
+	cache := redisrevoke.ReplayCache(newClient(t, sharedAddr(t)), prefix(t))
+	iss := bearertest.MustIssuer(bearertest.ES256)
+	key := bearertest.MustDPoPKey(bearertest.ES256)
+	m, err := bearer.New(iss.KeySource(), bearer.WithDPoP(bearer.DPoP{Replay: cache}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	srv := httptest.NewServer(m.Handler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})))
+	t.Cleanup(srv.Close)
+	tok := iss.MustMint(bearertest.Claims{"cnf": key.Confirmation()})
+
+	end := time.Now().Truncate(time.Second).Add(2*time.Second + 900*time.Millisecond)
+	c := key.ProofClaims("GET", srv.URL, tok)
+	c["iat"] = float64(end.Add(-bearer.DefaultDPoPWindow).UnixMilli()) / 1e3 // a NumericDate with a fraction
+	proof, err := key.ProofWith(nil, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	send := func() int {
+		req, _ := http.NewRequest("GET", srv.URL, nil)
+		req.Header.Set("Authorization", "DPoP "+tok)
+		req.Header.Set("DPoP", proof)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if code := send(); code != 200 {
+		t.Fatalf("first use: %d", code)
+	}
+	time.Sleep(time.Until(end.Truncate(time.Second).Add(100 * time.Millisecond)))
+	if code := send(); code != 401 {
+		t.Errorf("replay %v before the window closes: %d, want 401", time.Until(end).Round(time.Millisecond), code)
 	}
 }
 
@@ -90,7 +143,8 @@ func TestReplayCacheUnreachable(t *testing.T) {
 	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 100 * time.Millisecond})
 	t.Cleanup(func() { client.Close() })
 	cache := redisrevoke.ReplayCache(client, "")
-	if _, err := cache.Remember(context.Background(), "x", time.Now().Add(time.Minute)); err == nil || errors.Is(err, redis.Nil) {
+	now := time.Now()
+	if _, err := cache.Remember(context.Background(), bearer.ProofID{Key: "k", JTI: "x", Now: now, Until: now.Add(time.Minute)}); err == nil || errors.Is(err, redis.Nil) {
 		t.Errorf("unreachable Redis: %v", err)
 	}
 
