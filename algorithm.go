@@ -117,10 +117,10 @@ func parseAlgorithms(names []string) (algSet, error) {
 // Bounds of RSA keys, wherever they come from (PublicKey, KeySetJSON,
 // remote sets, DPoP proofs). A verification costs about the square of the
 // modulus size times the exponent's bit length: a 20,000-bit modulus with
-// e = 2³¹−1, which fits in an 8 KiB DPoP proof, costs about 500 times a
-// 2048-bit key with e = 65537. 4096 bits is the largest size issuers
-// publish; 65537 is the exponent of virtually every key, and the odd ones
-// below it (3, 17, ...) cost less, so they are kept.
+// e = 2³¹−1, which fits in an 8 KiB DPoP proof, costs hundreds of times a
+// 2048-bit key with e = 65537. 4096 bits is the largest size in common
+// use; 65537 is the exponent of virtually every key, and the odd ones below
+// it (3, 17, ...) cost less, so they are kept.
 const (
 	minRSABits     = 2048
 	maxRSABits     = 4096
@@ -136,9 +136,9 @@ func algorithmsFor(pub crypto.PublicKey) (algSet, error) {
 		case k.N == nil || k.N.BitLen() < minRSABits:
 			return 0, fmt.Errorf("%w: RSA key shorter than %d bits", ErrWeakKey, minRSABits)
 		case k.N.BitLen() > maxRSABits:
-			return 0, fmt.Errorf("bearer: RSA key longer than %d bits", maxRSABits)
+			return 0, fmt.Errorf("%w: RSA key longer than %d bits", ErrKeyBounds, maxRSABits)
 		case k.E < 3 || k.E > maxRSAExponent || k.E%2 == 0:
-			return 0, fmt.Errorf("bearer: RSA exponent not an odd number from 3 to %d", maxRSAExponent)
+			return 0, fmt.Errorf("%w: RSA exponent not an odd number from 3 to %d", ErrKeyBounds, maxRSAExponent)
 		}
 		return setOf(algRS256, algRS384, algRS512, algPS256, algPS384, algPS512), nil
 	case *ecdsa.PublicKey:

@@ -972,3 +972,124 @@ func sizedToken(t testing.TB, k *atkKeys, size int) string {
 	t.Fatalf("sizedToken: cannot make %d bytes", size)
 	return ""
 }
+
+// ---- DPoP and key bounds (issue 12's review findings) ----
+
+// TestDPoPAttacks sends the review's hostile DPoP requests through a real
+// server: each row configures DPoP, may prime the server with requests,
+// and then sends a token and a proof whose answer must be exactly status
+// and, for a 401, the error description.
+func TestDPoPAttacks(t *testing.T) {
+	iss := bearertest.MustIssuer(bearertest.ES256)
+	key := bearertest.MustDPoPKey(bearertest.ES256)
+	stranger := bearertest.MustDPoPKey(bearertest.ES256)
+	bound := iss.MustMint(bearertest.Claims{"sub": "alice", "cnf": key.Confirmation()})
+	plain := iss.MustMint(bearertest.Claims{"sub": "alice"})
+	huge := junkRSA(20000, 1<<31-1)
+	hugeBound := iss.MustMint(bearertest.Claims{"sub": "alice", "cnf": map[string]any{"jkt": rsaThumbprint(huge)}})
+	const base = "https://api.example.com"
+	type request struct {
+		path, token string
+		proof       func(url string) string // url is the server's
+	}
+	proofBy := func(k *bearertest.DPoPKey, tok, htu string) func(string) string {
+		return func(url string) string {
+			if htu != "" {
+				url = htu
+			}
+			return k.MustProof("GET", url, tok)
+		}
+	}
+	for _, a := range []struct {
+		name, ref string
+		cfg       bearer.DPoP
+		before    []request // sent first, each answered 200
+		refused   []request // sent first, each answered 401
+		request
+		status int
+		desc   string
+	}{
+		{name: "huge RSA proof key, bound token", ref: "issue 12: DPoP proof cost (CWE-400)",
+			request: request{"/", bound, func(url string) string { return junkKeyProof(t, huge, key.ProofClaims("GET", url, bound)) }},
+			status:  401, desc: "DPoP proof key invalid"},
+		{name: "huge RSA proof key, token bound to it", ref: "issue 12: DPoP proof cost (CWE-400)",
+			request: request{"/", hugeBound, func(url string) string { return junkKeyProof(t, huge, key.ProofClaims("GET", url, hugeBound)) }},
+			status:  401, desc: "DPoP proof key invalid"},
+		{name: "huge RSA proof key, unbound token", ref: "issue 12: DPoP proof cost (CWE-400)",
+			request: request{"/", plain, func(url string) string { return junkKeyProof(t, huge, key.ProofClaims("GET", url, plain)) }},
+			status:  401, desc: "token not bound to the DPoP proof key"},
+		{name: "stranger's proof key with a spoiled signature", ref: "issue 12: DPoP proof cost; RFC 9449 §4.3 (12)",
+			request: request{"/", bound, func(url string) string { p := stranger.MustProof("GET", url, bound); return p[:len(p)-4] + "AAAA" }},
+			status:  401, desc: "token not bound to the DPoP proof key"},
+		{name: "stranger's proofs do not fill the replay cache", ref: "issue 12: replay ids stored before the binding check (CWE-400)",
+			cfg:     bearer.DPoP{Replay: bearer.NewMemoryReplayCache(1)},
+			refused: []request{{"/", bound, proofBy(stranger, bound, "")}, {"/", bound, proofBy(stranger, bound, "")}},
+			request: request{"/", bound, proofBy(key, bound, "")},
+			status:  200},
+		{name: "one key over its share of the replay cache", ref: "issue 12: replay ids stored before the binding check (CWE-400)",
+			cfg:     bearer.DPoP{Replay: bearer.NewMemoryReplayCache(16)},
+			before:  []request{{"/", bound, proofBy(key, bound, "")}},
+			request: request{"/", bound, proofBy(key, bound, "")},
+			status:  503},
+		{name: "htu with an encoded slash", ref: "issue 12: htu looser than RFC 3986 §6.2.2",
+			cfg:     bearer.DPoP{BaseURL: base},
+			request: request{"/orders/7", bound, proofBy(key, bound, base+"/orders%2F7")},
+			status:  401, desc: "DPoP proof URL mismatch"},
+		{name: "htu with userinfo", ref: "issue 12: htu looser than RFC 3986 §6.2.2; RFC 9449 §4.3 (9)",
+			cfg:     bearer.DPoP{BaseURL: base},
+			request: request{"/orders/7", bound, proofBy(key, bound, "https://user:pass@api.example.com/orders/7")},
+			status:  401, desc: "DPoP proof URL mismatch"},
+		{name: "htu with the default port", ref: "issue 16: htu default port not normalized; RFC 3986 §6.2.3",
+			cfg:     bearer.DPoP{BaseURL: base},
+			request: request{"/orders/7", bound, proofBy(key, bound, "https://api.example.com:443/orders/7")},
+			status:  200},
+	} {
+		t.Run(a.name, func(t *testing.T) {
+			srv := serve(t, newMiddleware(t, iss.KeySource(), bearer.WithDPoP(a.cfg)).Handler(whoami))
+			for _, b := range a.before {
+				if got := dpopCall(t, "GET", srv.URL+b.path, "DPoP", b.token, b.proof(srv.URL+b.path)); got.status != 200 {
+					t.Fatalf("before: %d %s", got.status, got.challenge)
+				}
+			}
+			for _, b := range a.refused {
+				if got := dpopCall(t, "GET", srv.URL+b.path, "DPoP", b.token, b.proof(srv.URL+b.path)); got.status != 401 {
+					t.Fatalf("refused before: %d %s", got.status, got.challenge)
+				}
+			}
+			got := dpopCall(t, "GET", srv.URL+a.path, "DPoP", a.token, a.proof(srv.URL+a.path))
+			if got.status != a.status || a.status == 401 && !strings.Contains(got.challenge, `error_description="`+a.desc+`"`) {
+				t.Errorf("got %d %s, want %d %q", got.status, got.challenge, a.status, a.desc)
+			}
+		})
+	}
+}
+
+// TestKeyBoundAttacks: keys too costly to verify with are refused from
+// every source, as DPoP proof keys are.
+func TestKeyBoundAttacks(t *testing.T) {
+	k := sharedAtkKeys()
+	big, wideE := junkRSA(4096+64, 65537), junkRSA(2048, 1<<31-1)
+	for _, a := range []attack{
+		{name: "rsa/4160-bit PublicKey", ref: "issue 12: key bounds (CWE-400)", keys: bearer.PublicKey(big), newErr: bearer.ErrKeyBounds},
+		{name: "rsa/e = 2³¹−1 PublicKey", ref: "issue 12: key bounds (CWE-400)", keys: bearer.PublicKey(wideE), newErr: bearer.ErrKeyBounds},
+		{name: "rsa/4160-bit key set alone", ref: "issue 12: key bounds (CWE-400)", keys: mustKeySet(t, jwks(jwkRSA("big", "RS256", big))), newErr: bearer.ErrNoUsableKey},
+	} {
+		t.Run(a.name, func(t *testing.T) { runAttack(t, k, a, nil) })
+	}
+	t.Run("rsa/4160-bit key in a remote set", func(t *testing.T) {
+		srv := newIdP(t, bearertest.RS256)
+		srv.Keys.Serve(withKeys(t, srv.JWKS(), jwkRSA("big", "RS256", big), jwkRSA("wide", "RS256", wideE)))
+		obs := newEvents()
+		m := newRemote(t, srv, nil, bearer.WithObserver(obs))
+		mustReady(t, m)
+		e := obs.lastFetch()
+		if e.Keys != 1 || len(e.Skipped) != 2 {
+			t.Fatalf("fetch event: %d keys, skipped %v; want 1 key, big and wide skipped", e.Keys, e.Skipped)
+		}
+		for _, s := range e.Skipped {
+			if !errors.Is(s.Reason, bearer.ErrKeyBounds) {
+				t.Errorf("%s skipped for %v, want ErrKeyBounds", s.KeyID, s.Reason)
+			}
+		}
+	})
+}

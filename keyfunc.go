@@ -76,6 +76,10 @@ var (
 	// ErrWeakKey: an HMAC secret shorter than its hash (RFC 7518 §3.2) or
 	// an RSA key shorter than 2048 bits.
 	ErrWeakKey = errors.New("bearer: key too weak")
+	// ErrKeyBounds: an RSA key longer than 4096 bits, or with an exponent
+	// that is even, below 3 or above 65537. Verifying with such a key costs
+	// up to hundreds of times what a real one does; no issuer needs one.
+	ErrKeyBounds = errors.New("bearer: key outside the accepted bounds")
 	// ErrNoUsableKey: a key set holds no key this package can verify with.
 	ErrNoUsableKey = errors.New("bearer: no usable key")
 )
