@@ -18,6 +18,7 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -616,7 +617,10 @@ func FuzzDiscover(f *testing.F) {
 // token. A refusal is a 401 whose challenges carry no control character
 // and nothing of the proof; an accepted proof is signed, by the standard
 // library's judgement, with the key the token is bound to, names the
-// request's method and the token's hash, and is never accepted twice.
+// request's method, its URL (no userinfo, no encoded "/") and the token's
+// hash, and is never accepted twice. The middleware's clock stands still
+// (WithClock), and the replay cache goes by it too: no window closes and no
+// id lapses, however long the fuzzing runs.
 func FuzzDPoPProof(f *testing.F) {
 	k := newFuzzKeys(f)
 	now := time.Unix(1_900_000_000, 0) // the middleware's clock, for which the proofs are made
@@ -650,6 +654,9 @@ func FuzzDPoPProof(f *testing.F) {
 		proof("EdDSA", k.ed, jwkOKP("", k.ed.Public().(ed25519.PublicKey)), "dpop+jwt", nil),
 		proof("RS256", k.rsa, jwkRSA("", "RS256", &k.rsa.PublicKey), "dpop+jwt", nil),
 		proof("HS256", k.secret, jwkOct("", "HS256", k.secret), "dpop+jwt", nil),
+		proof("ES256", k.ec, pub, "dpop+jwt", map[string]any{"htu": "https://user@api.example/orders"}),
+		proof("ES256", k.ec, pub, "dpop+jwt", map[string]any{"htu": "HTTPS://api.example:443/%6Frders"}),
+		proof("ES256", k.ec, pub, "dpop+jwt", map[string]any{"htu": "https://api.example/orders%2F"}),
 		token, "", "a.b.c",
 	} {
 		f.Add(p)
@@ -689,7 +696,7 @@ func FuzzDPoPProof(f *testing.F) {
 			}
 			return
 		}
-		var claims struct{ Jti, Htm, Ath string }
+		var claims struct{ Jti, Htm, Htu, Ath string }
 		var header struct{ Typ string }
 		parts := strings.Split(p, ".")
 		if tok.DPoPThumbprint() != jkt || !signedByOneOf(p, []any{&k.ec.PublicKey}) || len(parts) != 3 ||
@@ -697,11 +704,26 @@ func FuzzDPoPProof(f *testing.F) {
 			t.Fatalf("accepted a proof not signed by the bound key: %q", p)
 		}
 		if !strings.EqualFold(strings.TrimPrefix(strings.ToLower(header.Typ), "application/"), "dpop+jwt") ||
-			claims.Htm != http.MethodGet || claims.Ath != b64u.EncodeToString(ath[:]) || claims.Jti == "" || seen[claims.Jti] {
+			claims.Htm != http.MethodGet || !namesOrders(claims.Htu) || claims.Ath != b64u.EncodeToString(ath[:]) || claims.Jti == "" || seen[claims.Jti] {
 			t.Fatalf("accepted the proof %q: header %+v, claims %+v, jti seen before %v", p, header, claims, seen[claims.Jti])
 		}
 		seen[claims.Jti] = true
 	})
+}
+
+// namesOrders reports whether htu names https://api.example/orders, as
+// RFC 3986 §6.2.2 and §6.2.3 allow it to be written: any case in scheme
+// and host, the default port or none, escaped unreserved characters, any
+// query and fragment.
+func namesOrders(htu string) bool {
+	u, err := url.Parse(htu)
+	if err != nil || u.User != nil || !strings.EqualFold(u.Scheme, "https") {
+		return false
+	}
+	host := strings.ToLower(u.Host)
+	path, err := url.PathUnescape(u.EscapedPath())
+	return (host == "api.example" || host == "api.example:" || host == "api.example:443") &&
+		err == nil && path == "/orders" && strings.Count(u.EscapedPath(), "/") == 1
 }
 
 // documentHolds reports whether a JWKS document holds one of keys' public
