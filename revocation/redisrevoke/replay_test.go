@@ -41,14 +41,7 @@ func TestReplayAcrossInstances(t *testing.T) {
 	a, b := instance(), instance()
 	tok := iss.MustMint(bearertest.Claims{"sub": "alice", "cnf": key.Confirmation()})
 	send := func(srv *httptest.Server, proof string) (int, string) {
-		req, _ := http.NewRequest("GET", srv.URL+"/orders", nil)
-		req.Header.Set("Authorization", "DPoP "+tok)
-		req.Header.Set("DPoP", proof)
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
+		res := sendDPoP(t, srv.URL+"/orders", tok, proof)
 		return res.StatusCode, strings.Join(res.Header.Values("WWW-Authenticate"), " | ")
 	}
 	proof := key.MustProof("GET", "https://api.example.com/orders", tok)
@@ -118,22 +111,11 @@ func TestReplayKeptUntilWindowCloses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	send := func() int {
-		req, _ := http.NewRequest("GET", srv.URL, nil)
-		req.Header.Set("Authorization", "DPoP "+tok)
-		req.Header.Set("DPoP", proof)
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
-		return res.StatusCode
-	}
-	if code := send(); code != 200 {
+	if code := sendDPoP(t, srv.URL, tok, proof).StatusCode; code != 200 {
 		t.Fatalf("first use: %d", code)
 	}
 	time.Sleep(time.Until(end.Truncate(time.Second).Add(100 * time.Millisecond)))
-	if code := send(); code != 401 {
+	if code := sendDPoP(t, srv.URL, tok, proof).StatusCode; code != 401 {
 		t.Errorf("replay %v before the window closes: %d, want 401", time.Until(end).Round(time.Millisecond), code)
 	}
 }
@@ -159,15 +141,26 @@ func TestReplayCacheUnreachable(t *testing.T) {
 	srv := httptest.NewServer(m.Handler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})))
 	defer srv.Close()
 	tok := iss.MustMint(bearertest.Claims{"cnf": key.Confirmation()})
-	req, _ := http.NewRequest("GET", srv.URL, nil)
-	req.Header.Set("Authorization", "DPoP "+tok)
-	req.Header.Set("DPoP", key.MustProof("GET", srv.URL, tok))
+	res := sendDPoP(t, srv.URL, tok, key.MustProof("GET", srv.URL, tok))
+	if res.StatusCode != 503 || res.Header.Get("Retry-After") == "" {
+		t.Errorf("DPoP with Redis down: %d %v", res.StatusCode, res.Header)
+	}
+}
+
+// sendDPoP sends a GET of url with a DPoP token and proof, and returns the
+// answer, its body closed.
+func sendDPoP(t *testing.T, url, token, proof string) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "DPoP "+token)
+	req.Header.Set("DPoP", proof)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	res.Body.Close()
-	if res.StatusCode != 503 || res.Header.Get("Retry-After") == "" {
-		t.Errorf("DPoP with Redis down: %d %v", res.StatusCode, res.Header)
-	}
+	return res
 }
