@@ -90,10 +90,14 @@ type ProofID struct {
 	Now, Until time.Time
 }
 
-// NonceSource issues and checks DPoP server nonces. now is the
-// middleware's clock (WithClock).
+// NonceSource issues and checks DPoP server nonces (RFC 9449 §8). Both
+// methods get the time from the middleware's clock (WithClock), the one the
+// proofs' window goes by.
 type NonceSource interface {
+	// Nonce returns a fresh nonce, issued at now.
 	Nonce(now time.Time) string
+	// Valid reports whether nonce is one of the source's and still valid
+	// at now.
 	Valid(nonce string, now time.Time) bool
 }
 
@@ -234,7 +238,7 @@ func dpopCredentials(r *http.Request) (raw string, ok bool, err error) {
 }
 
 // verifyProof checks the request's DPoP proof as RFC 9449 §4.3 lists, for
-// the access token raw bound to the key of thumbprint jkt. Cheap before
+// the access token token, bound to the key of thumbprint jkt. Cheap before
 // costly: the proof's key must be within the key bounds and be jkt's
 // before its signature is checked, so a stranger's key, however large,
 // never reaches a verification. The jti is spent last, so an invalid

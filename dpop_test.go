@@ -14,6 +14,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/bearerauth/bearer"
@@ -674,4 +675,27 @@ func TestHMACNoncesClock(t *testing.T) {
 	if got := with(ahead); got.status != 401 || !strings.Contains(got.challenge, "use_dpop_nonce") {
 		t.Errorf("nonce issued an hour ahead: %d %s", got.status, got.challenge)
 	}
+}
+
+// The replay cache goes by the middleware's clock: with that clock
+// standing still (as in FuzzDPoPProof), the window never closes, so a
+// proof stays a replay however much real time passes.
+func TestDPoPReplayOnTheMiddlewareClock(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		frozen := time.Unix(1_900_000_000, 0)
+		clock := func() time.Time { return frozen }
+		iss := bearertest.MustIssuer(bearertest.ES256, bearertest.WithClock(clock))
+		key := bearertest.MustDPoPKey(bearertest.ES256, bearertest.WithClock(clock))
+		m := newMiddleware(t, iss.KeySource(), bearer.WithClock(clock), bearer.WithDPoP(bearer.DPoP{}))
+		const url = "https://api.example/orders"
+		tok := iss.MustMint(bearertest.Claims{"sub": "alice", "cnf": key.Confirmation()})
+		proof := key.MustProof("GET", url, tok)
+		if _, err := m.Authenticate(dpopRequest(url, tok, proof)); err != nil {
+			t.Fatalf("first use: %v", err)
+		}
+		time.Sleep(2 * bearer.DefaultDPoPWindow) // the bubble's clock, which time.Now reads, moves on
+		if _, err := m.Authenticate(dpopRequest(url, tok, proof)); !errors.Is(err, bearer.ErrDPoPProof) {
+			t.Errorf("replay two windows of real time later: %v, want ErrDPoPProof", err)
+		}
+	})
 }
