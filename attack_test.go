@@ -1045,7 +1045,7 @@ func TestDPoPAttacks(t *testing.T) {
 			status:  200},
 	} {
 		t.Run(a.name, func(t *testing.T) {
-			srv := serve(t, newMiddleware(t, iss.KeySource(), bearer.WithDPoP(a.cfg)).Handler(whoami))
+			srv := serve(t, newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithDPoP(a.cfg))...).Handler(whoami))
 			for _, b := range a.before {
 				if got := dpopCall(t, "GET", srv.URL+b.path, "DPoP", b.token, b.proof(srv.URL+b.path)); got.status != 200 {
 					t.Fatalf("before: %d %s", got.status, got.challenge)
@@ -1080,7 +1080,7 @@ func TestKeyBoundAttacks(t *testing.T) {
 		srv := newIdP(t, bearertest.RS256)
 		srv.Keys.Serve(withKeys(t, srv.JWKS(), jwkRSA("big", "RS256", big), jwkRSA("wide", "RS256", wideE)))
 		obs := newEvents()
-		m := newRemote(t, srv, nil, bearer.WithObserver(obs))
+		m := newRemote(t, srv, nil, anyIssuer(bearer.WithObserver(obs))...)
 		mustReady(t, m)
 		e := obs.lastFetch()
 		if e.Keys != 1 || len(e.Skipped) != 2 {

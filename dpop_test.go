@@ -369,7 +369,7 @@ func TestMemoryReplayCacheExpiry(t *testing.T) {
 func BenchmarkDPoPProof(b *testing.B) {
 	iss := bearertest.MustIssuer(bearertest.HS256)
 	key := bearertest.MustDPoPKey(bearertest.ES256)
-	m := benchMiddleware(b, iss.KeySource(), bearer.WithDPoP(bearer.DPoP{}))
+	m := benchMiddleware(b, iss.KeySource(), anyIssuer(bearer.WithDPoP(bearer.DPoP{}))...)
 	const url = "https://api.example/orders"
 	tok := iss.MustMint(bearertest.Claims{"sub": "alice", "cnf": key.Confirmation()})
 	b.ReportAllocs()
@@ -391,7 +391,7 @@ func BenchmarkDPoPProof(b *testing.B) {
 func BenchmarkDPoPHugeKey(b *testing.B) {
 	iss := bearertest.MustIssuer(bearertest.HS256)
 	key := bearertest.MustDPoPKey(bearertest.ES256)
-	m := benchMiddleware(b, iss.KeySource(), bearer.WithDPoP(bearer.DPoP{}))
+	m := benchMiddleware(b, iss.KeySource(), anyIssuer(bearer.WithDPoP(bearer.DPoP{}))...)
 	const url = "https://api.example/orders"
 	for _, c := range []struct{ name, token string }{
 		{"bound token", iss.MustMint(bearertest.Claims{"sub": "alice", "cnf": key.Confirmation()})},
@@ -491,7 +491,7 @@ func TestDPoPBindingBeforeSignature(t *testing.T) {
 	iss := bearertest.MustIssuer(bearertest.ES256)
 	key := bearertest.MustDPoPKey(bearertest.ES256)
 	stranger := bearertest.MustDPoPKey(bearertest.ES256)
-	srv := serve(t, newMiddleware(t, iss.KeySource(), bearer.WithDPoP(bearer.DPoP{})).Handler(whoami))
+	srv := serve(t, newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithDPoP(bearer.DPoP{}))...).Handler(whoami))
 	url := srv.URL + "/orders"
 	bound := iss.MustMint(bearertest.Claims{"sub": "alice", "cnf": key.Confirmation()})
 	plain := iss.MustMint(bearertest.Claims{"sub": "bob"})
@@ -536,7 +536,7 @@ func TestDPoPBindingBeforeSignature(t *testing.T) {
 func TestDPoPHTUNormalization(t *testing.T) {
 	iss := bearertest.MustIssuer(bearertest.ES256)
 	key := bearertest.MustDPoPKey(bearertest.ES256)
-	srv := serve(t, newMiddleware(t, iss.KeySource(), bearer.WithDPoP(bearer.DPoP{BaseURL: "https://api.example.com"})).Handler(whoami))
+	srv := serve(t, newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithDPoP(bearer.DPoP{BaseURL: "https://api.example.com"}))...).Handler(whoami))
 	tok := iss.MustMint(bearertest.Claims{"sub": "alice", "cnf": key.Confirmation()})
 	for _, c := range []struct {
 		name, path, htu string
@@ -577,7 +577,7 @@ func TestDPoPReplayBounds(t *testing.T) {
 
 	t.Run("stored after the binding check", func(t *testing.T) {
 		stranger := bearertest.MustDPoPKey(bearertest.ES256)
-		srv := serve(t, newMiddleware(t, iss.KeySource(), bearer.WithDPoP(bearer.DPoP{Replay: bearer.NewMemoryReplayCache(1)})).Handler(whoami))
+		srv := serve(t, newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithDPoP(bearer.DPoP{Replay: bearer.NewMemoryReplayCache(1)}))...).Handler(whoami))
 		for range 3 { // a token holder's proofs with another key take no room
 			if got := dpopCall(t, "GET", srv.URL, "DPoP", tok, stranger.MustProof("GET", srv.URL, tok)); got.status != 401 {
 				t.Fatalf("proof by a stranger: %d %s", got.status, got.challenge)
@@ -588,7 +588,7 @@ func TestDPoPReplayBounds(t *testing.T) {
 		}
 	})
 	t.Run("one key's share", func(t *testing.T) {
-		srv := serve(t, newMiddleware(t, iss.KeySource(), bearer.WithDPoP(bearer.DPoP{Replay: bearer.NewMemoryReplayCache(32)})).Handler(whoami))
+		srv := serve(t, newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithDPoP(bearer.DPoP{Replay: bearer.NewMemoryReplayCache(32)}))...).Handler(whoami))
 		for i := range 2 { // 32/16
 			if got := dpopCall(t, "GET", srv.URL, "DPoP", tok, key.MustProof("GET", srv.URL, tok)); got.status != 200 {
 				t.Fatalf("proof %d: %d %s", i, got.status, got.challenge)
@@ -640,7 +640,7 @@ func TestHMACNoncesClock(t *testing.T) {
 	iss := bearertest.MustIssuer(bearertest.ES256, bearertest.WithClock(clock))
 	key := bearertest.MustDPoPKey(bearertest.ES256, bearertest.WithClock(clock))
 	nonces := bearer.HMACNonces([]byte("a shared secret of the instances"), time.Minute)
-	srv := serve(t, newMiddleware(t, iss.KeySource(), bearer.WithClock(clock), bearer.WithDPoP(bearer.DPoP{Nonces: nonces})).Handler(whoami))
+	srv := serve(t, newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithClock(clock), bearer.WithDPoP(bearer.DPoP{Nonces: nonces}))...).Handler(whoami))
 	tok := iss.MustMint(bearertest.Claims{"sub": "alice", "cnf": key.Confirmation(), "exp": now.Add(24 * time.Hour).Unix()})
 	nonce := func() string {
 		t.Helper()
@@ -686,7 +686,7 @@ func TestDPoPReplayOnTheMiddlewareClock(t *testing.T) {
 		clock := func() time.Time { return frozen }
 		iss := bearertest.MustIssuer(bearertest.ES256, bearertest.WithClock(clock))
 		key := bearertest.MustDPoPKey(bearertest.ES256, bearertest.WithClock(clock))
-		m := newMiddleware(t, iss.KeySource(), bearer.WithClock(clock), bearer.WithDPoP(bearer.DPoP{}))
+		m := newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithClock(clock), bearer.WithDPoP(bearer.DPoP{}))...)
 		const url = "https://api.example/orders"
 		tok := iss.MustMint(bearertest.Claims{"sub": "alice", "cnf": key.Confirmation()})
 		proof := key.MustProof("GET", url, tok)

@@ -95,7 +95,7 @@ func TestReplayKeptUntilWindowCloses(t *testing.T) {
 	cache := redisrevoke.ReplayCache(newClient(t, sharedAddr(t)), prefix(t))
 	iss := bearertest.MustIssuer(bearertest.ES256)
 	key := bearertest.MustDPoPKey(bearertest.ES256)
-	m, err := bearer.New(iss.KeySource(), bearer.WithDPoP(bearer.DPoP{Replay: cache}))
+	m, err := bearer.New(iss.KeySource(), bearer.WithIssuer(iss.Issuer()), bearer.WithAudience(bearertest.DefaultAudience), bearer.WithDPoP(bearer.DPoP{Replay: cache}))
 	if err != nil {
 		t.Fatal(err)
 	}
