@@ -507,7 +507,17 @@ func TestDPoPBindingBeforeSignature(t *testing.T) {
 	}
 	spoiled := stranger.MustProof("GET", url, bound)
 	spoiled = spoiled[:len(spoiled)-4] + "AAAA"
+	var padded map[string]any // the bound key's jwk, padded past 1 KiB
+	if err := json.Unmarshal(key.JWK(), &padded); err != nil {
+		t.Fatal(err)
+	}
+	padded["kid"] = strings.Repeat("k", 1024)
+	long, err := key.ProofWith(map[string]any{"jwk": padded}, key.ProofClaims("GET", url, bound))
+	if err != nil {
+		t.Fatal(err)
+	}
 	cases := []row{
+		{"jwk over 1 KiB, not parsed", bound, long, "DPoP proof key invalid"},
 		{"unbound token, malformed proof", plain, "abc", "token not bound to the DPoP proof key"},
 		{"unbound token, huge RSA key", plain, junkKeyProof(t, junkRSA(20000, 1<<31-1), key.ProofClaims("GET", url, plain)), "token not bound to the DPoP proof key"},
 		{"a stranger's key, spoiled signature", bound, spoiled, "token not bound to the DPoP proof key"},
