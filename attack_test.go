@@ -27,10 +27,13 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/bearerauth/bearer"
 	"github.com/bearerauth/bearer/bearertest"
+	"github.com/bearerauth/bearer/internal/answertest"
+	"github.com/bearerauth/bearer/internal/skiptest"
 )
 
 // attack is one row of the catalogue: a key configuration, a token an
@@ -1092,4 +1095,134 @@ func TestKeyBoundAttacks(t *testing.T) {
 			}
 		}
 	})
+}
+
+// ---- Skip rules, CORS preflights and challenge headers (issue 12, issue 16) ----
+
+// TestAttacksRouteBypass sends, over a real Go 1.22 ServeMux, requests
+// that try to reach a protected route without a token: paths that lie
+// under a skipped prefix by one reading and on a protected route by the
+// router's (issue 12, High), and fake CORS preflights to a file server
+// (issue 12, Medium). The adapters' tests and examples/cors send the same
+// paths through Echo v4, Echo v5, Gin and chi.
+func TestAttacksRouteBypass(t *testing.T) {
+	iss := bearertest.MustIssuer(bearertest.HS256)
+	t.Run("skip paths", func(t *testing.T) {
+		m := newMiddleware(t, iss.KeySource(), bearer.WithSkip(bearer.SkipPaths(skiptest.Public)))
+		var protected atomic.Int64
+		answer := func(body string, hits *atomic.Int64) http.HandlerFunc {
+			return func(w http.ResponseWriter, r *http.Request) {
+				if hits != nil {
+					hits.Add(1)
+				}
+				io.WriteString(w, body)
+			}
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET "+skiptest.Public, answer(skiptest.PublicBody, nil))
+		mux.Handle("GET /api/{version}/users", answer(skiptest.ProtectedBody, &protected))
+		mux.Handle("GET /files/{path...}", answer(skiptest.ProtectedBody, &protected))
+		skiptest.Check(t, serve(t, m.Handler(mux)).URL, &protected, iss.MustMint(nil))
+	})
+	t.Run("CORS preflight", func(t *testing.T) {
+		var corsHits, fileHits atomic.Int64
+		cors := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			corsHits.Add(1)
+			w.Header().Set("Access-Control-Allow-Origin", r.Header.Get("Origin"))
+			w.WriteHeader(http.StatusNoContent)
+		})
+		files := http.FileServerFS(fstest.MapFS{"secret.txt": {Data: []byte("the secret")}})
+		m := newMiddleware(t, iss.KeySource(), bearer.WithCORSPreflight(cors))
+		url := serve(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			fileHits.Add(1)
+			files.ServeHTTP(w, r)
+		}))).URL + "/secret.txt"
+		send := func(method string, header http.Header) (int, string) {
+			req, _ := http.NewRequest(method, url, nil)
+			req.Header = header
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			body, _ := io.ReadAll(res.Body)
+			return res.StatusCode, string(body)
+		}
+		origin := "https://app.example"
+		// A real preflight goes to the CORS handler, and only there.
+		status, body := send(http.MethodOptions, http.Header{"Origin": {origin}, "Access-Control-Request-Method": {"GET"}})
+		if status != http.StatusNoContent || body != "" || corsHits.Load() != 1 || fileHits.Load() != 0 {
+			t.Errorf("preflight: %d %q, CORS handler %d, file server %d requests; want 204, 1, 0", status, body, corsHits.Load(), fileHits.Load())
+		}
+		// Anything less is no preflight: a token is required.
+		for _, h := range []http.Header{
+			{"Origin": {origin}},
+			{"Access-Control-Request-Method": {"GET"}},
+			{"Origin": {""}, "Access-Control-Request-Method": {"GET"}},
+		} {
+			if status, body := send(http.MethodOptions, h); status != http.StatusUnauthorized || strings.Contains(body, "secret") {
+				t.Errorf("OPTIONS %v: %d %q, want 401", h, status, body)
+			}
+		}
+		if status, _ := send(http.MethodGet, http.Header{"Origin": {origin}, "Access-Control-Request-Method": {"GET"}}); status != http.StatusUnauthorized {
+			t.Errorf("GET with preflight headers: %d, want 401", status)
+		}
+		if fileHits.Load() != 0 || corsHits.Load() != 1 {
+			t.Errorf("without a token: file server %d, CORS handler %d requests; want 0, 1", fileHits.Load(), corsHits.Load())
+		}
+		if status, body := send(http.MethodGet, bearerHeader(iss.MustMint(nil))); status != 200 || body != "the secret" {
+			t.Errorf("GET with a token: %d %q", status, body)
+		}
+		if _, err := bearer.New(iss.KeySource(), bearer.WithCORSPreflight(nil)); err == nil {
+			t.Error("New accepted WithCORSPreflight(nil)")
+		}
+	})
+}
+
+// TestAttacksChallengeHeaders: an *Error the application makes (a
+// validator's, a rule's) cannot split or smuggle header lines through the
+// challenge, and every answer tells browsers not to sniff its body
+// (issue 16).
+func TestAttacksChallengeHeaders(t *testing.T) {
+	iss := bearertest.MustIssuer(bearertest.HS256)
+	hostile := &bearer.Error{
+		Status:      http.StatusUnauthorized,
+		Code:        "invalid_token\r\nSet-Cookie: a=b",
+		Description: "bad\x00 token\x1b[31m\r\n\r\nX-Injected: 1\x7f",
+		Err:         bearer.ErrRejected,
+	}
+	const want = `Bearer realm="api", error="invalid_tokenSet-Cookie: a=b", error_description="bad token[31mX-Injected: 1"`
+	m := newMiddleware(t, iss.KeySource(), bearer.WithRealm("api"),
+		bearer.WithValidator(func(context.Context, *bearer.Token) error { return hostile }))
+	if got := m.Challenge(hostile); got != want {
+		t.Errorf("Challenge:\n got %q\nwant %q", got, want)
+	}
+	got := call(t, serve(t, m.Handler(reason)).URL, bearerHeader(iss.MustMint(nil)))
+	if got.status != http.StatusUnauthorized || got.challenge != want {
+		t.Errorf("answer %d, challenge:\n got %q\nwant %q", got.status, got.challenge, want)
+	}
+	if got.header.Get("Set-Cookie") != "" || got.header.Get("X-Injected") != "" {
+		t.Errorf("header smuggled into the answer: %v", got.header)
+	}
+
+	// X-Content-Type-Options: nosniff on every kind of answer.
+	unavailable := answertest.KeysUnavailable(t)
+	scoped := newMiddleware(t, iss.KeySource())
+	for _, c := range []struct {
+		name   string
+		h      http.Handler
+		header http.Header
+		status int
+	}{
+		{"no token", scoped.Handler(reason), nil, 401},
+		{"malformed request", scoped.Handler(reason), http.Header{"Authorization": {"Bearer a b"}}, 400},
+		{"bad token", scoped.Handler(reason), bearerHeader("x.y.z"), 401},
+		{"missing scope", scoped.Handler(bearer.RequireScopes("admin")(reason)), bearerHeader(iss.MustMint(nil)), 403},
+		{"keys unavailable", unavailable.Middleware.Handler(reason), bearerHeader(unavailable.Token(t, "")), 503},
+	} {
+		got := call(t, serve(t, c.h).URL, c.header)
+		if got.status != c.status || got.header.Get("X-Content-Type-Options") != "nosniff" {
+			t.Errorf("%s: %d, X-Content-Type-Options %q; want %d, nosniff", c.name, got.status, got.header.Get("X-Content-Type-Options"), c.status)
+		}
+	}
 }

@@ -56,8 +56,8 @@ type Middleware struct {
 	expiryOptional bool
 	mode           Mode
 	skip           []func(*http.Request) bool
-	preflight      bool   // let CORS preflight requests through
-	scopeClaim     string // "" reads "scope", then "scp"
+	preflight      http.Handler // answers CORS preflights (WithCORSPreflight)
+	scopeClaim     string       // "" reads "scope", then "scp"
 	metadata       *ResourceMetadata
 	metadataURL    string // the resource_metadata challenge parameter
 	profile        bool   // WithAccessTokenProfile
@@ -203,9 +203,13 @@ func (m *Middleware) checkProfile() error {
 
 // Handler returns next wrapped: requests with a valid token reach next with
 // the token in their context; others get the error answer, or pass on
-// anonymous as the Mode says.
+// anonymous as the Mode says. CORS preflights go to the handler of
+// WithCORSPreflight, never to next.
 func (m *Middleware) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if m.ServePreflight(w, r) {
+			return
+		}
 		r, err := m.Admit(r)
 		if err != nil {
 			m.onError(w, r, err)
@@ -219,7 +223,8 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 // the request to pass on (r itself when a skip rule matches; otherwise a
 // copy whose context has the token, or is marked anonymous as the Mode
 // allows) or the error to answer with. Handler and the framework adapters
-// are built on it.
+// are built on it. A CORS preflight needs a token here as any request
+// does: call ServePreflight first.
 func (m *Middleware) Admit(r *http.Request) (*http.Request, error) {
 	if m.skips(r) {
 		return r, nil
