@@ -29,8 +29,9 @@
 //
 // The bearer.WithErrorHandler option does not apply here: the
 // HTTPErrorHandler is Echo's place for that. Every other option does, the
-// Mode (WithCredentialsOptional ...), skip rules (WithSkip) and the realm
-// included; Config.Skipper is the Echo way to skip by route.
+// Mode (WithCredentialsOptional ...), skip rules (WithSkip), the realm and
+// WithCORSPreflight (preflights go to its CORS handler, never to the next
+// handler) included; Config.Skipper is the Echo way to skip by route.
 package echobearer
 
 import (
@@ -85,6 +86,9 @@ func (config Config) ToMiddleware() (echo.MiddlewareFunc, error) {
 		return func(c echo.Context) error {
 			if skip(c) {
 				return next(c)
+			}
+			if m.ServePreflight(c.Response(), c.Request()) {
+				return nil
 			}
 			r, err := m.Admit(c.Request())
 			if err != nil {

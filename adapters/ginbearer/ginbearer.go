@@ -19,8 +19,9 @@
 // application's middleware see it in c.Errors.
 //
 // Every option of the middleware applies, bearer.WithErrorHandler, the
-// Mode and skip rules included. Routes that need no token stay outside the
-// group the middleware is on.
+// Mode, skip rules and WithCORSPreflight (preflights go to its CORS
+// handler and the chain stops) included. Routes that need no token stay
+// outside the group the middleware is on: safer than skip rules.
 package ginbearer
 
 import (
@@ -42,6 +43,10 @@ func Middleware(m *bearer.Middleware) gin.HandlerFunc {
 		panic("ginbearer: nil *bearer.Middleware")
 	}
 	return func(c *gin.Context) {
+		if m.ServePreflight(c.Writer, c.Request) {
+			c.Abort()
+			return
+		}
 		r, err := m.Admit(c.Request)
 		if err != nil {
 			abort(c, m, err)
