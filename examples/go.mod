@@ -7,7 +7,9 @@ replace github.com/bearerauth/bearer => ../
 require (
 	github.com/bearerauth/bearer v0.0.0
 	github.com/gin-gonic/gin v1.12.0
+	github.com/go-chi/chi/v5 v5.5.0
 	github.com/labstack/echo/v4 v4.16.0
+	github.com/rs/cors v1.11.1
 	go.opentelemetry.io/otel v1.46.0
 	go.opentelemetry.io/otel/sdk/metric v1.46.0
 	google.golang.org/grpc v1.84.0

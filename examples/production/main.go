@@ -99,7 +99,6 @@ func newApp(logger *slog.Logger, resource string) (*app, error) {
 		// one say so with Require.
 		bearer.WithMode(bearer.CredentialsOptional),
 		bearer.WithSkip(bearer.SkipPaths("/healthz", "/readyz", "/metrics", bearer.ResourceMetadataPath)),
-		bearer.WithCORSPreflight(),
 		bearer.WithResourceMetadata(bearer.ResourceMetadata{
 			Resource:        resource,
 			ScopesSupported: []string{"orders:read", "orders:write"},
