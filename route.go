@@ -51,33 +51,30 @@ func SkipPaths(prefixes ...string) func(*http.Request) bool {
 		}
 	}
 	return func(r *http.Request) bool {
-		p, ok := requestPath(r)
+		p, ok := escapedPath(r)
 		if !ok {
 			return false
 		}
 		for _, prefix := range prefixes {
 			if underPath(p, prefix) {
-				return true
+				return canonicalPath(p)
 			}
 		}
 		return false
 	}
 }
 
-// requestPath returns r's path as it travelled, and whether it is
-// canonical. A URL whose RawPath is not the path EscapedPath gives (set
-// by code that changed Path alone) is refused: routers that read RawPath
-// would route on another path than the one checked.
-func requestPath(r *http.Request) (string, bool) {
+// escapedPath returns r's path as it travelled. A URL whose RawPath is not
+// the path EscapedPath gives (set by code that changed Path alone) is
+// refused: routers that read RawPath would route on another path than the
+// one checked.
+func escapedPath(r *http.Request) (string, bool) {
 	u := r.URL
 	if u == nil || u.Opaque != "" {
 		return "", false
 	}
 	p := u.EscapedPath()
-	if u.RawPath != "" && u.RawPath != p {
-		return "", false
-	}
-	return p, canonicalPath(p)
+	return p, u.RawPath == "" || u.RawPath == p
 }
 
 // canonicalPath reports whether p, an escaped path, reads the same to
@@ -113,8 +110,7 @@ func canonicalSegment(s string, last bool) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case strings.IndexByte("-._~!$&'()*+,=:@", c) >= 0:
+		case c < 0x80 && segmentChars[c/64]&(1<<(c%64)) != 0:
 		case c == '%':
 			if i+2 >= len(s) || !harmlessEscape(s[i+1], s[i+2]) {
 				return false
@@ -126,6 +122,16 @@ func canonicalSegment(s string, last bool) bool {
 	}
 	return true
 }
+
+// segmentChars is the set of bytes a canonical segment holds unescaped,
+// as a bitmap over ASCII: RFC 3986's unreserved characters and
+// sub-delims but ";", ":" and "@".
+var segmentChars = func() (set [2]uint64) {
+	for _, c := range "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,=:@" {
+		set[c/64] |= 1 << (c % 64)
+	}
+	return set
+}()
 
 // harmlessEscape reports whether the percent-escape with hex digits h, l
 // decodes to a printable ASCII byte that no router reads as a separator,
