@@ -47,7 +47,7 @@ func SkipPaths(prefixes ...string) func(*http.Request) bool {
 	prefixes = slices.Clone(prefixes)
 	for _, prefix := range prefixes {
 		if !canonicalPath(prefix) {
-			panic(fmt.Sprintf("bearer: SkipPaths prefix %q is not a canonical path: it must begin with \"/\" and hold no dot segment, empty segment, backslash, \";\" or encoded separator", prefix))
+			panic(fmt.Sprintf("bearer: SkipPaths prefix %q is not a canonical path: it must begin with \"/\" and hold no dot or empty segment, backslash, \";\", nor an escape of a separator or of a byte outside printable ASCII", prefix))
 		}
 	}
 	return func(r *http.Request) bool {
@@ -80,9 +80,9 @@ func escapedPath(r *http.Request) (string, bool) {
 // canonicalPath reports whether p, an escaped path, reads the same to
 // every router: it begins with "/"; no segment is empty (but the last,
 // for a trailing slash) or made of dots only; and each byte is one RFC
-// 3986 allows unescaped in a segment, but ";", or a percent-escape of a
-// printable ASCII byte that separates nothing (not "/", "\", ".", "%",
-// ";").
+// 3986 allows unescaped in a segment (unreserved, sub-delims, ":", "@")
+// other than ";", or is part of a percent-escape of a printable ASCII byte
+// that separates nothing (not "/", "\", ".", "%", ";").
 func canonicalPath(p string) bool {
 	if p == "" || p[0] != '/' {
 		return false
@@ -124,8 +124,7 @@ func canonicalSegment(s string, last bool) bool {
 }
 
 // segmentChars is the set of bytes a canonical segment holds unescaped,
-// as a bitmap over ASCII: RFC 3986's unreserved characters and
-// sub-delims but ";", ":" and "@".
+// as a bitmap over ASCII: RFC 3986's pchar without ";" and escapes.
 var segmentChars = func() (set [2]uint64) {
 	for _, c := range "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,=:@" {
 		set[c/64] |= 1 << (c % 64)
