@@ -1107,8 +1107,9 @@ func TestKeyBoundAttacks(t *testing.T) {
 // paths through Echo v4, Echo v5, Gin and chi.
 func TestAttacksRouteBypass(t *testing.T) {
 	iss := bearertest.MustIssuer(bearertest.HS256)
+	trust := []bearer.Option{bearer.WithIssuer(iss.Issuer()), bearer.WithAudience(iss.Audience()...)}
 	t.Run("skip paths", func(t *testing.T) {
-		m := newMiddleware(t, iss.KeySource(), bearer.WithSkip(bearer.SkipPaths(bypasstest.Public)))
+		m := newMiddleware(t, iss.KeySource(), append(trust, bearer.WithSkip(bearer.SkipPaths(bypasstest.Public)))...)
 		var protected atomic.Int64
 		answer := func(body string, hits *atomic.Int64) http.HandlerFunc {
 			return func(w http.ResponseWriter, r *http.Request) {
@@ -1129,14 +1130,14 @@ func TestAttacksRouteBypass(t *testing.T) {
 		// that passed the middleware was served the file.
 		var protected atomic.Int64
 		files := http.StripPrefix("/files/", http.FileServerFS(fstest.MapFS{"x": {Data: []byte(bypasstest.ProtectedBody)}}))
-		m := newMiddleware(t, iss.KeySource(), bearer.WithCORSPreflight(bypasstest.CORS))
+		m := newMiddleware(t, iss.KeySource(), append(trust, bearer.WithCORSPreflight(bypasstest.CORS))...)
 		srv := serve(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			protected.Add(1)
 			files.ServeHTTP(w, r)
 		})))
 		bypasstest.CheckPreflight(t, srv.URL, &protected, iss.MustMint(nil))
-		if _, err := bearer.New(iss.KeySource(), bearer.WithCORSPreflight(nil)); err == nil {
-			t.Error("New accepted WithCORSPreflight(nil)")
+		if _, err := bearer.New(iss.KeySource(), append(trust, bearer.WithCORSPreflight(nil))...); err == nil || !strings.Contains(err.Error(), "nil CORS handler") {
+			t.Errorf("New with WithCORSPreflight(nil): %v, want the nil CORS handler refused", err)
 		}
 	})
 }
@@ -1154,7 +1155,7 @@ func TestAttacksChallengeHeaders(t *testing.T) {
 		Err:         bearer.ErrRejected,
 	}
 	const want = `Bearer realm="api", error="invalid_tokenSet-Cookie: a=b", error_description="bad token[31mX-Injected: 1"`
-	m := newMiddleware(t, iss.KeySource(), bearer.WithRealm("api"),
+	m := newMiddleware(t, iss.KeySource(), bearer.WithIssuer(iss.Issuer()), bearer.WithAudience(iss.Audience()...), bearer.WithRealm("api"),
 		bearer.WithValidator(func(context.Context, *bearer.Token) error { return hostile }))
 	if got := m.Challenge(hostile); got != want {
 		t.Errorf("Challenge:\n got %q\nwant %q", got, want)
@@ -1169,7 +1170,7 @@ func TestAttacksChallengeHeaders(t *testing.T) {
 
 	// X-Content-Type-Options: nosniff on every kind of answer.
 	unavailable := answertest.KeysUnavailable(t)
-	scoped := newMiddleware(t, iss.KeySource())
+	scoped := newMiddleware(t, iss.KeySource(), bearer.WithIssuer(iss.Issuer()), bearer.WithAudience(iss.Audience()...))
 	for _, c := range []struct {
 		name   string
 		h      http.Handler

@@ -100,7 +100,9 @@ func TestCORS(t *testing.T) {
 func TestCORSPreflightOption(t *testing.T) {
 	c := cors.New(cors.Options{AllowedOrigins: []string{origin}, AllowedHeaders: []string{"Authorization"}})
 	issuer := bearertest.MustIssuer(bearertest.ES256)
-	m, err := bearer.New(issuer.KeySource(), bearer.WithCORSPreflight(http.HandlerFunc(c.HandlerFunc)))
+	m, err := bearer.New(issuer.KeySource(),
+		bearer.WithIssuer(issuer.Issuer()), bearer.WithAudience(issuer.Audience()...),
+		bearer.WithCORSPreflight(http.HandlerFunc(c.HandlerFunc)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +143,7 @@ func TestChiHostilePaths(t *testing.T) {
 		io.WriteString(w, bypasstest.ProtectedBody)
 	}
 	router := func(opts ...bearer.Option) http.Handler {
-		m, err := bearer.New(issuer.KeySource(), opts...)
+		m, err := bearer.New(issuer.KeySource(), append(opts, bearer.WithIssuer(issuer.Issuer()), bearer.WithAudience(issuer.Audience()...))...)
 		if err != nil {
 			t.Fatal(err)
 		}
