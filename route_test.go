@@ -4,11 +4,13 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"path"
 	"strings"
 	"testing"
 
 	"github.com/bearerauth/bearer"
 	"github.com/bearerauth/bearer/bearertest"
+	"github.com/bearerauth/bearer/internal/bypasstest"
 )
 
 // preflightAnswer stands for a CORS handler: it answers preflights itself.
@@ -158,4 +160,40 @@ func TestSkipLeavesContextAlone(t *testing.T) {
 	if _, err := bearer.New(iss.KeySource(), anyIssuer(bearer.WithSkip(nil))...); err == nil {
 		t.Error("New accepted a nil skip rule")
 	}
+}
+
+// FuzzSkipPaths: a request target SkipPaths skips lies under the prefix by
+// every reading a router or server behind may give its path: escaped or
+// decoded, decoded twice, cleaned or not, with ";" parameters dropped or
+// backslashes read as slashes.
+func FuzzSkipPaths(f *testing.F) {
+	for _, target := range bypasstest.Hostile {
+		f.Add(target)
+	}
+	f.Add(bypasstest.Public + "/live/a%20b?x=1")
+	f.Add(bypasstest.Public + "/%41.b/~c")
+	skip := bearer.SkipPaths(bypasstest.Public)
+	under := func(p string) bool {
+		return p == bypasstest.Public || strings.HasPrefix(p, bypasstest.Public+"/")
+	}
+	f.Fuzz(func(t *testing.T, target string) {
+		u, err := url.ParseRequestURI(target) // as net/http's server reads it
+		if err != nil || !skip(&http.Request{URL: u}) {
+			return
+		}
+		readings := []string{u.EscapedPath(), u.Path, strings.ReplaceAll(u.Path, `\`, "/")}
+		if twice, err := url.PathUnescape(u.Path); err == nil {
+			readings = append(readings, twice)
+		}
+		segments := strings.Split(u.Path, "/")
+		for i, s := range segments {
+			segments[i], _, _ = strings.Cut(s, ";")
+		}
+		readings = append(readings, strings.Join(segments, "/"))
+		for _, p := range readings {
+			if !under(p) || !under(path.Clean(p)) {
+				t.Fatalf("skipped %q, which reads as %q (cleaned %q): not under %s", target, p, path.Clean(p), bypasstest.Public)
+			}
+		}
+	})
 }
