@@ -1,11 +1,12 @@
 package bearer
 
 import (
-	"encoding/json"
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // The verifier reads headers and claims with this small scanner instead of
@@ -34,6 +35,7 @@ type objectScanner struct {
 	seen    [16]string // the first member names, for the duplicate check
 	nseen   int
 	index   map[string]struct{} // replaces seen for objects with many members
+	text    arena               // unescaped and folded names
 }
 
 // reset starts scanning data; ok is false when data does not start with an
@@ -74,7 +76,7 @@ func (s *objectScanner) next() (name, value string, dup, ok bool) {
 	if !ok {
 		return s.fail()
 	}
-	name = unquote(d[i:end])
+	name = s.text.unquote(d[i:end])
 	i = skipSpace(d, end)
 	if i >= len(d) || d[i] != ':' {
 		return s.fail()
@@ -108,7 +110,7 @@ func (s *objectScanner) valid() bool { return s.done && !s.bad }
 // stack); a map takes over for hostile objects with many members, which
 // would make the search quadratic.
 func (s *objectScanner) remember(name string) bool {
-	name = foldKey(name)
+	name = s.text.fold(name)
 	if s.index != nil {
 		if _, ok := s.index[name]; ok {
 			return true
@@ -134,34 +136,6 @@ func (s *objectScanner) remember(name string) bool {
 	s.seen[s.nseen] = name
 	s.nseen++
 	return false
-}
-
-// foldKey returns the same string for names equal under simple case
-// folding, as bytes.EqualFold and encoding/json compare them. Lower-case
-// ASCII names, nearly all claim names, are their own key and cost nothing.
-func foldKey(name string) string {
-	for i := 0; i < len(name); i++ {
-		if c := name[i]; c >= utf8.RuneSelf || 'A' <= c && c <= 'Z' {
-			return foldSlow(name)
-		}
-	}
-	return name
-}
-
-func foldSlow(name string) string {
-	var b strings.Builder
-	b.Grow(len(name))
-	for _, r := range name {
-		// The least lower-case form in r's folding orbit stands for all
-		// of it: 'K', 'k' and the Kelvin sign all become 'k', so that a
-		// lower-case ASCII name is its own key.
-		least := unicode.ToLower(r)
-		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
-			least = min(least, unicode.ToLower(f))
-		}
-		b.WriteRune(least)
-	}
-	return b.String()
 }
 
 // findMember returns the raw value of the member called name.
@@ -303,11 +277,16 @@ func skipDigits(d string, i int) int {
 }
 
 // scanValue returns the index just past the JSON value at d[i] and whether
-// it is well formed. Arrays and objects are walked without recursion; open
-// records, for each level, whether it is an object.
+// it is well formed. Arrays and objects are walked without recursion, and
+// a member name that repeats one of its object's (under case folding, as
+// at the top level) makes the value malformed, at any depth: encoding/json
+// keeps the last of duplicates where a reader of the first would see
+// another value (cnf.jkt, act.sub).
 func scanValue(d string, i int) (int, bool) {
-	var stack [64]bool
+	var stack [64]openValue
 	open := stack[:0]
+	var names memberNames
+	objects := 0
 	var ok bool
 	for {
 		// A value starts at i.
@@ -325,9 +304,14 @@ func scanValue(d string, i int) (int, bool) {
 				i++
 				break
 			}
-			open = append(open, obj)
+			v := openValue{obj: obj}
 			if obj {
-				if i, ok = scanName(d, i); !ok {
+				objects++
+				v.id, v.start = objects, len(names.names)
+			}
+			open = append(open, v)
+			if obj {
+				if i, ok = names.scanName(d, i, v); !ok {
 					return i, false
 				}
 			}
@@ -359,12 +343,15 @@ func scanValue(d string, i int) (int, bool) {
 			if len(open) == 0 {
 				return i, true
 			}
-			obj := open[len(open)-1]
+			v := open[len(open)-1]
 			i = skipSpace(d, i)
 			if i >= len(d) {
 				return i, false
 			}
-			if d[i] == closer(obj) {
+			if d[i] == closer(v.obj) {
+				if v.obj {
+					names.names = names.names[:v.start]
+				}
 				open = open[:len(open)-1]
 				i++
 				continue
@@ -373,8 +360,8 @@ func scanValue(d string, i int) (int, bool) {
 				return i, false
 			}
 			i = skipSpace(d, i+1)
-			if obj {
-				if i, ok = scanName(d, i); !ok {
+			if v.obj {
+				if i, ok = names.scanName(d, i, v); !ok {
 					return i, false
 				}
 			}
@@ -383,25 +370,82 @@ func scanValue(d string, i int) (int, bool) {
 	}
 }
 
-func closer(obj bool) byte {
-	if obj {
-		return '}'
-	}
-	return ']'
+// openValue is an array or object scanValue is inside of; an object's
+// member names are names.names[start:], and id tells its names apart from
+// those of other objects in names.index.
+type openValue struct {
+	obj       bool
+	id, start int
+}
+
+// memberNames holds the folded member names of the objects a value has
+// open, innermost last, to find duplicates. An object's first names are
+// searched linearly; from the seventeenth on, its names are in index too,
+// so that a hostile object with many members costs linear time.
+type memberNames struct {
+	names []string
+	index map[objectName]struct{}
+	text  arena
+}
+
+type objectName struct {
+	id   int
+	name string
 }
 
 // scanName reads `"name" :` and the space after it, up to the member's
-// value.
-func scanName(d string, i int) (int, bool) {
+// value, and refuses a name the object v already has.
+func (n *memberNames) scanName(d string, i int, v openValue) (int, bool) {
+	start := i
 	i, ok := scanString(d, i)
 	if !ok {
 		return i, false
+	}
+	if n.add(v, n.text.fold(n.text.unquote(d[start:i]))) {
+		return start, false
 	}
 	i = skipSpace(d, i)
 	if i >= len(d) || d[i] != ':' {
 		return i, false
 	}
 	return skipSpace(d, i+1), true
+}
+
+// add records name as a member of v and reports whether v had it already.
+func (n *memberNames) add(v openValue, name string) (dup bool) {
+	own := n.names[v.start:]
+	const linear = 16
+	if len(own) < linear {
+		for _, m := range own {
+			if m == name {
+				return true
+			}
+		}
+		n.names = append(n.names, name)
+		return false
+	}
+	if n.index == nil {
+		n.index = make(map[objectName]struct{})
+	}
+	if len(own) == linear {
+		for _, m := range own {
+			n.index[objectName{v.id, m}] = struct{}{}
+		}
+	}
+	k := objectName{v.id, name}
+	if _, ok := n.index[k]; ok {
+		return true
+	}
+	n.index[k] = struct{}{}
+	n.names = append(n.names, name)
+	return false
+}
+
+func closer(obj bool) byte {
+	if obj {
+		return '}'
+	}
+	return ']'
 }
 
 func scanLiteral(d string, i int, lit string) (int, bool) {
@@ -425,17 +469,140 @@ func skipString(d string, i int) int {
 	return i
 }
 
-// unquote returns the content of the well-formed JSON string literal q.
+// unquote returns the content of the well-formed JSON string literal q,
+// decoded as encoding/json decodes it (Decode and ClaimsFrom must see the
+// same names and values the verifier read). It is linear in q and
+// allocates at most once.
 func unquote(q string) string {
+	var a arena
+	return a.unquote(q)
+}
+
+// arena holds the strings a scan unescapes or folds, so that a text with
+// many of them costs a few allocations, not one per string. Its bytes are
+// never written once a string views them: append only writes past the
+// end, and a grown arena leaves the old array to the strings that view it.
+type arena []byte
+
+// unquote is the package's unquote, into a.
+func (a *arena) unquote(q string) string {
 	body := q[1 : len(q)-1]
-	for i := 0; i < len(body); i++ {
-		if body[i] == '\\' {
-			var s string
-			json.Unmarshal([]byte(q), &s) // well formed: cannot fail
-			return s
+	if strings.IndexByte(body, '\\') < 0 {
+		return body
+	}
+	if *a == nil {
+		*a = make([]byte, 0, len(body))
+	}
+	start := len(*a)
+	*a = appendUnquoted(*a, body)
+	return a.view(start)
+}
+
+// fold returns the same string for names equal under simple case
+// folding, as bytes.EqualFold and encoding/json compare them. Lower-case
+// ASCII names, nearly all claim names, are their own key and cost nothing.
+func (a *arena) fold(name string) string {
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c >= utf8.RuneSelf || 'A' <= c && c <= 'Z' {
+			start := len(*a)
+			*a = appendFolded(*a, name)
+			return a.view(start)
 		}
 	}
-	return body
+	return name
+}
+
+func (a *arena) view(start int) string {
+	b := (*a)[start:]
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
+// appendUnquoted appends the content of the body of a well-formed JSON
+// string literal. A lone or mismatched UTF-16 surrogate becomes U+FFFD, as
+// encoding/json makes it.
+func appendUnquoted(b []byte, body string) []byte {
+	for {
+		i := strings.IndexByte(body, '\\')
+		if i < 0 {
+			return append(b, body...)
+		}
+		b = append(b, body[:i]...)
+		c := body[i+1]
+		body = body[i+2:]
+		switch c {
+		case 'b':
+			b = append(b, '\b')
+		case 'f':
+			b = append(b, '\f')
+		case 'n':
+			b = append(b, '\n')
+		case 'r':
+			b = append(b, '\r')
+		case 't':
+			b = append(b, '\t')
+		case 'u':
+			r := hex4(body)
+			body = body[4:]
+			if utf16.IsSurrogate(r) {
+				r2 := rune(-1)
+				if len(body) >= 6 && body[0] == '\\' && body[1] == 'u' {
+					r2 = hex4(body[2:])
+				}
+				if pair := utf16.DecodeRune(r, r2); pair != unicode.ReplacementChar {
+					r, body = pair, body[6:]
+				} else {
+					r = unicode.ReplacementChar
+				}
+			}
+			b = utf8.AppendRune(b, r)
+		default: // '"', '\\', '/'
+			b = append(b, c)
+		}
+	}
+}
+
+// appendFolded appends name with each rune replaced by the least rune of
+// its simple folding orbit, as encoding/json folds names, except that an
+// ASCII letter stands for its orbit in lower case: a lower-case ASCII name
+// is its own key.
+func appendFolded(b []byte, name string) []byte {
+	for _, r := range name {
+		if r >= utf8.RuneSelf {
+			for {
+				f := unicode.SimpleFold(r)
+				if f <= r {
+					r = f
+					break
+				}
+				r = f
+			}
+		}
+		if 'A' <= r && r <= 'Z' {
+			r += 'a' - 'A'
+		}
+		b = utf8.AppendRune(b, r)
+	}
+	return b
+}
+
+// hex4 reads the four hex digits that start h, which scanString checked.
+func hex4(h string) rune {
+	var r rune
+	for _, c := range []byte(h[:4]) {
+		switch {
+		case c <= '9':
+			c -= '0'
+		case c <= 'F':
+			c -= 'A' - 10
+		default:
+			c -= 'a' - 10
+		}
+		r = r<<4 | rune(c)
+	}
+	return r
 }
 
 // jsonString reads a string value.
@@ -466,22 +633,48 @@ func jsonNumber(v string) (float64, bool) {
 }
 
 // forEachString calls fn for each element of a well-formed array of
-// strings and reports false if v is not one.
+// strings and reports false if v is not one. The strings it unescapes
+// share one allocation.
 func forEachString(v string, fn func(string)) bool {
-	if len(v) < 2 || v[0] != '[' {
+	if !isStringArray(v) {
 		return false
 	}
+	var text arena
 	i := skipSpace(v, 1)
-	for i < len(v) && v[i] != ']' {
-		if v[i] != '"' {
-			return false
-		}
+	for v[i] != ']' {
 		end := skipString(v, i)
-		fn(unquote(v[i:end]))
-		i = skipSpace(v, end)
-		if i < len(v) && v[i] == ',' {
+		if text == nil && strings.IndexByte(v[i:], '\\') >= 0 {
+			text = make(arena, 0, len(v)-i)
+		}
+		fn(text.unquote(v[i:end]))
+		if i = skipSpace(v, end); v[i] == ',' {
 			i = skipSpace(v, i+1)
 		}
 	}
 	return true
 }
+
+// countStrings returns the number of elements of the well-formed JSON
+// value v when it is an array of strings, else -1. It reads no string's
+// content, so that checking a value's type costs no unescaping.
+func countStrings(v string) int {
+	if len(v) < 2 || v[0] != '[' {
+		return -1
+	}
+	n := 0
+	i := skipSpace(v, 1)
+	for i < len(v) && v[i] != ']' {
+		if v[i] != '"' {
+			return -1
+		}
+		n++
+		if i = skipSpace(v, skipString(v, i)); i < len(v) && v[i] == ',' {
+			i = skipSpace(v, i+1)
+		}
+	}
+	return n
+}
+
+// isStringArray reports whether the well-formed JSON value v is an array
+// of strings.
+func isStringArray(v string) bool { return countStrings(v) >= 0 }

@@ -329,8 +329,8 @@ func (t *Token) readAudience(v string) bool {
 		t.aud = t.audOne[:]
 		return true
 	}
-	n := 0
-	if !forEachString(v, func(string) { n++ }) {
+	n := countStrings(v)
+	if n < 0 {
 		return false
 	}
 	t.aud = make([]string, 0, n)
@@ -360,13 +360,7 @@ func readNumericDate(v string, dst *time.Time) bool {
 }
 
 func isScopeValue(v string) bool {
-	if v == "null" {
-		return true
-	}
-	if _, ok := jsonString(v); ok {
-		return true
-	}
-	return forEachString(v, func(string) {})
+	return v == "null" || v != "" && v[0] == '"' || isStringArray(v)
 }
 
 // verifySignature tries the candidate keys that may verify the token's
