@@ -102,12 +102,14 @@ func (t *Token) hasAnyScope(scopes []string) bool {
 func (t *Token) eachScope(fn func(string) bool) { eachWord(t.scope, fn) }
 
 // eachWord calls fn, until it returns false, for each word of the raw JSON
-// value v: an element of an array of strings, or a space-separated part of
-// a string. Scopes come in both forms.
+// value v: a non-empty element of an array of strings, or a non-empty part
+// of a string between spaces. Scopes come in both forms. Only SP (U+0020)
+// separates words (RFC 6749 §3.3): "read\u00a0admin" is one word, not two,
+// whatever unicode.IsSpace says.
 func eachWord(v string, fn func(string) bool) {
 	if s, ok := jsonString(v); ok {
-		for f := range strings.FieldsSeq(s) {
-			if !fn(f) {
+		for f := range strings.SplitSeq(s, " ") {
+			if f != "" && !fn(f) {
 				return
 			}
 		}

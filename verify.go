@@ -235,7 +235,7 @@ func (t *Token) readClaims(scopeClaim string) error {
 	if !s.reset(t.payload) {
 		return errMalformedClaims
 	}
-	var scp string
+	var fallback string // "scp", when scope is absent
 	for {
 		name, v, dup, ok := s.next()
 		if !ok {
@@ -243,17 +243,6 @@ func (t *Token) readClaims(scopeClaim string) error {
 		}
 		if dup {
 			return errMalformedClaims
-		}
-		if scopeClaim != "" {
-			if name == scopeClaim {
-				t.scope = v
-				if !isScopeValue(v) {
-					return errMalformedClaims
-				}
-			}
-			if name == "scope" || name == "scp" {
-				continue // not the scopes here: an ordinary claim
-			}
 		}
 		switch name {
 		case "iss":
@@ -270,12 +259,16 @@ func (t *Token) readClaims(scopeClaim string) error {
 			ok = readNumericDate(v, &t.nbf)
 		case "iat":
 			ok = readNumericDate(v, &t.iat)
-		case "scope":
-			t.scope, ok = v, isScopeValue(v)
-		case "scp":
-			scp, ok = v, isScopeValue(v)
 		case "cnf":
 			ok = t.readConfirmation(v)
+		}
+		if ok {
+			switch scopeRank(name, scopeClaim) {
+			case scopePrimary:
+				t.scope, ok = v, isScopeValue(v)
+			case scopeFallback:
+				fallback, ok = v, isScopeValue(v)
+			}
 		}
 		if !ok {
 			return errMalformedClaims
@@ -288,9 +281,34 @@ func (t *Token) readClaims(scopeClaim string) error {
 		return errMalformedClaims
 	}
 	if t.scope == "" {
-		t.scope = scp
+		t.scope = fallback
 	}
 	return nil
+}
+
+// Where a claim's scopes stand: scopeClaim's, or "scope" else "scp".
+const (
+	scopeNone = iota
+	scopePrimary
+	scopeFallback
+)
+
+// scopeRank tells whether the claim called name holds the token's scopes:
+// with WithScopeClaim only that claim does, and "scope" and "scp" are
+// ordinary claims; without it, "scope" does, and "scp" when "scope" is
+// absent.
+func scopeRank(name, scopeClaim string) int {
+	switch {
+	case scopeClaim != "":
+		if name == scopeClaim {
+			return scopePrimary
+		}
+	case name == "scope":
+		return scopePrimary
+	case name == "scp":
+		return scopeFallback
+	}
+	return scopeNone
 }
 
 // readConfirmation reads the cnf claim (RFC 7800): any binding makes the
@@ -359,8 +377,42 @@ func readNumericDate(v string, dst *time.Time) bool {
 	return true
 }
 
+// isScopeValue reports whether v, the raw value of the scopes claim, is
+// null, a string of scope-tokens separated by spaces, or an array of
+// scope-tokens (RFC 6749 §3.3). A scope with any other character (a tab,
+// a no-break space, a control character) makes the claims set malformed:
+// only SP separates scopes, and a value that other readers could split
+// differently is no value to authorize on.
 func isScopeValue(v string) bool {
+	if !isWordsValue(v) {
+		return false
+	}
+	ok := true
+	eachWord(v, func(w string) bool {
+		ok = isScopeToken(w)
+		return ok
+	})
+	return ok
+}
+
+// isWordsValue reports whether the raw JSON value v is null, a string or
+// an array of strings: the forms eachWord reads.
+func isWordsValue(v string) bool {
 	return v == "null" || v != "" && v[0] == '"' || isStringArray(v)
+}
+
+// isScopeToken reports whether s is a scope-token (RFC 6749 §3.3):
+// 1*( %x21 / %x23-5B / %x5D-7E ).
+func isScopeToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= 0x20 || c == '"' || c == '\\' || c >= 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // verifySignature tries the candidate keys that may verify the token's
