@@ -415,24 +415,39 @@ func isScopeToken(s string) bool {
 	return true
 }
 
+// maxKeyTries bounds the signature checks one token may cost. A token
+// names its key with kid; one without (or one whose kid falls back to the
+// keys that have none) could otherwise make every key of a large set
+// check its signature. Three covers a key set in rotation (the old, the
+// current and the next key of one algorithm).
+const maxKeyTries = 3
+
 // verifySignature tries the candidate keys that may verify the token's
 // algorithm. A key bound to another algorithm is never tried: that is the
-// defence against algorithm confusion (RFC 8725 §2.1).
+// defence against algorithm confusion (RFC 8725 §2.1). When more than
+// maxKeyTries keys fit, none is tried: the token does not say which key
+// signed it (ErrUnknownKey), and trying only some would accept the
+// tokens of some keys and refuse those of others, by their order in the
+// set.
 func (t *Token) verifySignature(keys []*verifyKey) error {
-	tried := false
+	fit := 0
 	for _, k := range keys {
-		if !k.algs.has(t.alg) {
-			continue
+		if k.algs.has(t.alg) {
+			fit++
 		}
-		tried = true
-		if verifySignature(k, t.alg, t.input, t.sig) {
+	}
+	switch {
+	case fit == 0:
+		return errAlgorithm
+	case fit > maxKeyTries:
+		return errUnknownKey
+	}
+	for _, k := range keys {
+		if k.algs.has(t.alg) && verifySignature(k, t.alg, t.input, t.sig) {
 			t.key = k
 			t.input, t.sig = nil, nil // not needed any more
 			return nil
 		}
-	}
-	if !tried {
-		return errAlgorithm
 	}
 	return errSignature
 }
