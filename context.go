@@ -3,6 +3,7 @@ package bearer
 import (
 	"context"
 	"encoding/json"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -154,8 +155,18 @@ func member(object, name string) (any, bool) {
 	return v, true
 }
 
-// Decode decodes the claims set into v, as json.Unmarshal does.
+// Decode decodes the claims set into v, as json.Unmarshal does, except
+// that a member fills a struct field only when it spells the field's name
+// exactly, as the verifier and Claim read names: where encoding/json would
+// put a "Sub" or "ſub" member into a `json:"sub"` field, Decode returns an
+// error and leaves v alone. (Two fields whose names differ only in case
+// make every member of that name an error.) Types that decode themselves
+// (json.Unmarshaler, encoding.TextUnmarshaler) are not looked into.
 func (t *Token) Decode(v any) error {
+	var names exactNames
+	if err := names.check(t.payload, reflect.TypeOf(v)); err != nil {
+		return err
+	}
 	return json.Unmarshal([]byte(t.payload), v)
 }
 
