@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/bearerauth/bearer"
+	"github.com/bearerauth/bearer/internal/answertest"
 )
 
 // The benchmarks here put what an attacker can make the verifier do
@@ -64,6 +65,31 @@ func junkTokens(tb testing.TB, k *atkKeys) map[string]string {
 		"nested objects":    fill(`{"a":[`, `{"\u0061":1,"b":2}`, ",", `]}`, false),
 		"escaped kid":       fill(`{"alg":"HS256","kid":"`, `\u0061`, "", `"}`, true),
 		"surrogate escapes": fill(`{"sub":"`, `\ud83d\ude00`, "", `"}`, false),
+	}
+}
+
+// TestJunkAllocations: what comes before the signature check allocates
+// a bounded number of times whatever an 8 KiB token holds. One allocation
+// per escaped string (json.Unmarshal) or per member name made thousands.
+func TestJunkAllocations(t *testing.T) {
+	if answertest.RaceEnabled {
+		t.Skip("the race detector changes allocation counts")
+	}
+	k := sharedAtkKeys()
+	m, err := bearer.New(bearer.Secret(k.secret), bearer.WithClock(func() time.Time { return k.now }), quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	for name, tok := range junkTokens(t, k) {
+		allocs := testing.AllocsPerRun(20, func() {
+			if _, err := m.Verify(context.Background(), tok); !errors.Is(err, bearer.ErrSignature) {
+				t.Fatalf("%s: %v", name, err)
+			}
+		})
+		if allocs > 32 {
+			t.Errorf("%s: %v allocations before the signature check refused it", name, allocs)
+		}
 	}
 }
 
