@@ -796,7 +796,7 @@ func FuzzClaimsView(f *testing.F) {
 	} {
 		f.Add(seed)
 	}
-	m, err := bearer.New(bearer.Secret(secret), bearer.WithExpiryOptional(), bearer.WithDPoP(bearer.DPoP{}), quiet)
+	m, err := bearer.New(bearer.Secret(secret), anyIssuer(bearer.WithExpiryOptional(), bearer.WithDPoP(bearer.DPoP{}), quiet)...)
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -232,7 +232,7 @@ func TestScopeClaims(t *testing.T) {
 // member of its exact name, the one the verifier and Claim read.
 func TestExactDecode(t *testing.T) {
 	iss := bearertest.MustIssuer(bearertest.HS256)
-	m := newMiddleware(t, iss.KeySource())
+	m := newMiddleware(t, iss.KeySource(), anyIssuer()...)
 	sign := func(payload string) *bearer.Token {
 		tok, err := iss.Sign(nil, []byte(payload))
 		if err != nil {
@@ -310,7 +310,7 @@ func TestExactDecode(t *testing.T) {
 // verifier would read the first, encoding/json the last.
 func TestNestedDuplicates(t *testing.T) {
 	iss := bearertest.MustIssuer(bearertest.HS256)
-	m := newMiddleware(t, iss.KeySource())
+	m := newMiddleware(t, iss.KeySource(), anyIssuer()...)
 	for _, payload := range []string{
 		`{"cnf":{"jkt":"a","jkt":"b"},"exp":9999999999}`,
 		`{"act":{"sub":"a","\u0073ub":"b"},"exp":9999999999}`,
