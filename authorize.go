@@ -9,6 +9,8 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+
+	"github.com/bearerauth/bearer/internal/strictjson"
 )
 
 // A Rule decides whether a verified token may use a route. It returns nil
@@ -135,7 +137,7 @@ func ClaimEquals(name string, values ...any) Rule {
 // nothing.
 func ClaimIncludes(name, value string) Rule {
 	return func(t *Token) error {
-		raw, _ := findMember(t.payload, name)
+		raw, _ := strictjson.Find(t.payload, name)
 		if !isWordsValue(raw) {
 			return errClaim
 		}

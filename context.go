@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/bearerauth/bearer/internal/strictjson"
 )
 
 // Token is a verified JWT. It is immutable: accessors return copies, so
@@ -108,7 +110,7 @@ func (t *Token) eachScope(fn func(string) bool) { eachWord(t.scope, fn) }
 // separates words (RFC 6749 §3.3): "read\u00a0admin" is one word, not two,
 // whatever unicode.IsSpace says.
 func eachWord(v string, fn func(string) bool) {
-	if s, ok := jsonString(v); ok {
+	if s, ok := strictjson.String(v); ok {
 		for f := range strings.SplitSeq(s, " ") {
 			if f != "" && !fn(f) {
 				return
@@ -117,7 +119,7 @@ func eachWord(v string, fn func(string) bool) {
 		return
 	}
 	more := true
-	forEachString(v, func(s string) {
+	strictjson.EachString(v, func(s string) {
 		if more && s != "" {
 			more = fn(s)
 		}
@@ -144,7 +146,7 @@ func (t *Token) Header(name string) (any, bool) {
 }
 
 func member(object, name string) (any, bool) {
-	raw, ok := findMember(object, name)
+	raw, ok := strictjson.Find(object, name)
 	if !ok {
 		return nil, false
 	}

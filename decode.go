@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"strings"
 	"unicode"
+
+	"github.com/bearerauth/bearer/internal/strictjson"
 )
 
 // Decode and ClaimsFrom hand the claims set to encoding/json, which
@@ -66,7 +68,7 @@ func (c *exactNames) check(data string, typ reflect.Type) error {
 	case reflect.Map:
 		return c.object(data, func(_, value string) error { return c.check(value, typ.Elem()) })
 	case reflect.Slice, reflect.Array:
-		return eachElement(data, func(value string) error { return c.check(value, typ.Elem()) })
+		return strictjson.EachElement(data, func(value string) error { return c.check(value, typ.Elem()) })
 	}
 	return nil // scalars and interfaces: encoding/json decodes an object into a map, whose keys are exact
 }
@@ -79,12 +81,12 @@ func decodesItself(t reflect.Type) bool {
 
 // object calls fn for each member of data when it is an object.
 func (c *exactNames) object(data string, fn func(name, value string) error) error {
-	var s objectScanner
-	if !s.reset(data) {
+	var s strictjson.Scanner
+	if !s.Reset(data) {
 		return nil // not an object: encoding/json reports the type mismatch
 	}
 	for {
-		name, value, _, ok := s.next()
+		name, value, _, ok := s.Next()
 		if !ok {
 			return nil
 		}
@@ -94,32 +96,10 @@ func (c *exactNames) object(data string, fn func(name, value string) error) erro
 	}
 }
 
-// eachElement calls fn for each element of data when it is an array.
-func eachElement(data string, fn func(value string) error) error {
-	if data == "" || data[0] != '[' {
-		return nil
-	}
-	i := skipSpace(data, 1)
-	for i < len(data) && data[i] != ']' {
-		end, ok := scanValue(data, i)
-		if !ok {
-			return nil
-		}
-		if err := fn(data[i:end]); err != nil {
-			return err
-		}
-		if i = skipSpace(data, end); i < len(data) && data[i] == ',' {
-			i = skipSpace(data, i+1)
-		}
-	}
-	return nil
-}
-
 // match returns the fields the member called name decodes into, or an
 // error when it would fill a field whose name it does not spell exactly.
 func (fs fieldNames) match(name string) ([]field, error) {
-	var text arena
-	class := fs[text.fold(name)]
+	class := fs[strictjson.Fold(name)]
 	if len(class) == 0 {
 		return nil, nil // no field: encoding/json ignores the member
 	}
@@ -151,7 +131,6 @@ func collectFields(fs fieldNames, t reflect.Type, visited map[reflect.Type]bool)
 		return
 	}
 	visited[t] = true
-	var text arena
 	for i := range t.NumField() {
 		f := t.Field(i)
 		tag := f.Tag.Get("json")
@@ -178,7 +157,7 @@ func collectFields(fs fieldNames, t reflect.Type, visited map[reflect.Type]bool)
 		if name == "" {
 			name = f.Name
 		}
-		key := text.fold(name)
+		key := strictjson.Fold(name)
 		fs[key] = append(fs[key], field{name: name, typ: f.Type})
 	}
 }

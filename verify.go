@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 	"unsafe"
+
+	"github.com/bearerauth/bearer/internal/strictjson"
 )
 
 // b64 decodes JWS segments: base64url without padding, and Strict so that
@@ -183,13 +185,13 @@ func parse(raw, scopeClaim string) (*Token, error) {
 // readHeader reads the JOSE header. jku, x5u, jwk and x5c are never used
 // to find a key; they are ignored like any other parameter.
 func (t *Token) readHeader() error {
-	var s objectScanner
-	if !s.reset(t.header) {
+	var s strictjson.Scanner
+	if !s.Reset(t.header) {
 		return errMalformed
 	}
 	hasAlg := false
 	for {
-		name, v, dup, ok := s.next()
+		name, v, dup, ok := s.Next()
 		if !ok {
 			break
 		}
@@ -198,18 +200,18 @@ func (t *Token) readHeader() error {
 		}
 		switch name {
 		case "alg":
-			alg, ok := jsonString(v)
+			alg, ok := strictjson.String(v)
 			if !ok {
 				return errMalformed
 			}
 			t.alg, hasAlg = parseAlgorithm(alg), true
 		case "kid":
-			if t.kid, ok = jsonString(v); !ok {
+			if t.kid, ok = strictjson.String(v); !ok {
 				return errMalformed
 			}
 			t.hasKid = true
 		case "typ":
-			if t.typ, ok = jsonString(v); !ok {
+			if t.typ, ok = strictjson.String(v); !ok {
 				return errMalformed
 			}
 		case "crit":
@@ -218,7 +220,7 @@ func (t *Token) readHeader() error {
 			return errCritical
 		}
 	}
-	if !s.valid() || !hasAlg {
+	if !s.Valid() || !hasAlg {
 		return errMalformed
 	}
 	if t.alg == algNone {
@@ -231,13 +233,13 @@ func (t *Token) readHeader() error {
 // need, and the scopes from scopeClaim (WithScopeClaim; "" reads "scope",
 // else "scp"); the rest stay in the payload for Claim and Decode.
 func (t *Token) readClaims(scopeClaim string) error {
-	var s objectScanner
-	if !s.reset(t.payload) {
+	var s strictjson.Scanner
+	if !s.Reset(t.payload) {
 		return errMalformedClaims
 	}
 	var fallback string // "scp", when scope is absent
 	for {
-		name, v, dup, ok := s.next()
+		name, v, dup, ok := s.Next()
 		if !ok {
 			break
 		}
@@ -277,7 +279,7 @@ func (t *Token) readClaims(scopeClaim string) error {
 			t.present |= 1 << i
 		}
 	}
-	if !s.valid() {
+	if !s.Valid() {
 		return errMalformedClaims
 	}
 	if t.scope == "" {
@@ -322,7 +324,7 @@ func (t *Token) readConfirmation(v string) bool {
 		return false
 	}
 	t.cnf = v
-	if jkt, ok := findMember(v, "jkt"); ok {
+	if jkt, ok := strictjson.Find(v, "jkt"); ok {
 		return readString(jkt, &t.jkt)
 	}
 	return true
@@ -332,7 +334,7 @@ func readString(v string, dst *string) bool {
 	if v == "null" {
 		return true
 	}
-	s, ok := jsonString(v)
+	s, ok := strictjson.String(v)
 	*dst = s
 	return ok
 }
@@ -342,17 +344,17 @@ func (t *Token) readAudience(v string) bool {
 	if v == "null" {
 		return true
 	}
-	if s, ok := jsonString(v); ok {
+	if s, ok := strictjson.String(v); ok {
 		t.audOne[0] = s
 		t.aud = t.audOne[:]
 		return true
 	}
-	n := countStrings(v)
+	n := strictjson.CountStrings(v)
 	if n < 0 {
 		return false
 	}
 	t.aud = make([]string, 0, n)
-	forEachString(v, func(s string) { t.aud = append(t.aud, s) })
+	strictjson.EachString(v, func(s string) { t.aud = append(t.aud, s) })
 	return true
 }
 
@@ -367,7 +369,7 @@ const minNumericDate = -62135596799
 // readNumericDate accepts a JSON number only (RFC 7519 §2): "123", true
 // and "2030-01-01T00:00:00Z" are malformed claims.
 func readNumericDate(v string, dst *time.Time) bool {
-	f, ok := jsonNumber(v)
+	f, ok := strictjson.Number(v)
 	if !ok || math.IsInf(f, 0) || math.IsNaN(f) {
 		return false
 	}
@@ -398,7 +400,7 @@ func isScopeValue(v string) bool {
 // isWordsValue reports whether the raw JSON value v is null, a string or
 // an array of strings: the forms eachWord reads.
 func isWordsValue(v string) bool {
-	return v == "null" || v != "" && v[0] == '"' || isStringArray(v)
+	return v == "null" || v != "" && v[0] == '"' || strictjson.IsStringArray(v)
 }
 
 // isScopeToken reports whether s is a scope-token (RFC 6749 §3.3):
@@ -521,7 +523,7 @@ func (m *Middleware) checkClaims(t *Token) error {
 		return errMissingClaim
 	}
 	for _, name := range m.required.others {
-		if v, ok := findMember(t.payload, name); !ok || v == "null" {
+		if v, ok := strictjson.Find(t.payload, name); !ok || v == "null" {
 			return errMissingClaim
 		}
 	}

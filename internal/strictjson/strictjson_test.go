@@ -1,4 +1,4 @@
-package bearer
+package strictjson
 
 import (
 	"bytes"
@@ -13,14 +13,14 @@ import (
 // scanAll walks every member of data as the verifier does and reports
 // whether the scanner took it for one well-formed object.
 func scanAll(data string) (members [][2]string, valid bool) {
-	var s objectScanner
-	if !s.reset(data) {
+	var s Scanner
+	if !s.Reset(data) {
 		return nil, false
 	}
 	for {
-		name, value, _, ok := s.next()
+		name, value, _, ok := s.Next()
 		if !ok {
-			return members, s.valid()
+			return members, s.Valid()
 		}
 		members = append(members, [2]string{name, value})
 	}
@@ -174,9 +174,9 @@ func TestObjectScannerMembers(t *testing.T) {
 func TestObjectScannerNestingLimit(t *testing.T) {
 	deep := func(n int) string { return `{"a":` + strings.Repeat("[", n) + strings.Repeat("]", n) + `}` }
 	// The object is one level, its arrays the others.
-	for _, arrays := range []int{maxNesting - 1, maxNesting} {
+	for _, arrays := range []int{MaxNesting - 1, MaxNesting} {
 		data := deep(arrays)
-		if _, ok := scanAll(data); ok != isObject(data) || ok != (arrays < maxNesting) {
+		if _, ok := scanAll(data); ok != isObject(data) || ok != (arrays < MaxNesting) {
 			t.Errorf("object holding %d nested arrays: valid=%v, encoding/json %v", arrays, ok, isObject(data))
 		}
 	}
@@ -187,13 +187,13 @@ func TestJSONNumber(t *testing.T) {
 		"0": 0, "1764362400": 1764362400, "999999999999999": 999999999999999,
 		"1234567890123456789": 1234567890123456789, "-5": -5, "1.5": 1.5, "1e3": 1000,
 	} {
-		if got, ok := jsonNumber(v); !ok || got != want {
-			t.Errorf("jsonNumber(%s) = %v, %v; want %v", v, got, ok, want)
+		if got, ok := Number(v); !ok || got != want {
+			t.Errorf("Number(%s) = %v, %v; want %v", v, got, ok, want)
 		}
 	}
 	for _, v := range []string{`"1"`, "true", "null", ""} {
-		if _, ok := jsonNumber(v); ok {
-			t.Errorf("jsonNumber(%s) accepted", v)
+		if _, ok := Number(v); ok {
+			t.Errorf("Number(%s) accepted", v)
 		}
 	}
 }
@@ -229,7 +229,7 @@ func FuzzObjectScanner(f *testing.F) {
 				t.Fatalf("%q: member %q = %s, encoding/json %s", data, name, value, got)
 			}
 			var want string
-			if got, ok := jsonString(value); ok && (json.Unmarshal([]byte(value), &want) != nil || got != want) {
+			if got, ok := String(value); ok && (json.Unmarshal([]byte(value), &want) != nil || got != want) {
 				t.Fatalf("%q: member %q reads as %q, encoding/json %q", data, name, got, want)
 			}
 		}

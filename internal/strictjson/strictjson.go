@@ -1,4 +1,20 @@
-package bearer
+// Package strictjson reads the JSON objects of JOSE headers and JWT claims
+// sets as a verifier must.
+//
+// The verifier reads headers and claims with this small scanner instead of
+// decoding them into maps: it allocates nothing for names and values without
+// escapes, and it sees duplicate member names, which encoding/json silently
+// resolves to the last one (RFC 7515 §5.2 and RFC 7519 §4 ask for rejection).
+//
+// It checks the JSON grammar (RFC 8259) as it goes, in the same pass that
+// finds the members, so that a token is read once instead of once by
+// json.Valid and once more here. It is stricter than json.Valid in two ways:
+// strings must be valid UTF-8 (RFC 8259 §8.1), where encoding/json would
+// quietly replace bad bytes and could so make two distinct names equal; and
+// an object below the top level may not repeat a member name, exactly or
+// under case folding. Strings decode as encoding/json decodes them, so that
+// what the verifier reads is what a handler decodes.
+package strictjson
 
 import (
 	"strconv"
@@ -9,24 +25,14 @@ import (
 	"unsafe"
 )
 
-// The verifier reads headers and claims with this small scanner instead of
-// decoding them into maps: it allocates nothing for names and values without
-// escapes, and it sees duplicate member names, which encoding/json silently
-// resolves to the last one (RFC 7515 §5.2 and RFC 7519 §4 ask for rejection).
-//
-// It checks the JSON grammar (RFC 8259) as it goes, in the same pass that
-// finds the members, so that a token is read once instead of once by
-// json.Valid and once more here. It is stricter than json.Valid in one way:
-// strings must be valid UTF-8 (RFC 8259 §8.1), where encoding/json would
-// quietly replace bad bytes and could so make two distinct names equal.
-
-// maxNesting bounds how deeply arrays and objects may nest, the top object
+// MaxNesting bounds how deeply arrays and objects may nest, the top object
 // included, as encoding/json bounds it: a token cannot make the scanner's
 // stack grow without limit.
-const maxNesting = 10000
+const MaxNesting = 10000
 
-// objectScanner iterates the members of a JSON object.
-type objectScanner struct {
+// Scanner iterates the members of a JSON object. The zero Scanner is done;
+// Reset starts it.
+type Scanner struct {
 	data    string
 	pos     int
 	members int
@@ -38,10 +44,10 @@ type objectScanner struct {
 	text    arena               // unescaped and folded names
 }
 
-// reset starts scanning data; ok is false when data does not start with an
+// Reset starts scanning data; it returns false when data does not start with an
 // object.
-func (s *objectScanner) reset(data string) bool {
-	*s = objectScanner{data: data}
+func (s *Scanner) Reset(data string) bool {
+	*s = Scanner{data: data}
 	s.pos = skipSpace(data, 0)
 	if s.pos >= len(data) || data[s.pos] != '{' {
 		s.done, s.bad = true, true
@@ -51,11 +57,11 @@ func (s *objectScanner) reset(data string) bool {
 	return true
 }
 
-// next returns the next member: its name (unescaped) and its value as raw,
-// well-formed JSON text. dup reports that the name appeared before. ok is
-// false at the end of the object and on malformed text; valid then tells
-// which.
-func (s *objectScanner) next() (name, value string, dup, ok bool) {
+// Next returns the next member: its name (unescaped) and its value as raw,
+// well-formed JSON text. dup reports that the name, or one equal to it
+// under case folding, appeared before. ok is false at the end of the object
+// and on malformed text; Valid then tells which.
+func (s *Scanner) Next() (name, value string, dup, ok bool) {
 	if s.done {
 		return "", "", false, false
 	}
@@ -91,25 +97,25 @@ func (s *objectScanner) next() (name, value string, dup, ok bool) {
 	return name, value, s.remember(name), true
 }
 
-func (s *objectScanner) fail() (name, value string, dup, ok bool) {
+func (s *Scanner) fail() (name, value string, dup, ok bool) {
 	s.done, s.bad = true, true
 	return "", "", false, false
 }
 
-// valid reports, once next has returned false, whether the text was one
+// Valid reports, once Next has returned false, whether the text was one
 // well-formed JSON object.
-func (s *objectScanner) valid() bool { return s.done && !s.bad }
+func (s *Scanner) Valid() bool { return s.done && !s.bad }
 
 // remember records name and reports whether it, or a name equal to it
 // under Unicode case folding, was already there. Claim names are case
-// sensitive (RFC 7519 §10.1.1), but encoding/json, which Decode and
-// ClaimsFrom use, matches struct fields case-insensitively: {"sub":"alice",
+// sensitive (RFC 7519 §10.1.1), but encoding/json, which a verifier's
+// callers may decode claims with, matches struct fields case-insensitively: {"sub":"alice",
 // "SUB":"admin"} would verify as alice and decode as admin. Such objects are
 // refused. Claims sets are small, so a linear search over an array is the
 // fast path (an array, not a slice of it, so that the scanner stays on the
 // stack); a map takes over for hostile objects with many members, which
 // would make the search quadratic.
-func (s *objectScanner) remember(name string) bool {
+func (s *Scanner) remember(name string) bool {
 	name = s.text.fold(name)
 	if s.index != nil {
 		if _, ok := s.index[name]; ok {
@@ -138,14 +144,14 @@ func (s *objectScanner) remember(name string) bool {
 	return false
 }
 
-// findMember returns the raw value of the member called name.
-func findMember(data, name string) (string, bool) {
-	var s objectScanner
-	if !s.reset(data) {
+// Find returns the raw value of the member called name.
+func Find(data, name string) (string, bool) {
+	var s Scanner
+	if !s.Reset(data) {
 		return "", false
 	}
 	for {
-		n, v, _, ok := s.next()
+		n, v, _, ok := s.Next()
 		if !ok {
 			return "", false
 		}
@@ -295,7 +301,7 @@ func scanValue(d string, i int) (int, bool) {
 		}
 		switch d[i] {
 		case '{', '[':
-			if len(open) == maxNesting-1 { // the member's object is one level
+			if len(open) == MaxNesting-1 { // the member's object is one level
 				return i, false
 			}
 			obj := d[i] == '{'
@@ -470,9 +476,9 @@ func skipString(d string, i int) int {
 }
 
 // unquote returns the content of the well-formed JSON string literal q,
-// decoded as encoding/json decodes it (Decode and ClaimsFrom must see the
-// same names and values the verifier read). It is linear in q and
-// allocates at most once.
+// decoded as encoding/json decodes it (a caller that decodes the same text
+// with encoding/json must see the names and values read here). It is
+// linear in q and allocates at most once.
 func unquote(q string) string {
 	var a arena
 	return a.unquote(q)
@@ -484,7 +490,7 @@ func unquote(q string) string {
 // end, and a grown arena leaves the old array to the strings that view it.
 type arena []byte
 
-// unquote is the package's unquote, into a.
+// unquote is unquote, into a.
 func (a *arena) unquote(q string) string {
 	body := q[1 : len(q)-1]
 	if strings.IndexByte(body, '\\') < 0 {
@@ -605,17 +611,48 @@ func hex4(h string) rune {
 	return r
 }
 
-// jsonString reads a string value.
-func jsonString(v string) (string, bool) {
+// Fold returns the same string for names equal under simple case folding,
+// as bytes.EqualFold and encoding/json compare them; a lower-case ASCII
+// name is its own key.
+func Fold(name string) string {
+	var text arena
+	return text.fold(name)
+}
+
+// EachElement calls fn, until it returns an error, for each element of
+// the well-formed JSON value data when it is an array, and returns that
+// error.
+func EachElement(data string, fn func(value string) error) error {
+	if data == "" || data[0] != '[' {
+		return nil
+	}
+	i := skipSpace(data, 1)
+	for i < len(data) && data[i] != ']' {
+		end, ok := scanValue(data, i)
+		if !ok {
+			return nil
+		}
+		if err := fn(data[i:end]); err != nil {
+			return err
+		}
+		if i = skipSpace(data, end); i < len(data) && data[i] == ',' {
+			i = skipSpace(data, i+1)
+		}
+	}
+	return nil
+}
+
+// String reads a string value.
+func String(v string) (string, bool) {
 	if len(v) < 2 || v[0] != '"' {
 		return "", false
 	}
 	return unquote(v), true
 }
 
-// jsonNumber reads a number value; strings, booleans and null are not
+// Number reads a number value; strings, booleans and null are not
 // numbers (RFC 7519 §2, NumericDate).
-func jsonNumber(v string) (float64, bool) {
+func Number(v string) (float64, bool) {
 	if v == "" || (v[0] != '-' && (v[0] < '0' || v[0] > '9')) {
 		return 0, false
 	}
@@ -632,11 +669,11 @@ func jsonNumber(v string) (float64, bool) {
 	return f, err == nil
 }
 
-// forEachString calls fn for each element of a well-formed array of
+// EachString calls fn for each element of a well-formed array of
 // strings and reports false if v is not one. The strings it unescapes
 // share one allocation.
-func forEachString(v string, fn func(string)) bool {
-	if !isStringArray(v) {
+func EachString(v string, fn func(string)) bool {
+	if !IsStringArray(v) {
 		return false
 	}
 	var text arena
@@ -654,10 +691,10 @@ func forEachString(v string, fn func(string)) bool {
 	return true
 }
 
-// countStrings returns the number of elements of the well-formed JSON
+// CountStrings returns the number of elements of the well-formed JSON
 // value v when it is an array of strings, else -1. It reads no string's
 // content, so that checking a value's type costs no unescaping.
-func countStrings(v string) int {
+func CountStrings(v string) int {
 	if len(v) < 2 || v[0] != '[' {
 		return -1
 	}
@@ -675,6 +712,6 @@ func countStrings(v string) int {
 	return n
 }
 
-// isStringArray reports whether the well-formed JSON value v is an array
+// IsStringArray reports whether the well-formed JSON value v is an array
 // of strings.
-func isStringArray(v string) bool { return countStrings(v) >= 0 }
+func IsStringArray(v string) bool { return CountStrings(v) >= 0 }
