@@ -65,12 +65,15 @@ func junkTokens(tb testing.TB, k *atkKeys) map[string]string {
 		"nested objects":    fill(`{"a":[`, `{"\u0061":1,"b":2}`, ",", `]}`, false),
 		"escaped kid":       fill(`{"alg":"HS256","kid":"`, `\u0061`, "", `"}`, true),
 		"surrogate escapes": fill(`{"sub":"`, `\ud83d\ude00`, "", `"}`, false),
+		"nested names":      fill(`{"a":{`, `"\u0061%d":1`, ",", `}}`, false),
+		"wide names":        fill(`{`, `"ｓｓ%d":1`, ",", `}`, false),
 	}
 }
 
 // TestJunkAllocations: what comes before the signature check allocates
-// a bounded number of times whatever an 8 KiB token holds. One allocation
-// per escaped string (json.Unmarshal) or per member name made thousands.
+// a few dozen times at most whatever an 8 KiB token holds (buffers that
+// grow by doubling). One allocation per escaped string (json.Unmarshal)
+// or per member name made thousands.
 func TestJunkAllocations(t *testing.T) {
 	if answertest.RaceEnabled {
 		t.Skip("the race detector changes allocation counts")
@@ -87,7 +90,7 @@ func TestJunkAllocations(t *testing.T) {
 				t.Fatalf("%s: %v", name, err)
 			}
 		})
-		if allocs > 32 {
+		if allocs > 64 {
 			t.Errorf("%s: %v allocations before the signature check refused it", name, allocs)
 		}
 	}
@@ -103,7 +106,7 @@ func BenchmarkJunk(b *testing.B) {
 	}
 	defer m.Close()
 	toks := junkTokens(b, k)
-	for _, name := range []string{"normal", "escaped aud", "escaped names", "escaped scope", "escaped header", "non-ASCII names", "nested objects", "escaped kid", "surrogate escapes"} {
+	for _, name := range []string{"normal", "escaped aud", "escaped names", "escaped scope", "escaped header", "non-ASCII names", "nested objects", "escaped kid", "surrogate escapes", "nested names", "wide names"} {
 		tok := toks[name]
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
