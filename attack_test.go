@@ -1189,3 +1189,134 @@ func TestAttacksChallengeHeaders(t *testing.T) {
 		}
 	}
 }
+
+// ---- Issue 12 (outside review, low findings): scopes, exact claims, kid-less tokens ----
+
+// TestAttacksClaimsAndKeys holds the rows of the outside review's low
+// findings on how claims are read and keys are tried, each through the
+// same harness as TestAttacks: a real server and Verify.
+func TestAttacksClaimsAndKeys(t *testing.T) {
+	k := sharedAtkKeys()
+	const (
+		hs256     = `{"alg":"HS256","typ":"JWT"}`
+		malformed = "malformed token"
+		badClaims = "malformed claims"
+		unknown   = "unknown signing key"
+	)
+	hs := func(payload string) string { return jwt(t, "HS256", k.secret, hs256, payload) }
+	secret := bearer.Secret(k.secret)
+	// Four ES256 keys with kids; a token without a kid fits them all.
+	ecKeys := []*ecdsa.PrivateKey{k.ec, k.ecAttacker}
+	for range 2 {
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ecKeys = append(ecKeys, key)
+	}
+	set := func(keys ...*ecdsa.PrivateKey) bearer.KeySource {
+		var jwkKeys []string
+		for i, key := range keys {
+			jwkKeys = append(jwkKeys, jwkEC(fmt.Sprintf("ec-%d", i), "ES256", &key.PublicKey))
+		}
+		src, err := bearer.KeySetJSON(jwks(jwkKeys...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return src
+	}
+	kidless := jwt(t, "ES256", ecKeys[2], `{"alg":"ES256"}`, k.claims())
+	const review = "issue 12, outside review"
+	for _, a := range []attack{
+		// Scopes are separated by SP only (RFC 6749 §3.3): strings.Fields
+		// split "files:read\u00a0admin" into two scopes, admin one of them.
+		{name: "scope/no-break space", ref: "RFC 6749 §3.3; " + review, keys: secret,
+			token: hs(k.claims(`"scope":"files:read\u00a0admin"`)), want: bearer.ErrMalformed, desc: badClaims},
+		{name: "scope/tab", ref: "RFC 6749 §3.3; " + review, keys: secret,
+			token: hs(k.claims(`"scope":"files:read\tadmin"`)), want: bearer.ErrMalformed, desc: badClaims},
+		{name: "scope/em space in scp", ref: "RFC 6749 §3.3; " + review, keys: secret,
+			token: hs(k.claims(`"scp":"files:read\u2003admin"`)), want: bearer.ErrMalformed, desc: badClaims},
+		{name: "scope/space inside an scp element", ref: "RFC 6749 §3.3; " + review, keys: secret,
+			token: hs(k.claims(`"scp":["files:read admin"]`)), want: bearer.ErrMalformed, desc: badClaims},
+		{name: "control/scope separated by spaces", ref: "RFC 6749 §3.3", keys: secret,
+			token: hs(k.claims(`"scope":" files:read  admin "`))},
+
+		// Duplicates below the top level: the verifier read the first,
+		// encoding/json (Decode, ClaimsFrom, Claim) the last.
+		{name: "duplicate/cnf.jkt twice", ref: "RFC 7519 §4; RFC 9449 §6.1; " + review, keys: secret,
+			token: hs(k.claims(`"cnf":{"jkt":"a","jkt":"b"}`)), want: bearer.ErrMalformed, desc: badClaims},
+		{name: "duplicate/act.sub twice", ref: "RFC 7519 §4; RFC 8693 §4.1; " + review, keys: secret,
+			token: hs(k.claims(`"act":{"sub":"alice","sub":"admin"}`)), want: bearer.ErrMalformed, desc: badClaims},
+		{name: "duplicate/act.sub escaped", ref: "RFC 7519 §4; " + review, keys: secret,
+			token: hs(k.claims(`"act":{"sub":"alice","\u0073ub":"admin"}`)), want: bearer.ErrMalformed, desc: badClaims},
+		{name: "duplicate/act.sub and act.SUB", ref: "RFC 7519 §4; " + review, keys: secret,
+			token: hs(k.claims(`"act":{"sub":"alice","SUB":"admin"}`)), want: bearer.ErrMalformed, desc: badClaims},
+		{name: "duplicate/in an array of objects", ref: "RFC 7519 §4; " + review, keys: secret,
+			token: hs(k.claims(`"may_act":[{"sub":"a"},{"sub":"b","\u017fub":"admin"}]`)), want: bearer.ErrMalformed, desc: badClaims},
+		{name: "duplicate/in a header object", ref: "RFC 7515 §5.2; " + review, keys: secret,
+			token: jwt(t, "HS256", k.secret, `{"alg":"HS256","x":{"a":1,"a":2}}`, k.claims()), want: bearer.ErrMalformed, desc: malformed},
+		{name: "control/the same name in different objects", ref: "RFC 7519 §4", keys: secret,
+			token: hs(k.claims(`"act":{"sub":"a","act":{"sub":"b"}}`, `"x":[{"sub":"c"},{"sub":"d"}]`))},
+
+		// A token without a kid was tried against every key of the set.
+		{name: "kid/none, four keys fit", ref: "RFC 7515 §4.1.4; " + review, keys: set(ecKeys...),
+			token: kidless, want: bearer.ErrUnknownKey, desc: unknown},
+		{name: "kid/none, four keys fit, forged", ref: "RFC 7515 §4.1.4; " + review, keys: set(ecKeys...),
+			token: flipLastSignatureByte(kidless), want: bearer.ErrUnknownKey, desc: unknown},
+		{name: "control/kid none, three keys fit", ref: "RFC 7515 §4.1.4", keys: set(ecKeys[:3]...), token: kidless},
+		{name: "control/kid none, four keys, three fit the alg", ref: "RFC 7515 §4.1.4",
+			keys: mustKeySet(t, jwks(jwkEC("a", "ES256", &ecKeys[0].PublicKey), jwkEC("b", "ES256", &ecKeys[1].PublicKey),
+				jwkEC("c", "ES256", &ecKeys[2].PublicKey), jwkRSA("r", "RS256", &k.rsa.PublicKey))), token: kidless},
+		{name: "control/kid of four keys", ref: "RFC 7515 §4.1.4", keys: set(ecKeys...),
+			token: jwt(t, "ES256", ecKeys[3], `{"alg":"ES256","kid":"ec-3"}`, k.claims())},
+	} {
+		t.Run(a.name, func(t *testing.T) { runAttack(t, k, a, nil) })
+	}
+
+	// A handler's struct gets a member only under its exact name: a lone
+	// "Sub" or "ſub" left Subject() empty but filled `json:"sub"`.
+	m, err := bearer.New(secret, anyIssuer(bearer.WithClock(func() time.Time { return k.now }), quiet)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	srv := httptest.NewServer(m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := bearer.ClaimsFrom[struct {
+			Sub string `json:"sub"`
+			Act struct {
+				Sub string `json:"sub"`
+			} `json:"act"`
+		}](r.Context())
+		if err != nil {
+			http.Error(w, "claims refused", http.StatusForbidden)
+			return
+		}
+		io.WriteString(w, "sub="+c.Sub+" act="+c.Act.Sub+" subject="+bearer.Subject(r.Context()))
+	})))
+	defer srv.Close()
+	for _, c := range []struct{ name, payload, want string }{
+		{"Sub", k.claimsWithoutSub(`"Sub":"admin"`), "claims refused\n"},
+		{"long s", k.claimsWithoutSub(`"\u017fub":"admin"`), "claims refused\n"},
+		{"act.SUB", k.claims(`"act":{"SUB":"admin"}`), "claims refused\n"},
+		{"control", k.claims(`"act":{"sub":"bob"}`), "sub=alice act=bob subject=alice"},
+	} {
+		t.Run("exact names/"+c.name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodGet, srv.URL, nil)
+			req.Header.Set("Authorization", "Bearer "+hs(c.payload))
+			resp, err := srv.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if string(body) != c.want || strings.Contains(string(body), "admin") {
+				t.Errorf("%d %q, want %q", resp.StatusCode, body, c.want)
+			}
+		})
+	}
+}
+
+// claimsWithoutSub is claims without its sub member.
+func (k *atkKeys) claimsWithoutSub(extra ...string) string {
+	return strings.Replace(k.claims(extra...), `"sub":"alice",`, "", 1)
+}

@@ -9,6 +9,8 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+
+	"github.com/bearerauth/bearer/internal/strictjson"
 )
 
 // A Rule decides whether a verified token may use a route. It returns nil
@@ -129,12 +131,14 @@ func ClaimEquals(name string, values ...any) Rule {
 }
 
 // ClaimIncludes requires the claim name to include value: as an element of
-// an array of strings (roles, groups), or as a word of a space-separated
-// string. An array with anything but strings in it includes nothing.
+// an array of strings (roles, groups), or as a word of a string whose
+// words are separated by spaces (U+0020 only: any other white space is
+// part of a word). An array with anything but strings in it includes
+// nothing.
 func ClaimIncludes(name, value string) Rule {
 	return func(t *Token) error {
-		raw, _ := findMember(t.payload, name)
-		if !isScopeValue(raw) {
+		raw, _ := strictjson.Find(t.payload, name)
+		if !isWordsValue(raw) {
 			return errClaim
 		}
 		found := false
@@ -177,13 +181,10 @@ func MiddlewareFrom(ctx context.Context) *Middleware {
 	return nil
 }
 
-// mustBeScopes panics unless each scope is a scope-token:
-// 1*( %x21 / %x23-5B / %x5D-7E ).
+// mustBeScopes panics unless each scope is a scope-token.
 func mustBeScopes(scopes []string) {
 	for _, s := range scopes {
-		if s == "" || strings.ContainsFunc(s, func(r rune) bool {
-			return r <= 0x20 || r == '"' || r == '\\' || r >= 0x7f
-		}) {
+		if !isScopeToken(s) {
 			panic(fmt.Sprintf("bearer: invalid scope %q", s))
 		}
 	}

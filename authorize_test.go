@@ -3,6 +3,7 @@ package bearer_test
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"testing"
 
 	"github.com/bearerauth/bearer"
@@ -63,6 +64,13 @@ func TestRules(t *testing.T) {
 		{"/admin", bearertest.Claims{"roles": "administrator"}, "-"},
 		{"/admin", bearertest.Claims{"roles": []string{"admins"}}, "-"},
 		{"/group", bearertest.Claims{"groups": []any{"ops", 7}}, "-"},
+		// Only SP separates words (RFC 6749 §3.3): any other white space
+		// is part of the word.
+		{"/admin", bearertest.Claims{"roles": "user\u00a0admin"}, "-"},
+		{"/admin", bearertest.Claims{"roles": "user\tadmin"}, "-"},
+		{"/admin", bearertest.Claims{"roles": "user\u2003admin"}, "-"},
+		{"/admin", bearertest.Claims{"roles": "user\nadmin"}, "-"},
+		{"/admin", bearertest.Claims{"roles": " user  admin "}, ""},
 		{"/custom", bearertest.Claims{"sub": "root"}, ""},
 		{"/custom", bearertest.Claims{"sub": "user"}, "-"},
 		{"/both", bearertest.Claims{"scope": "a", "roles": []string{"admin"}}, ""},
@@ -100,6 +108,12 @@ func TestScopeClaimName(t *testing.T) {
 	}
 	if _, err := m.Verify(t.Context(), iss.MustMint(bearertest.Claims{"permissions": 1})); !errors.Is(err, bearer.ErrMalformed) {
 		t.Errorf("numeric permissions: %v", err)
+	}
+	// Under WithScopeClaim, scope and scp are ordinary claims: their form
+	// is not checked, nor are they read.
+	tok, err := m.Verify(t.Context(), iss.MustMint(bearertest.Claims{"scope": 7, "scp": "a\tb", "permissions": "x"}))
+	if err != nil || !slices.Equal(tok.Scopes(), []string{"x"}) {
+		t.Errorf("scope and scp under WithScopeClaim: %v, %v", tok, err)
 	}
 }
 

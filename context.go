@@ -3,9 +3,12 @@ package bearer
 import (
 	"context"
 	"encoding/json"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/bearerauth/bearer/internal/strictjson"
 )
 
 // Token is a verified JWT. It is immutable: accessors return copies, so
@@ -102,19 +105,21 @@ func (t *Token) hasAnyScope(scopes []string) bool {
 func (t *Token) eachScope(fn func(string) bool) { eachWord(t.scope, fn) }
 
 // eachWord calls fn, until it returns false, for each word of the raw JSON
-// value v: an element of an array of strings, or a space-separated part of
-// a string. Scopes come in both forms.
+// value v: a non-empty element of an array of strings, or a non-empty part
+// of a string between spaces. Scopes come in both forms. Only SP (U+0020)
+// separates words (RFC 6749 §3.3): "read\u00a0admin" is one word, not two,
+// whatever unicode.IsSpace says.
 func eachWord(v string, fn func(string) bool) {
-	if s, ok := jsonString(v); ok {
-		for f := range strings.FieldsSeq(s) {
-			if !fn(f) {
+	if s, ok := strictjson.String(v); ok {
+		for f := range strings.SplitSeq(s, " ") {
+			if f != "" && !fn(f) {
 				return
 			}
 		}
 		return
 	}
 	more := true
-	forEachString(v, func(s string) {
+	strictjson.EachString(v, func(s string) {
 		if more && s != "" {
 			more = fn(s)
 		}
@@ -141,7 +146,7 @@ func (t *Token) Header(name string) (any, bool) {
 }
 
 func member(object, name string) (any, bool) {
-	raw, ok := findMember(object, name)
+	raw, ok := strictjson.Find(object, name)
 	if !ok {
 		return nil, false
 	}
@@ -152,8 +157,18 @@ func member(object, name string) (any, bool) {
 	return v, true
 }
 
-// Decode decodes the claims set into v, as json.Unmarshal does.
+// Decode decodes the claims set into v, as json.Unmarshal does, except
+// that a member fills a struct field only when it spells the field's name
+// exactly, as the verifier and Claim read names: where encoding/json would
+// put a "Sub" or "ſub" member into a `json:"sub"` field, Decode returns an
+// error and leaves v alone. (Two fields whose names differ only in case
+// make every member of that name an error.) Types that decode themselves
+// (json.Unmarshaler, encoding.TextUnmarshaler) are not looked into.
 func (t *Token) Decode(v any) error {
+	var names exactNames
+	if err := names.check(t.payload, reflect.TypeOf(v)); err != nil {
+		return err
+	}
 	return json.Unmarshal([]byte(t.payload), v)
 }
 

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/lestrrat-go/jwx/v3/jwk"
+
+	"github.com/bearerauth/bearer/internal/strictjson"
 )
 
 // DPoP configures sender-constrained tokens (RFC 9449): a DPoP-bound access
@@ -279,16 +281,16 @@ func (d *dpopConfig) verifyProof(r *http.Request, token, jkt string, now time.Ti
 	if err := p.verifySignature([]*verifyKey{key}); err != nil {
 		return errProofSignature
 	}
-	if htm, _ := findMember(p.payload, "htm"); !jsonEquals(htm, r.Method) {
+	if htm, _ := strictjson.Find(p.payload, "htm"); !jsonEquals(htm, r.Method) {
 		return errProofMethod
 	}
-	htu, _ := findMember(p.payload, "htu")
-	if s, ok := jsonString(htu); !ok || !sameURL(s, d.requestURL(r)) {
+	htu, _ := strictjson.Find(p.payload, "htu")
+	if s, ok := strictjson.String(htu); !ok || !sameURL(s, d.requestURL(r)) {
 		return errProofURL
 	}
 	if d.nonces != nil {
-		nonce, _ := findMember(p.payload, "nonce")
-		if s, ok := jsonString(nonce); !ok || !d.nonces.Valid(s, now) {
+		nonce, _ := strictjson.Find(p.payload, "nonce")
+		if s, ok := strictjson.String(nonce); !ok || !d.nonces.Valid(s, now) {
 			return errNonce
 		}
 	}
@@ -296,7 +298,7 @@ func (d *dpopConfig) verifyProof(r *http.Request, token, jkt string, now time.Ti
 		return errProofTime
 	}
 	sum := sha256.Sum256([]byte(token))
-	if ath, _ := findMember(p.payload, "ath"); !jsonEquals(ath, base64.RawURLEncoding.EncodeToString(sum[:])) {
+	if ath, _ := strictjson.Find(p.payload, "ath"); !jsonEquals(ath, base64.RawURLEncoding.EncodeToString(sum[:])) {
 		return errProofHash
 	}
 	if p.jti == "" || len(p.jti) > maxProofJTI {
@@ -319,7 +321,7 @@ var privateMembers = []string{"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
 // proofKey reads the public key of the proof's jwk header and its RFC 7638
 // thumbprint.
 func proofKey(p *Token) (*verifyKey, string, error) {
-	raw, ok := findMember(p.header, "jwk")
+	raw, ok := strictjson.Find(p.header, "jwk")
 	if !ok || raw == "" || raw[0] != '{' {
 		return nil, "", errors.New("no jwk")
 	}
@@ -327,7 +329,7 @@ func proofKey(p *Token) (*verifyKey, string, error) {
 		return nil, "", errors.New("jwk too large")
 	}
 	for _, name := range privateMembers {
-		if _, found := findMember(raw, name); found {
+		if _, found := strictjson.Find(raw, name); found {
 			return nil, "", errors.New("private key material in jwk")
 		}
 	}
@@ -436,7 +438,7 @@ func unreserved(c byte) bool {
 
 // jsonEquals reports whether the raw JSON value v is the string s.
 func jsonEquals(v, s string) bool {
-	got, ok := jsonString(v)
+	got, ok := strictjson.String(v)
 	return ok && got == s
 }
 

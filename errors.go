@@ -35,7 +35,9 @@ var (
 	ErrUnsupportedHeader = errors.New("bearer: unsupported critical header")
 	// ErrTokenType: the typ header differs from WithTokenType.
 	ErrTokenType = errors.New("bearer: token type not accepted")
-	// ErrUnknownKey: no key of the key source matches the token's kid and alg.
+	// ErrUnknownKey: no key of the key source matches the token's kid and
+	// alg, or more than three do (a token without a kid against a larger
+	// set): a token is checked against three keys at most.
 	ErrUnknownKey = errors.New("bearer: unknown signing key")
 	// ErrSignature: the signature does not verify.
 	ErrSignature = errors.New("bearer: signature invalid")

@@ -19,6 +19,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -772,4 +774,135 @@ func documentHolds(doc []byte, keys []any) bool {
 		}
 	}
 	return false
+}
+
+// FuzzClaimsView signs arbitrary claims sets and holds what the verifier
+// read (Subject, Issuer, ID, Audience, Scopes, DPoPThumbprint, Claim) to
+// what a handler reads from the same token: Decode into a map, and
+// ClaimsFrom into a struct with json tags. Where ClaimsFrom succeeds, each
+// field holds what the verifier saw under the field's exact name; a
+// handler must never see a value the verifier did not check.
+func FuzzClaimsView(f *testing.F) {
+	secret := []byte("0123456789abcdef0123456789abcdef")
+	key := bearertest.MustDPoPKey(bearertest.ES256)
+	jkt := key.Thumbprint()
+	for _, seed := range []string{
+		`{"sub":"alice","iss":"https://i","jti":"j","aud":["a","b"],"scope":"read write","tenant":"acme"}`,
+		`{"sub":"alice","cnf":{"jkt":"` + jkt + `"},"act":{"sub":"bob","act":{"sub":"carol"}}}`,
+		`{"Sub":"admin"}`, `{"\u017fub":"admin"}`, `{"sub":"alice","SUB":"admin"}`,
+		`{"sub":"alice","cnf":{"jkt":"` + jkt + `","JKT":"x"}}`, `{"sub":"alice","cnf":{"jkt":"` + jkt + `","jkt":"x"}}`,
+		`{"act":{"sub":"a","Sub":"b"}}`, `{"aud":"\u0061","scp":["x","y"],"n":[{"a":1},{"a":2}]}`,
+		`{"scope":"a\u00a0b"}`, `{"sub":"\ud800","iss":"\ud83d\ude00"}`, `{"roles":"user admin","Tenant":"x"}`,
+	} {
+		f.Add(seed)
+	}
+	m, err := bearer.New(bearer.Secret(secret), anyIssuer(bearer.WithExpiryOptional(), bearer.WithDPoP(bearer.DPoP{}), quiet)...)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { m.Close() })
+	const url = "http://example.com/r"
+	authenticate := func(t testing.TB, payload string) (*bearer.Token, error) {
+		tok := jwt(t, "HS256", secret, `{"alg":"HS256","typ":"JWT"}`, payload)
+		r := httptest.NewRequest(http.MethodGet, url, nil)
+		r.Header.Set("Authorization", "Bearer "+tok)
+		v, err := m.Authenticate(r)
+		if errors.Is(err, bearer.ErrTokenBinding) {
+			r.Header.Set("Authorization", "DPoP "+tok)
+			r.Header.Set("DPoP", key.MustProof(http.MethodGet, url, tok))
+			v, err = m.Authenticate(r)
+		}
+		return v, err
+	}
+	if _, err := authenticate(f, `{"sub":"alice","cnf":{"jkt":"`+jkt+`"}}`); err != nil {
+		f.Fatalf("the bound seed is refused: %v", err)
+	}
+	type handlerClaims struct {
+		Iss    string `json:"iss"`
+		Sub    string `json:"sub"`
+		Jti    string `json:"jti"`
+		Aud    any    `json:"aud"`
+		Scope  any    `json:"scope"`
+		Tenant any    `json:"tenant"`
+		Cnf    *struct {
+			Jkt string `json:"jkt"`
+		} `json:"cnf"`
+		Act any `json:"act"`
+	}
+	f.Fuzz(func(t *testing.T, payload string) {
+		tok, err := authenticate(t, payload)
+		if err != nil {
+			return
+		}
+		var all map[string]any
+		if err := tok.Decode(&all); err != nil {
+			t.Fatalf("%s: accepted, but Decode into a map: %v", payload, err)
+		}
+		str := func(name string) string { s, _ := all[name].(string); return s }
+		for _, c := range []struct{ name, verifier string }{
+			{"sub", tok.Subject()}, {"iss", tok.Issuer()}, {"jti", tok.ID()},
+		} {
+			if c.verifier != str(c.name) {
+				t.Fatalf("%s: the verifier read %s %q, Decode %q", payload, c.name, c.verifier, str(c.name))
+			}
+		}
+		var aud []string
+		switch a := all["aud"].(type) {
+		case string:
+			aud = []string{a}
+		case []any:
+			for _, s := range a {
+				aud = append(aud, s.(string))
+			}
+		}
+		if !slices.Equal(tok.Audience(), aud) {
+			t.Fatalf("%s: Audience() = %q, Decode %q", payload, tok.Audience(), aud)
+		}
+		var scopes []string
+		scope, ok := all["scope"]
+		if !ok {
+			scope = all["scp"]
+		}
+		switch s := scope.(type) {
+		case string:
+			for w := range strings.SplitSeq(s, " ") {
+				if w != "" {
+					scopes = append(scopes, w)
+				}
+			}
+		case []any:
+			for _, w := range s {
+				if w != "" {
+					scopes = append(scopes, w.(string))
+				}
+			}
+		}
+		if !slices.Equal(tok.Scopes(), scopes) {
+			t.Fatalf("%s: Scopes() = %q, Decode %q", payload, tok.Scopes(), scopes)
+		}
+		cnf, _ := all["cnf"].(map[string]any)
+		if jkt, _ := cnf["jkt"].(string); tok.DPoPThumbprint() != jkt {
+			t.Fatalf("%s: DPoPThumbprint() = %q, Decode %q", payload, tok.DPoPThumbprint(), jkt)
+		}
+		for name, want := range all {
+			if got, ok := tok.Claim(name); !ok || !reflect.DeepEqual(got, want) {
+				t.Fatalf("%s: Claim(%q) = %v, %v; Decode %v", payload, name, got, ok, want)
+			}
+		}
+		c, err := bearer.ClaimsFrom[handlerClaims](bearer.NewContext(context.Background(), tok))
+		if err != nil {
+			return // refused: the handler sees nothing
+		}
+		if c.Sub != tok.Subject() || c.Iss != tok.Issuer() || c.Jti != tok.ID() {
+			t.Fatalf("%s: ClaimsFrom read sub %q iss %q jti %q; the verifier %q %q %q", payload, c.Sub, c.Iss, c.Jti, tok.Subject(), tok.Issuer(), tok.ID())
+		}
+		if (c.Cnf != nil && c.Cnf.Jkt != tok.DPoPThumbprint()) || (c.Cnf == nil && tok.DPoPThumbprint() != "") {
+			t.Fatalf("%s: ClaimsFrom read cnf %+v; DPoPThumbprint() %q", payload, c.Cnf, tok.DPoPThumbprint())
+		}
+		for name, got := range map[string]any{"aud": c.Aud, "scope": c.Scope, "tenant": c.Tenant, "act": c.Act} {
+			if want, _ := tok.Claim(name); !reflect.DeepEqual(got, want) {
+				t.Fatalf("%s: ClaimsFrom read %s %v; Claim says %v", payload, name, got, want)
+			}
+		}
+	})
 }

@@ -211,6 +211,132 @@ func TestScopeClaims(t *testing.T) {
 	if _, err := m.Verify(context.Background(), iss.MustMint(bearertest.Claims{"scope": 7})); !errors.Is(err, bearer.ErrMalformed) {
 		t.Errorf("numeric scope: %v", err)
 	}
+	// Scopes are scope-tokens separated by SP (RFC 6749 §3.3); a value
+	// that another reader would split differently is refused.
+	for _, claims := range []bearertest.Claims{
+		{"scope": "files:read\u00a0admin"}, {"scope": "a\tb"}, {"scope": "a\nb"}, {"scope": "a\u2003b"},
+		{"scope": "a\u0000b"}, {"scope": "caf\u00e9"}, {"scope": `a"b`}, {"scope": `a\b`},
+		{"scp": []string{"a", "b c"}}, {"scp": []string{"a\u00a0b"}}, {"scp": "a\u00a0b"},
+	} {
+		if _, err := m.Verify(context.Background(), iss.MustMint(claims)); !errors.Is(err, bearer.ErrMalformed) {
+			t.Errorf("%q: %v, want ErrMalformed", claims, err)
+		}
+	}
+	srv := serve(t, m.Handler(bearer.RequireScopes("admin")(whoami)))
+	if got := call(t, srv.URL, bearerHeader(iss.MustMint(bearertest.Claims{"scope": "files:read\u00a0admin"}))); got.status != http.StatusUnauthorized {
+		t.Errorf("scope with a no-break space before admin: %d %s", got.status, got.body)
+	}
+}
+
+// TestExactDecode: Decode and ClaimsFrom give a struct field only the
+// member of its exact name, the one the verifier and Claim read.
+func TestExactDecode(t *testing.T) {
+	iss := bearertest.MustIssuer(bearertest.HS256)
+	m := newMiddleware(t, iss.KeySource(), anyIssuer()...)
+	sign := func(payload string) *bearer.Token {
+		tok, err := iss.Sign(nil, []byte(payload))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return verify(t, m, tok)
+	}
+	type actor struct {
+		Sub string `json:"sub"`
+	}
+	type embedded struct {
+		Tenant string `json:"tenant"`
+	}
+	type claims struct {
+		embedded
+		Sub    string            `json:"sub"`
+		Act    *actor            `json:"act"`
+		Chain  []actor           `json:"chain"`
+		ByName map[string]actor  `json:"by_name"`
+		Extra  map[string]any    `json:"extra"`
+		Raw    json.RawMessage   `json:"raw"`
+		Labels map[string]string `json:"labels"`
+		Level  int
+	}
+	decode := func(tok *bearer.Token) (claims, error) {
+		return bearer.ClaimsFrom[claims](bearer.NewContext(context.Background(), tok))
+	}
+	for _, payload := range []string{
+		`{"Sub":"admin","exp":9999999999}`,
+		`{"\u017fub":"admin","exp":9999999999}`, // LATIN SMALL LETTER LONG S folds to s
+		`{"SUB":"admin","exp":9999999999}`,
+		`{"sub":"alice","act":{"SUB":"admin"},"exp":9999999999}`,
+		`{"sub":"alice","chain":[{"sub":"a"},{"Sub":"admin"}],"exp":9999999999}`,
+		`{"sub":"alice","by_name":{"x":{"\u017fub":"admin"}},"exp":9999999999}`,
+		`{"sub":"alice","Tenant":"acme","exp":9999999999}`,
+		`{"sub":"alice","ACT":{"sub":"admin"},"exp":9999999999}`,
+		`{"sub":"alice","level":3,"exp":9999999999}`,
+	} {
+		tok := sign(payload)
+		c, err := decode(tok)
+		if err == nil {
+			t.Errorf("%s: ClaimsFrom = %+v, want an error (Subject %q)", payload, c, tok.Subject())
+		}
+		if err := tok.Decode(&c); err == nil {
+			t.Errorf("%s: Decode accepted", payload)
+		}
+	}
+	tok := sign(`{"sub":"alice","tenant":"acme","act":{"sub":"bob"},"chain":[{"sub":"c"}],"by_name":{"X":{"sub":"d"},"y":{"sub":"e"}},` +
+		`"extra":{"K":1,"j":2},"raw":{"Sub":1},"labels":{"A":"1","b":"2"},"Level":4,"exp":9999999999}`)
+	c, err := decode(tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Sub != "alice" || c.Tenant != "acme" || c.Act.Sub != "bob" || c.Chain[0].Sub != "c" || c.ByName["X"].Sub != "d" ||
+		c.ByName["y"].Sub != "e" || c.Extra["K"] != 1.0 || c.Extra["j"] != 2.0 || string(c.Raw) != `{"Sub":1}` || c.Labels["A"] != "1" || c.Level != 4 {
+		t.Errorf("ClaimsFrom = %+v", c)
+	}
+	var all map[string]any
+	if err := tok.Decode(&all); err != nil || all["sub"] != "alice" {
+		t.Errorf("Decode into a map: %v, %v", all, err)
+	}
+	// Two fields whose names differ only in case: a member of that name
+	// could go to either, so it is refused, whichever it spells.
+	type twins struct {
+		ID string
+		Id string //lint:ignore ST1003 the point of the test
+	}
+	if err := sign(`{"ID":"x","exp":9999999999}`).Decode(&twins{}); err == nil {
+		t.Error("Decode into twin fields accepted")
+	}
+}
+
+// TestNestedDuplicates: a member name repeated at any depth, escaped or
+// under case folding, makes the claims set (or header) malformed: the
+// verifier would read the first, encoding/json the last.
+func TestNestedDuplicates(t *testing.T) {
+	iss := bearertest.MustIssuer(bearertest.HS256)
+	m := newMiddleware(t, iss.KeySource(), anyIssuer()...)
+	for _, payload := range []string{
+		`{"cnf":{"jkt":"a","jkt":"b"},"exp":9999999999}`,
+		`{"act":{"sub":"a","\u0073ub":"b"},"exp":9999999999}`,
+		`{"act":{"sub":"a","act":{"sub":"b","SUB":"c"}},"exp":9999999999}`,
+		`{"x":[1,{"a":1,"A":2}],"exp":9999999999}`,
+		`{"x":[[{"k":1,"\u212a":2}]],"exp":9999999999}`,
+		`{"x":{"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8,"i":9,"j":10,"k":11,"l":12,"m":13,"n":14,"o":15,"p":16,"q":17,"a":18},"exp":9999999999}`,
+	} {
+		tok, err := iss.Sign(nil, []byte(payload))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.Verify(context.Background(), tok); !errors.Is(err, bearer.ErrMalformed) {
+			t.Errorf("%s: %v, want ErrMalformed", payload, err)
+		}
+	}
+	tok, err := iss.Sign(map[string]any{"x": map[string]any{"a": 1}}, []byte(`{"a":{"b":1},"c":{"b":2},"d":[{"b":1},{"b":2}],"exp":9999999999}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	verify(t, m, tok) // the same name in different objects is no duplicate
+	h := strings.Split(tok, ".")
+	dupHeader := b64url(`{"alg":"HS256","x":{"a":1,"a":2}}`)
+	if _, err := m.Verify(context.Background(), dupHeader+"."+h[1]+"."+h[2]); !errors.Is(err, bearer.ErrMalformed) {
+		t.Errorf("duplicate in a header object: %v", err)
+	}
 }
 
 // TestTokenIsImmutable: what one handler does to the values it got cannot

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 	"unsafe"
+
+	"github.com/bearerauth/bearer/internal/strictjson"
 )
 
 // b64 decodes JWS segments: base64url without padding, and Strict so that
@@ -183,13 +185,13 @@ func parse(raw, scopeClaim string) (*Token, error) {
 // readHeader reads the JOSE header. jku, x5u, jwk and x5c are never used
 // to find a key; they are ignored like any other parameter.
 func (t *Token) readHeader() error {
-	var s objectScanner
-	if !s.reset(t.header) {
+	var s strictjson.Scanner
+	if !s.Reset(t.header) {
 		return errMalformed
 	}
 	hasAlg := false
 	for {
-		name, v, dup, ok := s.next()
+		name, v, dup, ok := s.Next()
 		if !ok {
 			break
 		}
@@ -198,18 +200,18 @@ func (t *Token) readHeader() error {
 		}
 		switch name {
 		case "alg":
-			alg, ok := jsonString(v)
+			alg, ok := strictjson.String(v)
 			if !ok {
 				return errMalformed
 			}
 			t.alg, hasAlg = parseAlgorithm(alg), true
 		case "kid":
-			if t.kid, ok = jsonString(v); !ok {
+			if t.kid, ok = strictjson.String(v); !ok {
 				return errMalformed
 			}
 			t.hasKid = true
 		case "typ":
-			if t.typ, ok = jsonString(v); !ok {
+			if t.typ, ok = strictjson.String(v); !ok {
 				return errMalformed
 			}
 		case "crit":
@@ -218,7 +220,7 @@ func (t *Token) readHeader() error {
 			return errCritical
 		}
 	}
-	if !s.valid() || !hasAlg {
+	if !s.Valid() || !hasAlg {
 		return errMalformed
 	}
 	if t.alg == algNone {
@@ -231,29 +233,18 @@ func (t *Token) readHeader() error {
 // need, and the scopes from scopeClaim (WithScopeClaim; "" reads "scope",
 // else "scp"); the rest stay in the payload for Claim and Decode.
 func (t *Token) readClaims(scopeClaim string) error {
-	var s objectScanner
-	if !s.reset(t.payload) {
+	var s strictjson.Scanner
+	if !s.Reset(t.payload) {
 		return errMalformedClaims
 	}
-	var scp string
+	var fallback string // "scp", when scope is absent
 	for {
-		name, v, dup, ok := s.next()
+		name, v, dup, ok := s.Next()
 		if !ok {
 			break
 		}
 		if dup {
 			return errMalformedClaims
-		}
-		if scopeClaim != "" {
-			if name == scopeClaim {
-				t.scope = v
-				if !isScopeValue(v) {
-					return errMalformedClaims
-				}
-			}
-			if name == "scope" || name == "scp" {
-				continue // not the scopes here: an ordinary claim
-			}
 		}
 		switch name {
 		case "iss":
@@ -270,12 +261,16 @@ func (t *Token) readClaims(scopeClaim string) error {
 			ok = readNumericDate(v, &t.nbf)
 		case "iat":
 			ok = readNumericDate(v, &t.iat)
-		case "scope":
-			t.scope, ok = v, isScopeValue(v)
-		case "scp":
-			scp, ok = v, isScopeValue(v)
 		case "cnf":
 			ok = t.readConfirmation(v)
+		}
+		if ok {
+			switch scopeRank(name, scopeClaim) {
+			case scopePrimary:
+				t.scope, ok = v, isScopeValue(v)
+			case scopeFallback:
+				fallback, ok = v, isScopeValue(v)
+			}
 		}
 		if !ok {
 			return errMalformedClaims
@@ -284,13 +279,38 @@ func (t *Token) readClaims(scopeClaim string) error {
 			t.present |= 1 << i
 		}
 	}
-	if !s.valid() {
+	if !s.Valid() {
 		return errMalformedClaims
 	}
 	if t.scope == "" {
-		t.scope = scp
+		t.scope = fallback
 	}
 	return nil
+}
+
+// Where a claim's scopes stand: scopeClaim's, or "scope" else "scp".
+const (
+	scopeNone = iota
+	scopePrimary
+	scopeFallback
+)
+
+// scopeRank tells whether the claim called name holds the token's scopes:
+// with WithScopeClaim only that claim does, and "scope" and "scp" are
+// ordinary claims; without it, "scope" does, and "scp" when "scope" is
+// absent.
+func scopeRank(name, scopeClaim string) int {
+	switch {
+	case scopeClaim != "":
+		if name == scopeClaim {
+			return scopePrimary
+		}
+	case name == "scope":
+		return scopePrimary
+	case name == "scp":
+		return scopeFallback
+	}
+	return scopeNone
 }
 
 // readConfirmation reads the cnf claim (RFC 7800): any binding makes the
@@ -304,7 +324,7 @@ func (t *Token) readConfirmation(v string) bool {
 		return false
 	}
 	t.cnf = v
-	if jkt, ok := findMember(v, "jkt"); ok {
+	if jkt, ok := strictjson.Find(v, "jkt"); ok {
 		return readString(jkt, &t.jkt)
 	}
 	return true
@@ -314,7 +334,7 @@ func readString(v string, dst *string) bool {
 	if v == "null" {
 		return true
 	}
-	s, ok := jsonString(v)
+	s, ok := strictjson.String(v)
 	*dst = s
 	return ok
 }
@@ -324,17 +344,17 @@ func (t *Token) readAudience(v string) bool {
 	if v == "null" {
 		return true
 	}
-	if s, ok := jsonString(v); ok {
+	if s, ok := strictjson.String(v); ok {
 		t.audOne[0] = s
 		t.aud = t.audOne[:]
 		return true
 	}
-	n := 0
-	if !forEachString(v, func(string) { n++ }) {
+	n := strictjson.CountStrings(v)
+	if n < 0 {
 		return false
 	}
 	t.aud = make([]string, 0, n)
-	forEachString(v, func(s string) { t.aud = append(t.aud, s) })
+	strictjson.EachString(v, func(s string) { t.aud = append(t.aud, s) })
 	return true
 }
 
@@ -349,7 +369,7 @@ const minNumericDate = -62135596799
 // readNumericDate accepts a JSON number only (RFC 7519 §2): "123", true
 // and "2030-01-01T00:00:00Z" are malformed claims.
 func readNumericDate(v string, dst *time.Time) bool {
-	f, ok := jsonNumber(v)
+	f, ok := strictjson.Number(v)
 	if !ok || math.IsInf(f, 0) || math.IsNaN(f) {
 		return false
 	}
@@ -359,34 +379,77 @@ func readNumericDate(v string, dst *time.Time) bool {
 	return true
 }
 
+// isScopeValue reports whether v, the raw value of the scopes claim, is
+// null, a string of scope-tokens separated by spaces, or an array of
+// scope-tokens (RFC 6749 §3.3). A scope with any other character (a tab,
+// a no-break space, a control character) makes the claims set malformed:
+// only SP separates scopes, and a value that other readers could split
+// differently is no value to authorize on.
 func isScopeValue(v string) bool {
-	if v == "null" {
-		return true
+	if !isWordsValue(v) {
+		return false
 	}
-	if _, ok := jsonString(v); ok {
-		return true
-	}
-	return forEachString(v, func(string) {})
+	ok := true
+	eachWord(v, func(w string) bool {
+		ok = isScopeToken(w)
+		return ok
+	})
+	return ok
 }
+
+// isWordsValue reports whether the raw JSON value v is null, a string or
+// an array of strings: the forms eachWord reads.
+func isWordsValue(v string) bool {
+	return v == "null" || v != "" && v[0] == '"' || strictjson.IsStringArray(v)
+}
+
+// isScopeToken reports whether s is a scope-token (RFC 6749 §3.3):
+// 1*( %x21 / %x23-5B / %x5D-7E ).
+func isScopeToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= 0x20 || c == '"' || c == '\\' || c >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// maxKeyTries bounds the signature checks one token may cost. A token
+// names its key with kid; one without (or one whose kid falls back to the
+// keys that have none) could otherwise make every key of a large set
+// check its signature. Three covers a key set in rotation (the old, the
+// current and the next key of one algorithm).
+const maxKeyTries = 3
 
 // verifySignature tries the candidate keys that may verify the token's
 // algorithm. A key bound to another algorithm is never tried: that is the
-// defence against algorithm confusion (RFC 8725 §2.1).
+// defence against algorithm confusion (RFC 8725 §2.1). When more than
+// maxKeyTries keys fit, none is tried: the token does not say which key
+// signed it (ErrUnknownKey), and trying only some would accept the
+// tokens of some keys and refuse those of others, by their order in the
+// set.
 func (t *Token) verifySignature(keys []*verifyKey) error {
-	tried := false
+	fit := 0
 	for _, k := range keys {
-		if !k.algs.has(t.alg) {
-			continue
+		if k.algs.has(t.alg) {
+			fit++
 		}
-		tried = true
-		if verifySignature(k, t.alg, t.input, t.sig) {
+	}
+	switch {
+	case fit == 0:
+		return errAlgorithm
+	case fit > maxKeyTries:
+		return errUnknownKey
+	}
+	for _, k := range keys {
+		if k.algs.has(t.alg) && verifySignature(k, t.alg, t.input, t.sig) {
 			t.key = k
 			t.input, t.sig = nil, nil // not needed any more
 			return nil
 		}
-	}
-	if !tried {
-		return errAlgorithm
 	}
 	return errSignature
 }
@@ -460,7 +523,7 @@ func (m *Middleware) checkClaims(t *Token) error {
 		return errMissingClaim
 	}
 	for _, name := range m.required.others {
-		if v, ok := findMember(t.payload, name); !ok || v == "null" {
+		if v, ok := strictjson.Find(t.payload, name); !ok || v == "null" {
 			return errMissingClaim
 		}
 	}
