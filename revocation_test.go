@@ -125,6 +125,34 @@ func TestRevokeToken(t *testing.T) {
 	}
 }
 
+// TestRevokeIDKeepsLaterExpiry: revoking an ID again with an earlier
+// expiry (an operator's tool, a replayed message) changes nothing; the entry
+// lasts until the later one, as a later cut-off wins for subjects.
+func TestRevokeIDKeepsLaterExpiry(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Unix(1_800_000_000, 0)
+	clock := newClock(t0)
+	iss := bearertest.MustIssuer(bearertest.ES256, bearertest.WithClock(clock.Now), bearertest.WithTTL(2*time.Hour))
+	rev := newMemoryRevoker(t, bearer.RevokerClock(clock.Now))
+	m := newMiddleware(t, iss.KeySource(), bearer.WithRealm("api"), bearer.WithClock(clock.Now), bearer.WithRevocation(rev))
+	srv := serve(t, m.Handler(whoami)).URL
+	tok := iss.MustMint(bearertest.Claims{"sub": "alice", "jti": "a1"})
+
+	if err := rev.RevokeID(ctx, iss.Issuer(), "a1", t0.Add(2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := rev.RevokeID(ctx, iss.Issuer(), "a1", t0.Add(10*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	clock.Set(t0.Add(time.Hour)) // past the earlier expiry, within the later
+	wantRevoked(t, srv, tok)
+	list, _ := rev.List(ctx)
+	want := []bearer.Revocation{{Issuer: iss.Issuer(), TokenID: "a1", Expires: t0.Add(2 * time.Hour)}}
+	if fmt.Sprint(list) != fmt.Sprint(want) {
+		t.Errorf("List = %v\n want %v", list, want)
+	}
+}
+
 func TestRevokeSubject(t *testing.T) {
 	ctx := context.Background()
 	t0 := time.Unix(1_800_000_000, 0)
