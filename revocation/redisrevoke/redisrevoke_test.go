@@ -306,7 +306,7 @@ func TestNewInstanceLoads(t *testing.T) {
 func TestRedisRestart(t *testing.T) {
 	noLeaks(t)
 	ctx := context.Background()
-	srv := ownRedis(t, true)
+	srv := ownRedis(t, aofAlways)
 	iss := bearertest.MustIssuer(bearertest.ES256)
 	a := newInstance(t, newRevoker(t, newClient(t, srv.addr), redisrevoke.WithMaxStaleness(0)), iss)
 	bRev := newRevoker(t, newClient(t, srv.addr), redisrevoke.WithMaxStaleness(0))
@@ -447,7 +447,7 @@ func TestRedisUnreachable(t *testing.T) {
 // open is found out by the heartbeat.
 func TestHungRedis(t *testing.T) {
 	noLeaks(t)
-	srv := ownRedis(t, false)
+	srv := ownRedis(t, noPersistence)
 	iss := bearertest.MustIssuer(bearertest.ES256)
 	in := newInstance(t, newRevoker(t, newClient(t, srv.addr), redisrevoke.WithMaxStaleness(0)), iss)
 	good := mint(iss, "alice")
@@ -484,7 +484,7 @@ func TestEntriesExpire(t *testing.T) {
 	client := newClient(t, addr)
 	ttlOf := func() time.Duration {
 		t.Helper()
-		keys, err := client.Keys(ctx, pfx+"*").Result()
+		keys, err := client.Keys(ctx, "{"+pfx+"}*").Result()
 		if err != nil || len(keys) != 1 {
 			t.Fatalf("keys %v, %v; want one", keys, err)
 		}
@@ -514,7 +514,7 @@ func TestEntriesExpire(t *testing.T) {
 	if err := rev.RevokeID(ctx, "iss", "old", now.Add(-time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if keys, _ := client.Keys(ctx, pfx+"*").Result(); len(keys) != 0 {
+	if keys, _ := client.Keys(ctx, "{"+pfx+"}*").Result(); len(keys) != 0 {
 		t.Errorf("revoking an expired token stored %v", keys)
 	}
 
@@ -527,7 +527,7 @@ func TestEntriesExpire(t *testing.T) {
 		t.Fatalf("List: %v", list)
 	}
 	eventually(t, "the entry expires", func() bool {
-		n, err := client.Exists(ctx, pfx+"id:3:iss:j2").Result()
+		n, err := client.Exists(ctx, "{"+pfx+"}id:3:iss:j2").Result()
 		return err == nil && n == 0
 	})
 	if list, _ := short.List(ctx); len(list) != 0 {
@@ -543,7 +543,7 @@ func TestMalformedInput(t *testing.T) {
 	addr, pfx := sharedAddr(t), prefix(t)
 	client := newClient(t, addr)
 	for _, key := range []string{"id:zzz", "sub:3:is", "id:3:iss:", "other", "id:3:iss:j"} {
-		client.Set(ctx, pfx+key, "not a number", time.Minute)
+		client.Set(ctx, "{"+pfx+"}"+key, "not a number", time.Minute)
 	}
 	iss := bearertest.MustIssuer(bearertest.ES256)
 	a := newInstance(t, newRevoker(t, client, redisrevoke.WithPrefix(pfx)), iss)
@@ -552,7 +552,7 @@ func TestMalformedInput(t *testing.T) {
 		t.Errorf("List: %v, %v", list, err)
 	}
 	for _, msg := range []string{"", "+", "-", "+abc id:3:iss:x", "-nonsense", "+123 id:99:x:y", "+123 sub:3:iss:", "*"} {
-		client.Publish(ctx, pfx+"events", msg)
+		client.Publish(ctx, "{"+pfx+"}events", msg)
 	}
 	tok := mint(iss, "alice")
 	if err := a.rev.RevokeToken(ctx, tokenOf(t, iss, tok)); err != nil {
@@ -593,6 +593,7 @@ func TestArguments(t *testing.T) {
 	defer client.Close()
 	for name, opt := range map[string]redisrevoke.Option{
 		"empty prefix":       redisrevoke.WithPrefix(""),
+		"braces in prefix":   redisrevoke.WithPrefix("a{b}:"),
 		"negative staleness": redisrevoke.WithMaxStaleness(-time.Second),
 		"zero lifetime":      redisrevoke.WithMaxTokenLifetime(0),
 		"negative leeway":    redisrevoke.WithLeeway(-time.Second),

@@ -54,7 +54,7 @@ func sharedAddr(t testing.TB) string {
 			shared.err = err
 			return
 		}
-		shared.server, shared.err = startRedis(dir, false)
+		shared.server, shared.err = startRedis(dir, noPersistence)
 		if shared.err == nil {
 			shared.addr = shared.server.addr
 		}
@@ -97,19 +97,33 @@ func prefix(t testing.TB) string {
 	return "test:" + strings.ReplaceAll(t.Name(), "/", ".") + ":" + hex.EncodeToString(b) + ":"
 }
 
+// persistence is how a redis-server of the tests' own keeps its data.
+type persistence int
+
+const (
+	// noPersistence: a killed server comes back empty.
+	noPersistence persistence = iota
+	// rdb: snapshots, here only when the test asks (SAVE), as a server
+	// that saves every few minutes; a killed server comes back with the
+	// last snapshot.
+	rdb
+	// aofAlways: every write is on disk before it is answered, so that a
+	// killed server comes back with all of its data.
+	aofAlways
+)
+
 // redisServer is a redis-server process of the test's own, which it can
 // stop and start again on the same port.
 type redisServer struct {
 	addr    string
 	dir     string
-	persist bool
+	persist persistence
 	cmd     *exec.Cmd
 }
 
 // startRedis starts redis-server on a free loopback port, keeping its data
-// in dir; with persist, every write is on disk before it is answered, so
-// that a killed server comes back with its data.
-func startRedis(dir string, persist bool) (*redisServer, error) {
+// in dir as persist says.
+func startRedis(dir string, persist persistence) (*redisServer, error) {
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		return nil, err
 	}
@@ -125,11 +139,14 @@ func startRedis(dir string, persist bool) (*redisServer, error) {
 
 func (s *redisServer) start() error {
 	_, port, _ := net.SplitHostPort(s.addr)
-	args := []string{"--port", port, "--bind", "127.0.0.1", "--dir", s.dir, "--save", "", "--daemonize", "no", "--logfile", filepath.Join(s.dir, "redis.log")}
-	if s.persist {
-		args = append(args, "--appendonly", "yes", "--appendfsync", "always")
-	} else {
-		args = append(args, "--appendonly", "no")
+	args := []string{"--port", port, "--bind", "127.0.0.1", "--dir", s.dir, "--daemonize", "no", "--logfile", filepath.Join(s.dir, "redis.log")}
+	switch s.persist {
+	case noPersistence:
+		args = append(args, "--save", "", "--appendonly", "no")
+	case rdb:
+		args = append(args, "--save", "3600 1", "--appendonly", "no")
+	case aofAlways:
+		args = append(args, "--save", "", "--appendonly", "yes", "--appendfsync", "always")
 	}
 	s.cmd = exec.Command("redis-server", args...)
 	if err := s.cmd.Start(); err != nil {
@@ -157,7 +174,7 @@ func (s *redisServer) stop() {
 }
 
 // ownRedis starts a redis-server of the test's own, stopped with the test.
-func ownRedis(t *testing.T, persist bool) *redisServer {
+func ownRedis(t *testing.T, persist persistence) *redisServer {
 	t.Helper()
 	s, err := startRedis(t.TempDir(), persist)
 	if err != nil {

@@ -28,19 +28,24 @@ var errNoPong = errors.New("redisrevoke: no answer to PING")
 // subscription and start again after a backoff. Loading after subscribing
 // means no change is missed: one made before the load is in it, one made
 // after arrives as a message, and messages are applied in order after the
-// load, so the list converges on what Redis holds.
+// load, so the list converges on what Redis holds. Each load also puts
+// back what Redis lost (see sync).
 func (r *Revoker) run(ctx context.Context) {
 	defer close(r.done)
 	var (
 		ps          *redis.PubSub
 		pinged      bool
 		lastContact = r.now()
+		lastSync    time.Time
 		backoff     = minBackoff
 	)
 	fail := func(err error) bool {
 		r.lost(err, lastContact)
 		ps.Close()
 		ps = nil
+		if r.cluster != nil {
+			r.cluster.ReloadState(ctx) // a master may have failed over
+		}
 		t := time.NewTimer(backoff)
 		defer t.Stop()
 		backoff = min(2*backoff, maxBackoff)
@@ -50,6 +55,15 @@ func (r *Revoker) run(ctx context.Context) {
 		case <-t.C:
 			return true
 		}
+	}
+	resync := func() bool {
+		if err := r.sync(ctx); err != nil {
+			return fail(err)
+		}
+		lastSync = r.now()
+		r.found()
+		backoff = minBackoff
+		return true
 	}
 	for {
 		if ps == nil {
@@ -77,37 +91,70 @@ func (r *Revoker) run(ctx context.Context) {
 		lastContact, pinged = r.now(), false
 		switch msg := msg.(type) {
 		case *redis.Subscription:
-			// Subscribed (again): load what was changed before.
-			view, err := r.load(ctx)
-			if err != nil {
-				if !fail(err) {
+			if msg.Kind == "unsubscribe" || msg.Kind == "sunsubscribe" {
+				if !fail(errUnsubscribed) {
 					return
 				}
 				continue
 			}
-			r.view.Store(view)
-			r.found()
-			backoff = minBackoff
+			// Subscribed (again): load what was changed before.
+			if !resync() {
+				return
+			}
 		case *redis.Message:
 			if !apply(ctx, r.view.Load(), msg.Payload) {
 				r.log.Warn("redisrevoke: ignored a malformed message", "channel", msg.Channel)
 			}
 		}
+		if !lastSync.IsZero() && r.now().Sub(lastSync) >= resyncInterval && !resync() {
+			return
+		}
 	}
 }
 
-// subscribe starts a subscription to the channel, or returns nil once the
-// Revoker is closed. Errors surface at the first receive.
+// sync loads the list from Redis and makes it the local one, with what
+// this instance holds and Redis lacks put back into Redis: the union, which
+// is right since revocations only grow until they lapse.
+func (r *Revoker) sync(ctx context.Context) error {
+	view, values, err := r.load(ctx)
+	if err != nil {
+		return err
+	}
+	held, _ := r.view.Load().List(ctx)
+	n, err := r.restore(ctx, view, held, values)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		r.log.Warn("redisrevoke: Redis had lost revocations this instance holds; put them back", "count", n)
+	}
+	r.view.Store(view)
+	return nil
+}
+
+// subscribe starts a subscription to the channel (sharded on a cluster),
+// or returns nil once the Revoker is closed. Errors surface at the first
+// receive.
 func (r *Revoker) subscribe(ctx context.Context) *redis.PubSub {
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()
 		return nil
 	}
-	ps := r.client.Subscribe(ctx) // no channel yet: no I/O under the lock
+	// No channel yet: no I/O under the lock.
+	var ps *redis.PubSub
+	if r.cluster != nil {
+		ps = r.client.SSubscribe(ctx)
+	} else {
+		ps = r.client.Subscribe(ctx)
+	}
 	r.pubsub = ps
 	r.mu.Unlock()
-	ps.Subscribe(ctx, r.channel)
+	if r.cluster != nil {
+		ps.SSubscribe(ctx, r.channel)
+	} else {
+		ps.Subscribe(ctx, r.channel)
+	}
 	return ps
 }
 
