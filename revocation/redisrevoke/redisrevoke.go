@@ -406,9 +406,9 @@ func (r *Revoker) load(ctx context.Context) (*bearer.MemoryRevoker, map[string]i
 	if err != nil {
 		return nil, nil, err
 	}
-	node := r.node(ctx)
-	if node == nil {
-		return nil, nil, fmt.Errorf("redisrevoke: list: no master for the list's hash slot")
+	node, err := masterFor(ctx, r.client, r.prefix)
+	if err != nil {
+		return nil, nil, fmt.Errorf("redisrevoke: list: %w", err)
 	}
 	values := make(map[string]int64)
 	match := escapeGlob(r.prefix) + "*"
@@ -440,20 +440,6 @@ func (r *Revoker) load(ctx context.Context) (*bearer.MemoryRevoker, map[string]i
 			return view, values, nil
 		}
 	}
-}
-
-// node returns the client of the Redis that holds the list: client itself,
-// or on a cluster the master of the list's hash slot (nil if there is
-// none now).
-func (r *Revoker) node(ctx context.Context) redis.Cmdable {
-	if r.cluster == nil {
-		return r.client
-	}
-	node, err := r.cluster.MasterForKey(ctx, r.prefix)
-	if err != nil {
-		return nil
-	}
-	return node
 }
 
 // restore puts back into Redis, and into view, the entries of held that

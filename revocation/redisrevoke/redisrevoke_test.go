@@ -23,8 +23,8 @@ import (
 
 // noLeaks fails the test if it leaves a goroutine behind. Call it first:
 // cleanups run last-in first-out, so the check runs after every other.
-func noLeaks(t *testing.T) {
-	t.Cleanup(func() { goleak.VerifyNone(t) })
+func noLeaks(t *testing.T, opts ...goleak.Option) {
+	t.Cleanup(func() { goleak.VerifyNone(t, opts...) })
 }
 
 // quiet is a logger for tests that lose Redis on purpose.
@@ -39,7 +39,7 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func newRevoker(t testing.TB, client *redis.Client, opts ...redisrevoke.Option) *redisrevoke.Revoker {
+func newRevoker(t testing.TB, client redis.UniversalClient, opts ...redisrevoke.Option) *redisrevoke.Revoker {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -164,39 +164,7 @@ func TestSharedAcrossInstances(t *testing.T) {
 	b := newInstance(t, newRevoker(t, newClient(t, addr), redisrevoke.WithPrefix(pfx)), iss)
 
 	// Revoke on A, refused on B: measure how long B takes to see it.
-	var delays []time.Duration
-	var last string
-	for range 20 {
-		last = mint(iss, "alice")
-		tok := b.verify(t, last)
-		onA := a.verify(t, last)
-		start := time.Now()
-		if err := a.rev.RevokeToken(ctx, onA); err != nil {
-			t.Fatal(err)
-		}
-		// At once on the instance that revoked, before its own message
-		// could come back.
-		if revoked, err := a.rev.Revoked(ctx, onA); !revoked || err != nil {
-			t.Fatalf("on A right after RevokeToken: %v, %v", revoked, err)
-		}
-		for deadline := start.Add(15 * time.Second); ; time.Sleep(50 * time.Microsecond) {
-			if revoked, err := b.rev.Revoked(ctx, tok); revoked && err == nil {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatal("revocation not seen on B within 15s")
-			}
-		}
-		delays = append(delays, time.Since(start))
-	}
-	slices.Sort(delays)
-	t.Logf("revoke on A → refused on B, 20 tokens: min %v, median %v, max %v (including A's round trip to Redis)",
-		delays[0], delays[len(delays)/2], delays[len(delays)-1])
-	// The package promises "within milliseconds": a generous bound, for a
-	// busy machine under the race detector.
-	if median := delays[len(delays)/2]; median > propagationBound {
-		t.Errorf("median propagation %v, over %v", median, propagationBound)
-	}
+	last := propagation(t, a, b, iss)
 	b.wantRevoked(t, last)
 	a.wantRevoked(t, last)
 
@@ -230,6 +198,49 @@ func TestSharedAcrossInstances(t *testing.T) {
 			t.Errorf("entry %+v", r)
 		}
 	}
+}
+
+// propagation revokes 20 tokens on a and measures how long b takes to
+// refuse each, checking that a refuses it as soon as RevokeToken returns
+// and that the median stays within propagationBound. It returns the last
+// token revoked.
+func propagation(t *testing.T, a, b *instance, iss *bearertest.Issuer) string {
+	t.Helper()
+	ctx := context.Background()
+	var delays []time.Duration
+	var last string
+	for range 20 {
+		last = mint(iss, "alice")
+		tok := b.verify(t, last)
+		onA := a.verify(t, last)
+		start := time.Now()
+		if err := a.rev.RevokeToken(ctx, onA); err != nil {
+			t.Fatal(err)
+		}
+		// At once on the instance that revoked, before its own message
+		// could come back.
+		if revoked, err := a.rev.Revoked(ctx, onA); !revoked || err != nil {
+			t.Fatalf("on A right after RevokeToken: %v, %v", revoked, err)
+		}
+		for deadline := start.Add(15 * time.Second); ; time.Sleep(50 * time.Microsecond) {
+			if revoked, err := b.rev.Revoked(ctx, tok); revoked && err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("revocation not seen on B within 15s")
+			}
+		}
+		delays = append(delays, time.Since(start))
+	}
+	slices.Sort(delays)
+	t.Logf("revoke on A → refused on B, 20 tokens: min %v, median %v, max %v (including A's round trip to Redis)",
+		delays[0], delays[len(delays)/2], delays[len(delays)-1])
+	// The package promises "within milliseconds": a generous bound, for a
+	// busy machine under the race detector.
+	if median := delays[len(delays)/2]; median > propagationBound {
+		t.Errorf("median propagation %v, over %v", median, propagationBound)
+	}
+	return last
 }
 
 // propagationBound is the most a revocation may take to reach another

@@ -66,6 +66,9 @@ func sharedAddr(t testing.TB) string {
 }
 
 func TestMain(m *testing.M) {
+	if os.Getenv("REDIS_CLUSTER_ADDRS") == "" && os.Getenv("BEARER_CI") == "" {
+		fmt.Fprintln(os.Stderr, "WARNING: "+noClusterMessage)
+	}
 	code := m.Run()
 	if shared.server != nil {
 		shared.server.stop()

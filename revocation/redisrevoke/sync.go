@@ -14,11 +14,13 @@ import (
 // peer or a dropped network path sends no error of its own).
 const heartbeat = time.Second
 
-// Reconnection backoff: quick for a blip, at most one attempt every two
-// seconds per instance for a long outage.
+// Reconnection backoff: quick for a blip, at most one attempt a second per
+// instance for a long outage. The cap bounds how long an instance takes to
+// find a Redis that is back: a cluster's failover takes a few seconds, and
+// the instance must be back well within DefaultMaxStaleness.
 const (
 	minBackoff = 50 * time.Millisecond
-	maxBackoff = 2 * time.Second
+	maxBackoff = time.Second
 )
 
 var errNoPong = errors.New("redisrevoke: no answer to PING")
