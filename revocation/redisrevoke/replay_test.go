@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -163,4 +164,72 @@ func sendDPoP(t *testing.T, url, token, proof string) *http.Response {
 	}
 	res.Body.Close()
 	return res
+}
+
+// TestReplayWaitsForReplicas: Redis replicates asynchronously, so a proof
+// id that its master accepted and then lost in a failover lets the proof
+// through again; WaitForReplicas refuses a proof (503) until a replica
+// holds its id.
+func TestReplayWaitsForReplicas(t *testing.T) {
+	noLeaks(t)
+	ctx := context.Background()
+	primary := ownRedis(t, noPersistence, "--repl-diskless-sync-delay", "0")
+	link := newProxy(t, primary.addr) // the replication link, which the test cuts
+	host, port, _ := net.SplitHostPort(link.addr)
+	replica := ownRedis(t, noPersistence, "--replicaof", host, port)
+	client := newClient(t, primary.addr)
+	eventually(t, "the replica in sync", func() bool {
+		info, _ := client.Info(ctx, "replication").Result()
+		return strings.Contains(info, "connected_slaves:1") && strings.Contains(info, "state=online")
+	})
+	waiting := redisrevoke.ReplayCache(client, "", redisrevoke.WaitForReplicas(1, 200*time.Millisecond))
+	plain := redisrevoke.ReplayCache(client, "")
+	until := time.Now().Add(time.Minute)
+	if fresh, err := waiting.Remember(ctx, "replicated", until); !fresh || err != nil {
+		t.Fatalf("with the replica up: %v, %v", fresh, err)
+	}
+
+	link.setCut(true) // replication stops: what a master dying now would lose
+	if fresh, err := waiting.Remember(ctx, "unreplicated", until); fresh || !errors.Is(err, redisrevoke.ErrNotReplicated) {
+		t.Errorf("with the replica behind: %v, %v; want ErrNotReplicated", fresh, err)
+	}
+	if fresh, err := plain.Remember(ctx, "accepted", until); !fresh || err != nil {
+		t.Fatalf("without WaitForReplicas: %v, %v", fresh, err)
+	}
+	// The middleware answers 503 for the proof it cannot make safe.
+	iss := bearertest.MustIssuer(bearertest.ES256)
+	key := bearertest.MustDPoPKey(bearertest.ES256)
+	m, err := bearer.New(iss.KeySource(), bearer.WithDPoP(bearer.DPoP{Replay: waiting}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	srv := httptest.NewServer(m.Handler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})))
+	defer srv.Close()
+	tok := iss.MustMint(bearertest.Claims{"cnf": key.Confirmation()})
+	req, _ := http.NewRequest("GET", srv.URL, nil)
+	req.Header.Set("Authorization", "DPoP "+tok)
+	req.Header.Set("DPoP", key.MustProof("GET", srv.URL, tok))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 503 || res.Header.Get("Retry-After") == "" {
+		t.Errorf("proof not replicated: %d %v", res.StatusCode, res.Header)
+	}
+
+	// The master dies; the replica takes over.
+	primary.stop()
+	promoted := newClient(t, replica.addr)
+	if err := promoted.Do(ctx, "REPLICAOF", "NO", "ONE").Err(); err != nil {
+		t.Fatal(err)
+	}
+	after := redisrevoke.ReplayCache(promoted, "")
+	if fresh, err := after.Remember(ctx, "replicated", until); fresh || err != nil {
+		t.Errorf("a proof accepted with WaitForReplicas, replayed after the failover: %v, %v; want a replay", fresh, err)
+	}
+	if fresh, _ := after.Remember(ctx, "accepted", until); !fresh {
+		t.Error("a proof accepted without WaitForReplicas was kept by the replica: the test shows nothing")
+	}
 }

@@ -121,12 +121,13 @@ type redisServer struct {
 	addr    string
 	dir     string
 	persist persistence
+	extra   []string // more arguments, as --replicaof
 	cmd     *exec.Cmd
 }
 
 // startRedis starts redis-server on a free loopback port, keeping its data
 // in dir as persist says.
-func startRedis(dir string, persist persistence) (*redisServer, error) {
+func startRedis(dir string, persist persistence, extra ...string) (*redisServer, error) {
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		return nil, err
 	}
@@ -136,7 +137,7 @@ func startRedis(dir string, persist persistence) (*redisServer, error) {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	s := &redisServer{addr: addr, dir: dir, persist: persist}
+	s := &redisServer{addr: addr, dir: dir, persist: persist, extra: extra}
 	return s, s.start()
 }
 
@@ -151,7 +152,7 @@ func (s *redisServer) start() error {
 	case aofAlways:
 		args = append(args, "--save", "", "--appendonly", "yes", "--appendfsync", "always")
 	}
-	s.cmd = exec.Command("redis-server", args...)
+	s.cmd = exec.Command("redis-server", append(args, s.extra...)...)
 	if err := s.cmd.Start(); err != nil {
 		return err
 	}
@@ -177,9 +178,9 @@ func (s *redisServer) stop() {
 }
 
 // ownRedis starts a redis-server of the test's own, stopped with the test.
-func ownRedis(t *testing.T, persist persistence) *redisServer {
+func ownRedis(t *testing.T, persist persistence, extra ...string) *redisServer {
 	t.Helper()
-	s, err := startRedis(t.TempDir(), persist)
+	s, err := startRedis(t.TempDir(), persist, extra...)
 	if err != nil {
 		unavailable(t, "cannot start redis-server: %v", err)
 	}
