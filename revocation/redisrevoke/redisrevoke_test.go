@@ -356,16 +356,25 @@ func TestRedisRestart(t *testing.T) {
 	eventually(t, "B subscribed again", func() bool { s, _ := closed.get(t, good); return s == 401 })
 }
 
+// nearAndBehindProxy returns two instances sharing a list in the shared
+// Redis: a reaches it directly, b through a proxy the test can cut, and
+// fails as soon as it sees the loss (WithMaxStaleness(0)).
+func nearAndBehindProxy(t *testing.T, iss *bearertest.Issuer) (a, b *instance, p *proxy) {
+	t.Helper()
+	addr, pfx := sharedAddr(t), prefix(t)
+	p = newProxy(t, addr)
+	a = newInstance(t, newRevoker(t, newClient(t, addr), redisrevoke.WithPrefix(pfx)), iss)
+	b = newInstance(t, newRevoker(t, newClient(t, p.addr), redisrevoke.WithPrefix(pfx), redisrevoke.WithMaxStaleness(0)), iss)
+	return a, b, p
+}
+
 // TestLostMessagesReload: changes published while an instance is cut off
 // from Redis are lost to it; it must reload the whole list on reconnecting.
 func TestLostMessagesReload(t *testing.T) {
 	noLeaks(t)
 	ctx := context.Background()
-	addr, pfx := sharedAddr(t), prefix(t)
-	p := newProxy(t, addr)
 	iss := bearertest.MustIssuer(bearertest.ES256)
-	a := newInstance(t, newRevoker(t, newClient(t, addr), redisrevoke.WithPrefix(pfx)), iss)
-	b := newInstance(t, newRevoker(t, newClient(t, p.addr), redisrevoke.WithPrefix(pfx), redisrevoke.WithMaxStaleness(0)), iss)
+	a, b, p := nearAndBehindProxy(t, iss)
 
 	unrevoked, revoked := mint(iss, "alice"), mint(iss, "bob")
 	if err := a.rev.RevokeToken(ctx, a.verify(t, unrevoked)); err != nil {

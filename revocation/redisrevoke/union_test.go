@@ -151,11 +151,8 @@ func TestFlushedRedis(t *testing.T) {
 func TestUnrevokeWhileAway(t *testing.T) {
 	noLeaks(t)
 	ctx := context.Background()
-	addr, pfx := sharedAddr(t), prefix(t)
-	p := newProxy(t, addr)
 	iss := bearertest.MustIssuer(bearertest.ES256)
-	a := newInstance(t, newRevoker(t, newClient(t, addr), redisrevoke.WithPrefix(pfx)), iss)
-	b := newInstance(t, newRevoker(t, newClient(t, p.addr), redisrevoke.WithPrefix(pfx), redisrevoke.WithMaxStaleness(0)), iss)
+	a, b, p := nearAndBehindProxy(t, iss)
 	byID, older := mint(iss, "alice"), mint(iss, "bob", bearertest.Claims{"iat": time.Now().Add(-time.Hour).Unix()})
 	if err := a.rev.RevokeToken(ctx, tokenOf(t, iss, byID)); err != nil {
 		t.Fatal(err)
