@@ -134,7 +134,7 @@ func TestRevokeIDKeepsLaterExpiry(t *testing.T) {
 	clock := newClock(t0)
 	iss := bearertest.MustIssuer(bearertest.ES256, bearertest.WithClock(clock.Now), bearertest.WithTTL(2*time.Hour))
 	rev := newMemoryRevoker(t, bearer.RevokerClock(clock.Now))
-	m := newMiddleware(t, iss.KeySource(), bearer.WithRealm("api"), bearer.WithClock(clock.Now), bearer.WithRevocation(rev))
+	m := newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithRealm("api"), bearer.WithClock(clock.Now), bearer.WithRevocation(rev))...)
 	srv := serve(t, m.Handler(whoami)).URL
 	tok := iss.MustMint(bearertest.Claims{"sub": "alice", "jti": "a1"})
 
