@@ -12,7 +12,6 @@ import (
 
 	"github.com/bearerauth/bearer/bearertest"
 	"github.com/redis/go-redis/v9"
-	"go.uber.org/goleak"
 )
 
 // ownSentinel starts a Redis Sentinel that watches master (as "primary",
@@ -55,7 +54,7 @@ sentinel failover-timeout primary 5000
 // them back: every revocation is refused on both instances and on one
 // started afterwards, and revoking works again without a restart.
 func TestSentinelFailover(t *testing.T) {
-	noLeaks(t, goleak.IgnoreAnyFunction("github.com/redis/go-redis/v9/internal/pool.(*ConnPool).tryDial"))
+	noLeaksAfterProbes(t)
 	ctx := context.Background()
 	primary := ownRedis(t, noPersistence, "--repl-diskless-sync-delay", "0")
 	link := newProxy(t, primary.addr) // the replication link, which the test cuts
