@@ -46,3 +46,34 @@ func Example() {
 	})))
 	log.Fatal(http.ListenAndServe(":8080", nil))
 }
+
+// On a Redis Cluster, the revocation list and the DPoP replay cache take a
+// cluster client. The replay cache waits for a replica to hold each proof's
+// id, so that a failover forgets no proof (give each master two replicas).
+func ExampleNew_cluster() {
+	issuer := bearertest.MustIssuer(bearertest.ES256) // your identity provider
+
+	client := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{"redis-1:6379", "redis-2:6379", "redis-3:6379"}})
+	defer client.Close()
+	start, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	revocations, err := redisrevoke.New(start, client, redisrevoke.WithMaxTokenLifetime(time.Hour))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer revocations.Close()
+
+	auth, err := bearer.New(issuer.KeySource(),
+		bearer.WithIssuer(issuer.Issuer()),
+		bearer.WithAudience(bearertest.DefaultAudience),
+		bearer.WithRevocation(revocations),
+		bearer.WithDPoP(bearer.DPoP{
+			Required: true,
+			Replay:   redisrevoke.ReplayCache(client, "", redisrevoke.WaitForReplicas(1, 100*time.Millisecond)),
+		}))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer auth.Close()
+	log.Fatal(http.ListenAndServe(":8080", auth.Handler(http.NotFoundHandler())))
+}
