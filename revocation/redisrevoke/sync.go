@@ -108,7 +108,7 @@ func (r *Revoker) run(ctx context.Context) {
 				r.log.Warn("redisrevoke: ignored a malformed message", "channel", msg.Channel)
 			}
 		}
-		if !lastSync.IsZero() && r.now().Sub(lastSync) >= resyncInterval && !resync() {
+		if ps != nil && !lastSync.IsZero() && r.now().Sub(lastSync) >= resyncInterval && !resync() {
 			return
 		}
 	}

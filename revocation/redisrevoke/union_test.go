@@ -191,3 +191,30 @@ func TestUnrevokeWhileAway(t *testing.T) {
 		t.Errorf("List: %v", list)
 	}
 }
+
+// TestReloadRefused: a Redis that keeps the subscription up but refuses
+// the periodic reload (here an ACL takes SCAN away) makes the list stale,
+// and the Revoker recovers by itself once the reload works again.
+func TestReloadRefused(t *testing.T) {
+	noLeaks(t)
+	ctx := context.Background()
+	srv := ownRedis(t, noPersistence)
+	clock := newClock(time.Now())
+	client := newClient(t, srv.addr)
+	iss := bearertest.MustIssuer(bearertest.ES256)
+	in := newInstance(t, newRevoker(t, newClient(t, srv.addr), redisrevoke.WithClock(clock.Now), redisrevoke.WithMaxStaleness(0)), iss)
+	good := mint(iss, "alice")
+	in.want(t, good, 200)
+
+	if err := client.Do(ctx, "ACL", "SETUSER", "default", "-scan").Err(); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Minute) // the next reload is due
+	eventually(t, "the failed reload seen", func() bool { s, _ := in.get(t, good); return s == 503 })
+	time.Sleep(500 * time.Millisecond) // several attempts, all refused
+	in.want(t, good, 503)
+	if err := client.Do(ctx, "ACL", "SETUSER", "default", "+scan").Err(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "recovery", func() bool { s, _ := in.get(t, good); return s == 200 })
+}
