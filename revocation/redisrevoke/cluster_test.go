@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -463,4 +464,89 @@ func killNode(t *testing.T, client *redis.Client) clusterNode {
 		}
 	})
 	return n
+}
+
+// TestClusterSlotMoves: the list's hash slot moves to another master (a
+// resharding); Redis ends the sharded subscriptions to it (SUNSUBSCRIBE),
+// and the instances subscribe again where it went: revocations still
+// reach every instance.
+func TestClusterSlotMoves(t *testing.T) {
+	noLeaks(t)
+	ctx := context.Background()
+	addrs, pfx := clusterAddrs(t), prefix(t)
+	iss := bearertest.MustIssuer(bearertest.ES256)
+	client := newClusterClient(t, addrs)
+	a := newInstance(t, newRevoker(t, client, redisrevoke.WithPrefix(pfx)), iss)
+	b := newInstance(t, newRevoker(t, newClusterClient(t, addrs), redisrevoke.WithPrefix(pfx)), iss)
+	before := mint(iss, "alice")
+	if err := a.rev.RevokeToken(ctx, tokenOf(t, iss, before)); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "seen on B", func() bool { s, _ := b.get(t, before); return s == 401 })
+
+	moveSlot(t, client, "{"+pfx+"}")
+	after := mint(iss, "alice")
+	eventually(t, "revoking works after the move", func() bool { return a.rev.RevokeToken(ctx, tokenOf(t, iss, after)) == nil })
+	eventually(t, "seen on B after the move", func() bool { s, _ := b.get(t, after); return s == 401 })
+	b.wantRevoked(t, before)
+	loaded := newInstance(t, newRevoker(t, newClusterClient(t, addrs), redisrevoke.WithPrefix(pfx)), iss)
+	loaded.wantRevoked(t, before)
+	loaded.wantRevoked(t, after)
+}
+
+// moveSlot moves the hash slot of key, with its keys, to another master,
+// as redis-cli --cluster reshard does.
+func moveSlot(t *testing.T, client *redis.ClusterClient, key string) {
+	t.Helper()
+	ctx := context.Background()
+	source, err := client.MasterForKey(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slot := int(source.ClusterKeySlot(ctx, key).Val())
+	var masters []*redis.Client
+	var mu sync.Mutex
+	client.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
+		mu.Lock()
+		masters = append(masters, node)
+		mu.Unlock()
+		return nil
+	})
+	var target *redis.Client
+	for _, m := range masters {
+		if m.Options().Addr != source.Options().Addr {
+			target = m
+			break
+		}
+	}
+	if target == nil {
+		t.Fatal("no other master")
+	}
+	sourceID := source.Do(ctx, "CLUSTER", "MYID").Val().(string)
+	targetID := target.Do(ctx, "CLUSTER", "MYID").Val().(string)
+	host, port, _ := net.SplitHostPort(target.Options().Addr)
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(target.Do(ctx, "CLUSTER", "SETSLOT", slot, "IMPORTING", sourceID).Err())
+	must(source.Do(ctx, "CLUSTER", "SETSLOT", slot, "MIGRATING", targetID).Err())
+	for {
+		keys, err := source.ClusterGetKeysInSlot(ctx, slot, 100).Result()
+		must(err)
+		if len(keys) == 0 {
+			break
+		}
+		args := []any{"MIGRATE", host, port, "", 0, 5000, "KEYS"}
+		for _, k := range keys {
+			args = append(args, k)
+		}
+		must(source.Do(ctx, args...).Err())
+	}
+	for _, m := range masters {
+		must(m.Do(ctx, "CLUSTER", "SETSLOT", slot, "NODE", targetID).Err())
+	}
+	t.Logf("moved slot %d from %s to %s", slot, source.Options().Addr, target.Options().Addr)
 }
