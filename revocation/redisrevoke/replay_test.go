@@ -191,16 +191,19 @@ func TestReplayWaitsForReplicas(t *testing.T) {
 	})
 	waiting := redisrevoke.ReplayCache(client, "", redisrevoke.WaitForReplicas(1, 200*time.Millisecond))
 	plain := redisrevoke.ReplayCache(client, "")
-	until := time.Now().Add(time.Minute)
-	if fresh, err := waiting.Remember(ctx, "replicated", until); !fresh || err != nil {
+	now := time.Now()
+	id := func(jti string) bearer.ProofID {
+		return bearer.ProofID{Key: "jkt", JTI: jti, Now: now, Until: now.Add(time.Minute)}
+	}
+	if fresh, err := waiting.Remember(ctx, id("replicated")); !fresh || err != nil {
 		t.Fatalf("with the replica up: %v, %v", fresh, err)
 	}
 
 	link.setCut(true) // replication stops: what a master dying now would lose
-	if fresh, err := waiting.Remember(ctx, "unreplicated", until); fresh || !errors.Is(err, redisrevoke.ErrNotReplicated) {
+	if fresh, err := waiting.Remember(ctx, id("unreplicated")); fresh || !errors.Is(err, redisrevoke.ErrNotReplicated) {
 		t.Errorf("with the replica behind: %v, %v; want ErrNotReplicated", fresh, err)
 	}
-	if fresh, err := plain.Remember(ctx, "accepted", until); !fresh || err != nil {
+	if fresh, err := plain.Remember(ctx, id("accepted")); !fresh || err != nil {
 		t.Fatalf("without WaitForReplicas: %v, %v", fresh, err)
 	}
 	// The middleware answers 503 for the proof it cannot make safe.
@@ -213,10 +216,10 @@ func TestReplayWaitsForReplicas(t *testing.T) {
 		t.Fatal(err)
 	}
 	after := redisrevoke.ReplayCache(promoted, "")
-	if fresh, err := after.Remember(ctx, "replicated", until); fresh || err != nil {
+	if fresh, err := after.Remember(ctx, id("replicated")); fresh || err != nil {
 		t.Errorf("a proof accepted with WaitForReplicas, replayed after the failover: %v, %v; want a replay", fresh, err)
 	}
-	if fresh, _ := after.Remember(ctx, "accepted", until); !fresh {
+	if fresh, _ := after.Remember(ctx, id("accepted")); !fresh {
 		t.Error("a proof accepted without WaitForReplicas was kept by the replica: the test shows nothing")
 	}
 }
