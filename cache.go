@@ -2,6 +2,7 @@ package bearer
 
 import (
 	"context"
+	"errors"
 	"hash/maphash"
 	"math"
 	"slices"
@@ -158,7 +159,7 @@ func (m *Middleware) verifyCached(ctx context.Context, h uint64, raw string) (t 
 		return nil, false, nil
 	}
 	if err := m.checkEachRequest(ctx, t); err != nil {
-		if err == errExpired {
+		if errors.Is(err, ErrExpired) {
 			m.cache.remove(e) // it will not come back
 		}
 		return nil, true, err

@@ -78,27 +78,30 @@ func (m *Middleware) verify(ctx context.Context, raw string) (t *Token, cached b
 // verifyAll does every check on raw.
 func (m *Middleware) verifyAll(ctx context.Context, raw string) (*Token, error) {
 	t, err := parse(raw, m.scopeClaim)
+	if err == errAlgorithm {
+		return nil, headerAlgorithm(raw)
+	}
 	if err != nil {
 		return nil, err
 	}
 	if !m.allow.has(t.alg) {
-		return nil, errAlgorithm
+		return nil, m.algorithmRejected(t)
 	}
 	if m.tokenType != "" && normalizeType(t.typ) != m.tokenType {
-		return nil, errTokenType
+		return nil, m.typeRejected(t)
 	}
 	// The unverified iss is checked before any key lookup: a token of an
 	// issuer not trusted must cost no fetch, nor select any key. A claims
 	// set too malformed to read is judged after the signature instead.
 	if t.claimsErr == nil && len(m.issuers) > 0 && !slices.Contains(m.issuers, t.iss) {
-		return nil, errIssuer
+		return nil, m.issuerRejected(t)
 	}
 	keys, err := m.keys.keys(ctx, t.keyQuery())
 	if err != nil {
-		return nil, err
+		return nil, m.keyRejected(err, t)
 	}
 	if err := t.verifySignature(keys); err != nil {
-		return nil, err
+		return nil, signatureRejected(err, t, keys)
 	}
 	if t.claimsErr != nil {
 		return nil, t.claimsErr
@@ -498,13 +501,13 @@ func (m *Middleware) checkTime(t *Token) error {
 			return errMissingExpiry
 		}
 	case !now.Before(t.exp.Add(m.leeway)):
-		return errExpired
+		return m.expiryRejected(t, now)
 	}
 	if !t.nbf.IsZero() && now.Add(m.leeway).Before(t.nbf) {
-		return errNotYetValid
+		return m.notBeforeRejected(t, now)
 	}
 	if !t.iat.IsZero() && now.Add(m.leeway).Before(t.iat) {
-		return errIssuedInFuture
+		return m.issuedAtRejected(t, now)
 	}
 	return nil
 }
@@ -517,14 +520,14 @@ func (m *Middleware) checkClaims(t *Token) error {
 		audiences = aud
 	}
 	if len(audiences) > 0 && !containsAny(audiences, t.aud) {
-		return errAudience
+		return audienceRejected(t, audiences)
 	}
 	if t.present&m.required.registered != m.required.registered {
-		return errMissingClaim
+		return missingClaim(firstMissing(m.required.registered, t.present))
 	}
 	for _, name := range m.required.others {
 		if v, ok := strictjson.Find(t.payload, name); !ok || v == "null" {
-			return errMissingClaim
+			return missingClaim(name)
 		}
 	}
 	return nil
