@@ -20,7 +20,8 @@ type Rule func(t *Token) error
 
 // Require returns middleware that lets a request through only if the token
 // in its context satisfies every rule; otherwise it answers with the first
-// failure, or 401 when there is no token. Place it behind Middleware.Handler:
+// failure, or 401 when there is no token (Require() with no rules is
+// RequireToken). Place it behind Middleware.Handler:
 //
 //	m.Handler(bearer.Require(bearer.AnyScope("admin", "support"))(h))
 func Require(rules ...Rule) func(http.Handler) http.Handler {
@@ -36,6 +37,18 @@ func Require(rules ...Rule) func(http.Handler) http.Handler {
 	}
 }
 
+// RequireToken is middleware that lets a request through only if it has a
+// verified token, and answers 401 otherwise: behind a middleware that lets
+// requests without a token through (WithCredentialsOptional, AllowFailed),
+// it marks the routes that need one, whatever its scopes. It is Require()
+// with no rules:
+//
+//	m.Handler(bearer.RequireToken(h))
+//	r.Use(bearer.RequireToken) // chi, or any router with func(http.Handler) http.Handler
+func RequireToken(next http.Handler) http.Handler { return requireToken(next) }
+
+var requireToken = Require()
+
 // RequireScopes returns middleware that lets a request through only if the
 // token has every one of scopes; otherwise it answers 403
 // insufficient_scope with scope="..." (RFC 6750 §3.1), or 401 when there is
@@ -46,23 +59,41 @@ func RequireScopes(scopes ...string) func(http.Handler) http.Handler {
 
 // Authorize applies rules to the token in ctx: nil if it satisfies them
 // all, else an *Error (ErrInsufficientScope, or ErrNoToken when ctx has no
-// token). Adapters and gRPC interceptors use it.
+// token). Adapters and gRPC interceptors use it. A refusal is reported to
+// the Observer (AccessDenied) and the logger of the middleware that
+// admitted the request: Authorize is for deciding a request's fate; to
+// look at a token's scopes without refusing anything, use Token.HasScopes.
 func Authorize(ctx context.Context, rules ...Rule) error {
 	t, ok := FromContext(ctx)
 	if !ok {
-		return errNoToken
+		return denied(ctx, nil, copyError(errNoToken).(*Error))
 	}
 	for _, rule := range rules {
 		if err := rule(t); err != nil {
 			var e *Error
 			if errors.As(err, &e) {
-				return copyError(e)
+				e = copyError(e).(*Error)
+			} else {
+				e = &Error{Code: CodeInsufficientScope, Description: "insufficient privileges",
+					Status: http.StatusForbidden, Err: fmt.Errorf("%w: %w", ErrInsufficientScope, err)}
 			}
-			return &Error{Code: CodeInsufficientScope, Description: "insufficient privileges",
-				Status: http.StatusForbidden, Err: fmt.Errorf("%w: %w", ErrInsufficientScope, err)}
+			return denied(ctx, t, e)
 		}
 	}
 	return nil
+}
+
+// denied reports e, a rule's refusal of the request of ctx, to the
+// middleware's Observer, and returns it. A missing scope's cause says
+// which scopes the token has.
+func denied(ctx context.Context, t *Token, e *Error) *Error {
+	if t != nil && e.Scope != "" && errors.Is(e.Err, ErrInsufficientScope) {
+		e.Err = fmt.Errorf("%w: want %s, the token has %s", e.Err, e.Scope, receivedList(t.Scopes()))
+	}
+	if m := MiddlewareFrom(ctx); m != nil && m.observer != nil {
+		m.observer.AccessDenied(ctx, t, e)
+	}
+	return e
 }
 
 // AuthorizeScopes is Authorize(ctx, AllScopes(scopes...)).

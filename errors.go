@@ -1,6 +1,7 @@
 package bearer
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -164,6 +165,21 @@ func copyError(err error) error {
 
 func errNilOption(what string) error { return fmt.Errorf("bearer: nil %s", what) }
 
+// within puts err, a configuration error, in the context where, keeping
+// one "bearer: " prefix: "bearer: issuer "x": key too weak: ...", not
+// "bearer: issuer "x": bearer: key too weak: ...". errors.Is and As see err.
+func within(where string, err error) error {
+	return &contextError{"bearer: " + where + ": " + strings.TrimPrefix(err.Error(), "bearer: "), err}
+}
+
+type contextError struct {
+	msg string
+	err error
+}
+
+func (e *contextError) Error() string { return e.msg }
+func (e *contextError) Unwrap() error { return e.err }
+
 // The answers of WithRevocation.
 var (
 	errRevoked               = invalidToken(ErrRevoked, "token revoked")
@@ -218,11 +234,19 @@ func (m *Middleware) WriteError(w http.ResponseWriter, r *http.Request, err erro
 // (WriteError, with no realm). Adapters call it so that their answers
 // follow the same configuration as Handler's.
 func (m *Middleware) HandleError(w http.ResponseWriter, r *http.Request, err error) {
-	if m == nil {
+	if m == nil || !m.onErrorSet {
 		m.WriteError(w, r, err)
 		return
 	}
-	m.onError(w, r, err)
+	// A custom body must not cost the challenge: the headers are set for
+	// the handler, and its request says which middleware answers (for
+	// MiddlewareFrom) and why (for ErrorFrom).
+	e := errorFrom(err)
+	m.SetErrorHeaders(w.Header(), r, e)
+	if r != nil {
+		r = r.WithContext(context.WithValue(r.Context(), anonymousKey{}, &anonymous{m, e}))
+	}
+	m.onError(w, r, e)
 }
 
 // SetErrorHeaders sets the headers of the answer to err for r, all that

@@ -613,7 +613,8 @@ func TestFailuresAreLogged(t *testing.T) {
 		srv := newIdP(t, bearertest.ES256)
 		var l logs
 		obs := newEvents()
-		m := newRemote(t, srv, []bearer.RemoteOption{bearer.WithMaxStaleness(time.Hour)}, anyIssuer(bearer.WithLogger(slog.New(&l)), bearer.WithObserver(obs))...)
+		m := newMiddleware(t, bearer.RemoteJWKS(srv.JWKSURL, bearer.WithHTTPClient(srv.Client()), bearer.WithMaxStaleness(time.Hour)),
+			anyIssuer(bearer.WithLogger(slog.New(&l)), bearer.WithObserver(obs))...)
 		mustReady(t, m)
 		srv.Keys.Fail(http.StatusInternalServerError)
 		time.Sleep(2 * time.Hour)

@@ -20,6 +20,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"time"
 )
@@ -64,7 +65,10 @@ type Middleware struct {
 	anyAudience    bool   // WithoutAudienceCheck
 	anyIssuer      bool   // WithoutIssuerCheck
 	dpop           *dpopConfig
-	observer       Observer
+	observer       Observer          // WithObserver, joined with the logger's by New
+	logger         *slog.Logger      // WithLogger; nil: requests are not logged
+	onErrorSet     bool              // WithErrorHandler: onError needs the headers set for it
+	given          map[string]string // options given, for setOnce; nil after New
 
 	revoker            Revoker // WithRevocation
 	revocationFailOpen bool
@@ -88,6 +92,20 @@ const (
 	// users), never as a way to silence failures.
 	AllowFailed
 )
+
+// String returns the Mode's name, as Go spells it: "Required",
+// "CredentialsOptional", "AllowFailed".
+func (mode Mode) String() string {
+	switch mode {
+	case Required:
+		return "Required"
+	case CredentialsOptional:
+		return "CredentialsOptional"
+	case AllowFailed:
+		return "AllowFailed"
+	}
+	return fmt.Sprintf("Mode(%d)", uint8(mode))
+}
 
 // New returns a Middleware that verifies tokens with the keys of keys. A bad
 // configuration is an error, never a panic. Call Close when done with it: a
@@ -114,6 +132,8 @@ func New(keys KeySource, opts ...Option) (*Middleware, error) {
 			return nil, err
 		}
 	}
+	m.given = nil
+	m.openObserver()
 	m.required = splitRequired(m.requiredClaims)
 	if err := m.checkRevocationConfig(); err != nil {
 		return nil, err
@@ -123,7 +143,7 @@ func New(keys KeySource, opts ...Option) (*Middleware, error) {
 	}
 	store, err := keys.open(m.env)
 	if err != nil {
-		return nil, fmt.Errorf("bearer: key source: %w", err)
+		return nil, err
 	}
 	if bound := store.issuers(); bound != nil {
 		if err := m.bindIssuers(bound); err != nil {
@@ -185,7 +205,10 @@ func (m *Middleware) checkProfile() error {
 		return fmt.Errorf("%w: WithoutAudienceCheck conflicts with WithAccessTokenProfile, which requires the audience check (RFC 9068 §4)", ErrConfig)
 	}
 	if m.tokenType != "at+jwt" {
-		return errors.New("bearer: WithTokenType overrides the at+jwt of WithAccessTokenProfile")
+		return fmt.Errorf("%w: WithTokenType(%q) contradicts the at+jwt of WithAccessTokenProfile", ErrConflictingOptions, m.tokenType)
+	}
+	if m.expiryOptional {
+		return fmt.Errorf("%w: WithExpiryOptional contradicts WithAccessTokenProfile, whose tokens must have exp (RFC 9068 §2.2)", ErrConflictingOptions)
 	}
 	if len(m.audiences) > 0 {
 		return nil
@@ -212,7 +235,7 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 		}
 		r, err := m.Admit(r)
 		if err != nil {
-			m.onError(w, r, err)
+			m.HandleError(w, r, err)
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -273,11 +296,19 @@ func (m *Middleware) admit(ctx context.Context, t *Token, cached bool, err error
 		return NewContext(ctx, t), nil
 	}
 	e := errorFrom(copyError(err))
+	noToken := errors.Is(e, ErrNoToken)
+	if m.mode == AllowFailed || m.mode == CredentialsOptional && noToken {
+		if m.observer != nil {
+			if noToken {
+				m.observer.Anonymous(ctx)
+			} else {
+				m.observer.TokenRejected(ctx, e)
+			}
+		}
+		return context.WithValue(ctx, anonymousKey{}, &anonymous{m, e}), nil
+	}
 	if m.observer != nil {
 		m.observer.TokenRejected(ctx, e)
-	}
-	if m.mode == AllowFailed || m.mode == CredentialsOptional && errors.Is(e, ErrNoToken) {
-		return context.WithValue(ctx, anonymousKey{}, &anonymous{m, e}), nil
 	}
 	return nil, e
 }

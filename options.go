@@ -5,12 +5,38 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
 
 // An Option configures a Middleware in New.
 type Option func(m *Middleware) error
+
+// ErrConflictingOptions: New was given options that contradict each other,
+// such as one option twice with different values
+// (WithCredentialsOptional, then WithMode(AllowFailed)). Options never
+// silently override each other.
+var ErrConflictingOptions = errors.New("bearer: conflicting options")
+
+// setOnce records that the option name was given, with value. Given again
+// with another value it is a conflict; value "" (a function, which cannot
+// be compared) conflicts with any second one. Options that add to a list
+// (WithIssuer, WithAudience, WithValidator ...) do not call it.
+func (m *Middleware) setOnce(name, value string) error {
+	prev, given := m.given[name]
+	if given && (value == "" || prev != value) {
+		if value == "" {
+			return fmt.Errorf("%w: %s given twice; give it once", ErrConflictingOptions, name)
+		}
+		return fmt.Errorf("%w: %s(%s) after %s(%s); give one", ErrConflictingOptions, name, value, name, prev)
+	}
+	if m.given == nil {
+		m.given = make(map[string]string)
+	}
+	m.given[name] = value
+	return nil
+}
 
 // WithIssuer accepts tokens whose iss is one of iss (exact match, so
 // "https://idp.example/" and "https://idp.example" differ). New requires it,
@@ -68,7 +94,10 @@ func WithoutIssuerCheck() Option {
 func WithLeeway(d time.Duration) Option {
 	return func(m *Middleware) error {
 		if d < 0 {
-			return errors.New("bearer: negative leeway")
+			return fmt.Errorf("bearer: WithLeeway(%s): the leeway cannot be negative", d)
+		}
+		if err := m.setOnce("WithLeeway", d.String()); err != nil {
+			return err
 		}
 		m.leeway = d
 		return nil
@@ -88,6 +117,9 @@ func WithAlgorithms(names ...string) Option {
 		if algs == 0 {
 			return errors.New("bearer: WithAlgorithms needs at least one algorithm")
 		}
+		if err := m.setOnce("WithAlgorithms", algs.String()); err != nil {
+			return err
+		}
 		m.env.allow = algs
 		return nil
 	}
@@ -98,7 +130,10 @@ func WithAlgorithms(names ...string) Option {
 func WithExtractor(e Extractor) Option {
 	return func(m *Middleware) error {
 		if e == nil {
-			return errors.New("bearer: nil Extractor")
+			return errors.New("bearer: WithExtractor(nil): pass an Extractor, or leave the option out for AuthorizationHeader()")
+		}
+		if err := m.setOnce("WithExtractor", ""); err != nil {
+			return err
 		}
 		m.extract = e
 		return nil
@@ -106,20 +141,30 @@ func WithExtractor(e Extractor) Option {
 }
 
 // WithErrorHandler replaces WriteError as the answer to failed requests,
-// in Handler and in RequireScopes behind it.
+// in Handler, in Require and RequireScopes behind it, and in HandleError,
+// for a body of another form (application/problem+json, say). h writes
+// the status and the body; the headers RFC 6750 and RFC 9449 call for
+// (WWW-Authenticate, Retry-After, DPoP-Nonce) and Cache-Control: no-store
+// are already set on w when h is called, so a custom body costs no
+// challenge. In h, MiddlewareFrom(r.Context()) is the middleware that
+// answers, and ErrorFrom(r.Context()) the *Error err is.
 func WithErrorHandler(h ErrorHandler) Option {
 	return func(m *Middleware) error {
 		if h == nil {
-			return errors.New("bearer: nil ErrorHandler")
+			return errors.New("bearer: WithErrorHandler(nil): pass an ErrorHandler, or leave the option out for WriteError")
 		}
-		m.onError = h
+		if err := m.setOnce("WithErrorHandler", ""); err != nil {
+			return err
+		}
+		m.onError, m.onErrorSet = h, true
 		return nil
 	}
 }
 
 // WithCredentialsOptional lets requests without a token through, with no
 // token in their context. A token that is present but bad is still refused.
-// It is WithMode(CredentialsOptional).
+// It is WithMode(CredentialsOptional); with another WithMode, New fails.
+// Routes that need a token behind it use RequireToken.
 func WithCredentialsOptional() Option { return WithMode(CredentialsOptional) }
 
 // WithMode sets what happens to requests without a valid token; the
@@ -127,7 +172,10 @@ func WithCredentialsOptional() Option { return WithMode(CredentialsOptional) }
 func WithMode(mode Mode) Option {
 	return func(m *Middleware) error {
 		if mode > AllowFailed {
-			return fmt.Errorf("bearer: unknown mode %d", mode)
+			return fmt.Errorf("bearer: WithMode(%d): not a Mode; use Required, CredentialsOptional or AllowFailed", mode)
+		}
+		if err := m.setOnce("WithMode", mode.String()); err != nil {
+			return err
 		}
 		m.mode = mode
 		return nil
@@ -140,7 +188,10 @@ func WithMode(mode Mode) Option {
 func WithScopeClaim(name string) Option {
 	return func(m *Middleware) error {
 		if name == "" {
-			return errors.New("bearer: empty scope claim name")
+			return errors.New("bearer: WithScopeClaim(\"\"): name the claim that holds the scopes")
+		}
+		if err := m.setOnce("WithScopeClaim", name); err != nil {
+			return err
 		}
 		m.scopeClaim = name
 		return nil
@@ -165,7 +216,10 @@ func WithAccessTokenProfile() Option {
 func WithRealm(realm string) Option {
 	return func(m *Middleware) error {
 		if strings.ContainsFunc(realm, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-			return errors.New("bearer: realm contains control characters")
+			return fmt.Errorf("bearer: WithRealm(%q): a realm cannot hold control characters", realm)
+		}
+		if err := m.setOnce("WithRealm", realm); err != nil {
+			return err
 		}
 		m.realm = realm
 		return nil
@@ -199,7 +253,10 @@ func WithValidator(fn func(ctx context.Context, t *Token) error) Option {
 func WithClock(now func() time.Time) Option {
 	return func(m *Middleware) error {
 		if now == nil {
-			return errors.New("bearer: nil clock")
+			return errors.New("bearer: WithClock(nil): pass a clock, or leave the option out for time.Now")
+		}
+		if err := m.setOnce("WithClock", ""); err != nil {
+			return err
 		}
 		m.clock = now
 		return nil
@@ -212,7 +269,10 @@ func WithClock(now func() time.Time) Option {
 func WithTokenType(typ string) Option {
 	return func(m *Middleware) error {
 		if typ = normalizeType(typ); typ == "" {
-			return errors.New("bearer: empty token type")
+			return errors.New("bearer: WithTokenType(\"\"): name the typ tokens must have, such as \"at+jwt\"")
+		}
+		if err := m.setOnce("WithTokenType", typ); err != nil {
+			return err
 		}
 		m.tokenType = typ
 		return nil
@@ -224,7 +284,10 @@ func WithTokenType(typ string) Option {
 func WithMaxTokenSize(n int) Option {
 	return func(m *Middleware) error {
 		if n <= 0 {
-			return fmt.Errorf("bearer: max token size %d is not positive", n)
+			return fmt.Errorf("bearer: WithMaxTokenSize(%d): the size must be positive", n)
+		}
+		if err := m.setOnce("WithMaxTokenSize", strconv.Itoa(n)); err != nil {
+			return err
 		}
 		m.maxSize = n
 		return nil
@@ -251,7 +314,10 @@ func WithExpiryOptional() Option {
 func WithTokenCache(entries int) Option {
 	return func(m *Middleware) error {
 		if entries < 0 {
-			return fmt.Errorf("bearer: token cache size %d is negative", entries)
+			return fmt.Errorf("bearer: WithTokenCache(%d): the size cannot be negative; 0 turns the cache off", entries)
+		}
+		if err := m.setOnce("WithTokenCache", strconv.Itoa(entries)); err != nil {
+			return err
 		}
 		m.cacheEntries = entries
 		return nil
