@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -376,4 +378,97 @@ func anyIssuerOnly(opts ...bearer.Option) []bearer.Option {
 // concern other things.
 func anyAudience(opts ...bearer.Option) []bearer.Option {
 	return append([]bearer.Option{bearer.WithoutAudienceCheck()}, opts...)
+}
+
+// problemJSON answers with an RFC 9457 problem document, and with the
+// realm of the middleware that answers, which MiddlewareFrom must find.
+func problemJSON(w http.ResponseWriter, r *http.Request, err error) {
+	e, _ := bearer.ErrorFrom(r.Context())
+	m := bearer.MiddlewareFrom(r.Context())
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(e.Status)
+	json.NewEncoder(w).Encode(map[string]any{
+		"type":   "https://api.example.com/problems/" + e.Code,
+		"title":  e.Description,
+		"status": e.Status,
+		"found":  m != nil && errors.Is(err, e.Err),
+	})
+}
+
+// TestErrorHandlerKeepsTheChallenge: a custom body costs none of the
+// headers RFC 6750 and RFC 9449 call for, and the handler finds the
+// middleware (its realm) and the error in the request's context.
+func TestErrorHandlerKeepsTheChallenge(t *testing.T) {
+	iss := bearertest.MustIssuer(bearertest.ES256)
+	idp := bearertest.NewServer(bearertest.ES256)
+	defer idp.Close()
+	idp.Keys.Fail(http.StatusInternalServerError)
+	for _, c := range []struct {
+		name   string
+		keys   bearer.KeySource
+		opts   []bearer.Option
+		header http.Header
+		path   string
+		status int
+		want   http.Header
+	}{
+		{"no token", iss.KeySource(), nil, nil, "/", 401,
+			http.Header{"Www-Authenticate": {`Bearer realm="api"`}}},
+		{"expired", iss.KeySource(), nil, bearerHeader(iss.MustMint(bearertest.Claims{"exp": 1})), "/", 401,
+			http.Header{"Www-Authenticate": {`Bearer realm="api", error="invalid_token", error_description="token expired"`}}},
+		{"missing scope", iss.KeySource(), nil, bearerHeader(iss.MustMint(nil)), "/admin", 403,
+			http.Header{"Www-Authenticate": {`Bearer realm="api", error="insufficient_scope", error_description="insufficient scope", scope="admin"`}}},
+		{"token required by the route", iss.KeySource(), []bearer.Option{bearer.WithCredentialsOptional()}, nil, "/me", 401,
+			http.Header{"Www-Authenticate": {`Bearer realm="api"`}}},
+		{"keys unavailable", bearer.RemoteJWKS(idp.JWKSURL, bearer.WithHTTPClient(idp.Client()), bearer.WithKeyWait(time.Millisecond)),
+			[]bearer.Option{bearer.WithLogger(slog.New(slog.DiscardHandler))}, bearerHeader(idp.MustMint(nil)), "/", 503,
+			http.Header{"Retry-After": nil, "Www-Authenticate": nil}},
+		{"DPoP", iss.KeySource(), []bearer.Option{bearer.WithDPoP(bearer.DPoP{Algorithms: []string{"ES256"}})}, nil, "/", 401,
+			http.Header{"Www-Authenticate": {`Bearer realm="api"`, `DPoP realm="api", algs="ES256"`}}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			m := newMiddleware(t, c.keys, anyIssuer(append([]bearer.Option{bearer.WithRealm("api"), bearer.WithErrorHandler(problemJSON)}, c.opts...)...)...)
+			mux := http.NewServeMux()
+			mux.Handle("/", whoami)
+			mux.Handle("/admin", bearer.RequireScopes("admin")(whoami))
+			mux.Handle("/me", bearer.RequireToken(whoami))
+			got := call(t, serve(t, m.Handler(mux)).URL+c.path, c.header)
+			var problem struct {
+				Status int  `json:"status"`
+				Found  bool `json:"found"`
+			}
+			json.Unmarshal([]byte(got.body), &problem)
+			if got.status != c.status || problem.Status != c.status || !problem.Found ||
+				got.header.Get("Content-Type") != "application/problem+json" || got.header.Get("Cache-Control") != "no-store" {
+				t.Errorf("got %d %s %q %q, want %d, a problem document with the middleware and the error", got.status,
+					got.header.Get("Content-Type"), got.header.Get("Cache-Control"), got.body, c.status)
+			}
+			for name, want := range c.want {
+				if name == "Retry-After" {
+					if got.header.Get(name) == "" {
+						t.Errorf("no Retry-After")
+					}
+					continue
+				}
+				if !slices.Equal(got.header[name], want) {
+					t.Errorf("%s: %q, want %q", name, got.header[name], want)
+				}
+			}
+		})
+	}
+}
+
+// TestRequireToken: behind a middleware that lets requests without a token
+// through, RequireToken refuses them, and lets any valid token through
+// whatever its scopes.
+func TestRequireToken(t *testing.T) {
+	iss := bearertest.MustIssuer(bearertest.HS256)
+	m := newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithCredentialsOptional(), bearer.WithRealm("api"))...)
+	srv := serve(t, m.Handler(bearer.RequireToken(whoami)))
+	if got := call(t, srv.URL, nil); got.status != 401 || got.challenge != `Bearer realm="api"` {
+		t.Errorf("no token: %d %q", got.status, got.challenge)
+	}
+	if got := call(t, srv.URL, bearerHeader(iss.MustMint(bearertest.Claims{"sub": "ann"}))); got.status != 200 || got.body != "ann " {
+		t.Errorf("token without scopes: %d %q", got.status, got.body)
+	}
 }
