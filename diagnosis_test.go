@@ -160,4 +160,3 @@ func TestRejectionsExplainedToTheOperatorOnly(t *testing.T) {
 		})
 	}
 }
-
