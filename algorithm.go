@@ -107,7 +107,7 @@ func parseAlgorithms(names []string) (algSet, error) {
 	for _, n := range names {
 		a := parseAlgorithm(n)
 		if a == algNone {
-			return 0, fmt.Errorf("bearer: unsupported algorithm %q", n)
+			return 0, unsupportedAlgorithm(n)
 		}
 		s |= setOf(a)
 	}
@@ -126,6 +126,21 @@ const (
 	maxRSABits     = 4096
 	maxRSAExponent = 1<<16 + 1
 )
+
+// unsupportedAlgorithm says why name is no algorithm, with the right
+// spelling when only the case is wrong (names are case-sensitive, RFC 7515
+// §4.1.1).
+func unsupportedAlgorithm(name string) error {
+	if strings.EqualFold(name, "none") {
+		return fmt.Errorf("bearer: algorithm %q: unsigned tokens are never accepted", name)
+	}
+	for a := algHS256; a < algCount; a++ {
+		if strings.EqualFold(algNames[a], name) {
+			return fmt.Errorf("bearer: unsupported algorithm %q: names are case-sensitive, use %q", name, algNames[a])
+		}
+	}
+	return fmt.Errorf("bearer: unsupported algorithm %q: use one of %s", name, asymmetricAlgs|hmacAlgs)
+}
 
 // algorithmsFor is the set of algorithms a public key can verify: the key
 // type decides (RFC 8725 §3.1), never the token.

@@ -162,6 +162,9 @@ type dpopConfig struct {
 // WithDPoP enables DPoP (RFC 9449) as cfg says.
 func WithDPoP(cfg DPoP) Option {
 	return func(m *Middleware) error {
+		if err := m.setOnce("WithDPoP", ""); err != nil {
+			return err
+		}
 		d := &dpopConfig{required: cfg.Required, window: cfg.Window, replay: cfg.Replay, nonces: cfg.Nonces}
 		d.allow = asymmetricAlgs
 		if cfg.Algorithms != nil {

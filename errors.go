@@ -165,6 +165,31 @@ func copyError(err error) error {
 
 func errNilOption(what string) error { return fmt.Errorf("bearer: nil %s", what) }
 
+// noUsableKey is ErrNoUsableKey for a key set of n keys, all skipped:
+// the reasons of the first maxListed, so that the set can be fixed.
+func noUsableKey(n int, skipped []skippedKey) error {
+	if n == 0 {
+		return fmt.Errorf("%w: the key set has no keys", ErrNoUsableKey)
+	}
+	var b strings.Builder
+	for i, s := range skipped {
+		if i == maxListed {
+			fmt.Fprintf(&b, "; and %d more", len(skipped)-i)
+			break
+		}
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		if s.kid == "" {
+			fmt.Fprintf(&b, "key %d (no kid): ", i+1)
+		} else {
+			fmt.Fprintf(&b, "key %d (kid %q): ", i+1, s.kid)
+		}
+		b.WriteString(strings.TrimPrefix(s.reason.Error(), "bearer: "))
+	}
+	return fmt.Errorf("%w: none of the %d keys of the set can verify tokens: %s", ErrNoUsableKey, n, b.String())
+}
+
 // within puts err, a configuration error, in the context where, keeping
 // one "bearer: " prefix: "bearer: issuer "x": key too weak: ...", not
 // "bearer: issuer "x": bearer: key too weak: ...". errors.Is and As see err.

@@ -73,7 +73,7 @@ func openTrusted(ti TrustedIssuer, env sourceEnv, ms *multiStore) (keyStore, err
 	}
 	store, err := ti.Keys.open(env)
 	if err != nil {
-		return nil, fmt.Errorf("bearer: issuer %q: %w", ti.Issuer, err)
+		return nil, within(fmt.Sprintf("issuer %q", ti.Issuer), err)
 	}
 	iss := ti.Issuer
 	if bound := store.issuers(); bound != nil {

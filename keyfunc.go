@@ -188,9 +188,9 @@ func KeySetJSON(jwks []byte) (KeySource, error) {
 type keySetSource []json.RawMessage
 
 func (s keySetSource) open(env sourceEnv) (keyStore, error) {
-	keys, _ := parseKeys(s, keyPolicy{allow: env.allow, symmetric: true})
+	keys, skipped := parseKeys(s, keyPolicy{allow: env.allow, symmetric: true})
 	if len(keys) == 0 {
-		return nil, fmt.Errorf("%w in key set", ErrNoUsableKey)
+		return nil, noUsableKey(len(s), skipped)
 	}
 	return newStaticStore(keys), nil
 }

@@ -34,6 +34,9 @@ type ResourceMetadata struct {
 // without query or fragment.
 func WithResourceMetadata(md ResourceMetadata) Option {
 	return func(m *Middleware) error {
+		if err := m.setOnce("WithResourceMetadata", ""); err != nil {
+			return err
+		}
 		u, err := checkURL(md.Resource)
 		if err != nil || u.RawQuery != "" || u.Fragment != "" {
 			return errors.New("bearer: ResourceMetadata.Resource must be an https URL without query or fragment")
