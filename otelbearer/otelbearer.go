@@ -1,5 +1,6 @@
 // Package otelbearer records the events of a bearer middleware as
-// OpenTelemetry metrics:
+// OpenTelemetry metrics, and the causes of its refusals as events of the
+// request's span:
 //
 //	obs, err := otelbearer.New(otel.GetMeterProvider())
 //	...
@@ -7,13 +8,18 @@
 //
 // The metrics, all under the meter "github.com/bearerauth/bearer":
 //
-//	bearer.tokens              counter    {token}  tokens verified or rejected
-//	    bearer.outcome         "verified" | "rejected"
+//	bearer.tokens              counter    {request} requests by how they were authenticated:
+//	                                               each request the middleware does not skip, once
+//	    bearer.outcome         "verified" | "rejected" | "anonymous" (no token, let through by the Mode)
 //	    bearer.cached          true when the verified-token cache answered (verified only)
 //	    bearer.error           OAuth error code: "invalid_token", "invalid_request",
 //	                           "insufficient_scope", "temporarily_unavailable", or
 //	                           "no_token" (rejected only)
 //	    bearer.reason          the answer's fixed description, e.g. "token expired" (rejected only)
+//	bearer.access.denied       counter    {request} requests a rule refused after the middleware admitted
+//	                                               them (Require, RequireScopes, Authorize, the adapters' scopes)
+//	    bearer.error           "insufficient_scope", or "no_token" for a route that needs a token
+//	    bearer.reason          the answer's fixed description, e.g. "insufficient scope"
 //	bearer.key.fetches         counter    {fetch}  fetches of JWKS and discovery documents
 //	    url.full, bearer.fetch.trigger ("initial" | "scheduled" | "key-miss"),
 //	    http.response.status_code (0 without an answer), bearer.outcome ("success" | "failure")
@@ -26,18 +32,24 @@
 //	bearer.keys.expired        counter    {event}  cached keys dropped after the maximum staleness; url.full
 //
 // Attribute values are all bounded sets: no token, subject or kid is ever
-// an attribute.
+// an attribute, nor the cause of a refusal, which says what was expected
+// and what arrived. That cause goes to the request's span instead, when it
+// is recording: an event "bearer.token.rejected" or "bearer.access.denied"
+// with bearer.error, bearer.reason and bearer.cause (the error's text, cut
+// to 1 KiB). It never holds the token or a signature.
 package otelbearer
 
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 
 	"github.com/bearerauth/bearer"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // ScopeName is the name of the meter the metrics are recorded with.
@@ -47,6 +59,7 @@ const ScopeName = "github.com/bearerauth/bearer"
 // concurrent use.
 type Observer struct {
 	tokens        metric.Int64Counter
+	denied        metric.Int64Counter
 	fetches       metric.Int64Counter
 	fetchDuration metric.Float64Histogram
 	keys          metric.Int64Gauge
@@ -55,9 +68,9 @@ type Observer struct {
 	stale         metric.Int64Counter
 	expired       metric.Int64Counter
 
-	verified, verifiedCached metric.AddOption
-	rejected                 sync.Map // code and description → metric.AddOption
-	reasons                  atomic.Int64
+	verified, verifiedCached, anonymous metric.AddOption
+	rejected, denials                   sync.Map // code and description → metric.AddOption
+	reasons                             atomic.Int64
 }
 
 var _ bearer.Observer = (*Observer)(nil)
@@ -71,6 +84,7 @@ func New(mp metric.MeterProvider) (*Observer, error) {
 	o := &Observer{
 		verified:       metric.WithAttributeSet(attribute.NewSet(attribute.String("bearer.outcome", "verified"), attribute.Bool("bearer.cached", false))),
 		verifiedCached: metric.WithAttributeSet(attribute.NewSet(attribute.String("bearer.outcome", "verified"), attribute.Bool("bearer.cached", true))),
+		anonymous:      metric.WithAttributeSet(attribute.NewSet(attribute.String("bearer.outcome", "anonymous"))),
 	}
 	var errs []error
 	counter := func(name, unit, desc string) metric.Int64Counter {
@@ -78,7 +92,8 @@ func New(mp metric.MeterProvider) (*Observer, error) {
 		errs = append(errs, err)
 		return c
 	}
-	o.tokens = counter("bearer.tokens", "{token}", "Bearer tokens verified or rejected.")
+	o.tokens = counter("bearer.tokens", "{request}", "Requests by how they were authenticated.")
+	o.denied = counter("bearer.access.denied", "{request}", "Requests a rule refused after authentication.")
 	o.fetches = counter("bearer.key.fetches", "{fetch}", "Fetches of JWKS and discovery documents.")
 	o.skipped = counter("bearer.keys.skipped", "{key}", "Keys of fetched sets that were not kept.")
 	o.misses = counter("bearer.key.misses", "{miss}", "Tokens whose kid was not in the cached key set.")
@@ -107,30 +122,73 @@ func (o *Observer) TokenVerified(ctx context.Context, _ *bearer.Token, cached bo
 }
 
 // maxReasons bounds the distinct reasons recorded: the package's own are
-// fixed texts, but a validator may return an *Error with any description,
-// and a metric attribute must not grow without bound.
+// fixed texts, but a validator or a rule may return an *Error with any
+// description, and a metric attribute must not grow without bound.
 const maxReasons = 64
 
+// maxCause bounds the cause recorded on a span, in bytes.
+const maxCause = 1024
+
 // TokenRejected counts a rejected token by its code and description
-// ("other" beyond the first maxReasons distinct ones).
+// ("other" beyond the first maxReasons distinct ones), and records its
+// cause on the request's span.
 func (o *Observer) TokenRejected(ctx context.Context, e *bearer.Error) {
+	opt := o.option(&o.rejected, e, attribute.String("bearer.outcome", "rejected"))
+	o.tokens.Add(ctx, 1, opt)
+	spanEvent(ctx, "bearer.token.rejected", e)
+}
+
+// Anonymous counts a request without a token that the Mode let through.
+func (o *Observer) Anonymous(ctx context.Context) {
+	o.tokens.Add(ctx, 1, o.anonymous)
+}
+
+// AccessDenied counts a request a rule refused, by code and description,
+// and records its cause on the request's span.
+func (o *Observer) AccessDenied(ctx context.Context, _ *bearer.Token, e *bearer.Error) {
+	o.denied.Add(ctx, 1, o.option(&o.denials, e))
+	spanEvent(ctx, "bearer.access.denied", e)
+}
+
+// option returns the attributes of e's answer, with extra, made once per
+// code and description and kept in cache.
+func (o *Observer) option(cache *sync.Map, e *bearer.Error, extra ...attribute.KeyValue) metric.AddOption {
 	key := e.Code + "\x00" + e.Description
-	opt, ok := o.rejected.Load(key)
-	if !ok {
-		reason := e.Description
-		if o.reasons.Add(1) > maxReasons {
-			reason, key = "other", e.Code+"\x00\x00other"
-		}
-		code := e.Code
-		if code == "" {
-			code = "no_token"
-		}
-		opt, _ = o.rejected.LoadOrStore(key, metric.WithAttributeSet(attribute.NewSet(
-			attribute.String("bearer.outcome", "rejected"),
-			attribute.String("bearer.error", code),
-			attribute.String("bearer.reason", reason))))
+	if opt, ok := cache.Load(key); ok {
+		return opt.(metric.AddOption)
 	}
-	o.tokens.Add(ctx, 1, opt.(metric.AddOption))
+	reason := e.Description
+	if o.reasons.Add(1) > maxReasons {
+		reason, key = "other", e.Code+"\x00\x00other"
+	}
+	attrs := append(extra, attribute.String("bearer.error", code(e)), attribute.String("bearer.reason", reason))
+	opt, _ := cache.LoadOrStore(key, metric.WithAttributeSet(attribute.NewSet(attrs...)))
+	return opt.(metric.AddOption)
+}
+
+func code(e *bearer.Error) string {
+	if e.Code == "" {
+		return "no_token"
+	}
+	return e.Code
+}
+
+// spanEvent records e on the span of ctx, if it is recording: the cause,
+// which says what was expected and what arrived, belongs there and in
+// logs, not in metric attributes.
+func spanEvent(ctx context.Context, name string, e *bearer.Error) {
+	span := trace.SpanFromContext(ctx)
+	if !span.IsRecording() {
+		return
+	}
+	cause := e.Error()
+	if len(cause) > maxCause {
+		cause = strings.ToValidUTF8(cause[:maxCause], "") + "…"
+	}
+	span.AddEvent(name, trace.WithAttributes(
+		attribute.String("bearer.error", code(e)),
+		attribute.String("bearer.reason", e.Description),
+		attribute.String("bearer.cause", cause)))
 }
 
 // KeysFetched records a fetch, its duration, and the keys it brought.

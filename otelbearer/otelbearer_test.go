@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/bearerauth/bearer"
@@ -13,6 +15,8 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 )
 
 // collect returns the points of the metric name, by their attributes.
@@ -193,5 +197,93 @@ func TestReasonsBounded(t *testing.T) {
 	}
 	if other := got["bearer.error=invalid_token,bearer.outcome=rejected,bearer.reason=other"]; other != 200-64 {
 		t.Errorf("other = %v, want %d", other, 200-64)
+	}
+}
+
+// TestRequestsCountedOnceAndCausesOnSpans: each request is counted once by
+// how it was authenticated, anonymous ones apart from rejected tokens;
+// rule refusals are counted as access denied; the causes, which say what
+// was expected and what arrived, go to the span, never to a metric.
+func TestRequestsCountedOnceAndCausesOnSpans(t *testing.T) {
+	reader, obs := setup(t)
+	spans := tracetest.NewSpanRecorder()
+	tracer := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans)).Tracer("test")
+	iss := bearertest.MustIssuer(bearertest.ES256)
+	m, err := bearer.New(iss.KeySource(), bearer.WithObserver(obs), bearer.WithCredentialsOptional(), bearer.WithTokenCache(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	mux := http.NewServeMux()
+	mux.Handle("/", http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	mux.Handle("/admin", bearer.RequireScopes("admin")(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})))
+	traced := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, span := tracer.Start(r.Context(), r.URL.Path)
+		defer span.End()
+		m.Handler(mux).ServeHTTP(w, r.WithContext(ctx))
+	})
+	srv := httptest.NewServer(traced)
+	defer srv.Close()
+
+	reader1 := iss.MustMint(bearertest.Claims{"scope": "read"})
+	for _, c := range []struct {
+		path, token string
+		status      int
+	}{
+		{"/", "", 200},
+		{"/", iss.MustMint(bearertest.Claims{"exp": 1}), 401},
+		{"/admin", reader1, 403},
+		{"/admin", "", 401},
+	} {
+		if got := get(t, srv.URL+c.path, c.token); got != c.status {
+			t.Errorf("%s: %d, want %d", c.path, got, c.status)
+		}
+	}
+
+	tokens := collect(t, reader, "bearer.tokens")
+	for k, v := range map[string]float64{
+		"bearer.outcome=anonymous":                                                       2,
+		"bearer.cached=false,bearer.outcome=verified":                                    1,
+		"bearer.error=invalid_token,bearer.outcome=rejected,bearer.reason=token expired": 1,
+	} {
+		if tokens[k] != v {
+			t.Errorf("bearer.tokens{%s} = %v, want %v; all: %v", k, tokens[k], v, tokens)
+		}
+	}
+	denied := collect(t, reader, "bearer.access.denied")
+	if len(denied) != 2 || denied["bearer.error=insufficient_scope,bearer.reason=insufficient scope"] != 1 ||
+		denied["bearer.error=no_token,bearer.reason=bearer token required"] != 1 {
+		t.Errorf("bearer.access.denied = %v", denied)
+	}
+	for series := range tokens {
+		if strings.Contains(series, "1970") {
+			t.Errorf("a cause in a metric attribute: %s", series)
+		}
+	}
+
+	causes := map[string][]string{}
+	for _, s := range spans.Ended() {
+		for _, e := range s.Events() {
+			for _, a := range e.Attributes {
+				if a.Key == "bearer.cause" {
+					causes[s.Name()+" "+e.Name] = append(causes[s.Name()+" "+e.Name], a.Value.AsString())
+				}
+			}
+		}
+	}
+	for k, want := range map[string]string{
+		"/ bearer.token.rejected":     "bearer: token expired: exp 1970-01-01T00:00:01Z, now ",
+		"/admin bearer.access.denied": `bearer: insufficient scope: want admin, the token has ["read"]`,
+	} {
+		if !slices.ContainsFunc(causes[k], func(c string) bool { return strings.HasPrefix(c, want) }) {
+			t.Errorf("span event %s: causes %q, want %q", k, causes[k], want)
+		}
+	}
+	for _, list := range causes {
+		for _, cause := range list {
+			if strings.Contains(cause, reader1) {
+				t.Error("a span has the token")
+			}
+		}
 	}
 }
