@@ -28,8 +28,11 @@ func main() {
 		log.Fatal(err)
 	}
 	defer auth.Close()
-	demo.PrintCurl(os.Stdout, "Echo", *addr, "", issuer)
-	if err := demo.ListenAndServe(*addr, routes(auth)); err != nil {
+	err = demo.ListenAndServe(*addr, routes(auth), func(addr string) {
+		demo.PrintCurl(os.Stdout, "Echo", addr, "", issuer)
+	})
+	if err != nil {
+		auth.Close()
 		log.Fatal(err)
 	}
 }

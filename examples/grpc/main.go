@@ -41,7 +41,11 @@ func main() {
 	defer stop()
 	if *method != "" {
 		if err := call(ctx, os.Stdout, *addr, *method, *token); err != nil {
-			log.Fatal(err)
+			if !errors.Is(err, errRefused) { // a refusal is already printed
+				log.Print(err)
+			}
+			stop()
+			os.Exit(1)
 		}
 		return
 	}
@@ -148,8 +152,14 @@ func unary(name string, reply func(ctx context.Context) string) grpc.MethodDesc 
 	}
 }
 
+// errRefused: the call ended with an error status, printed with its
+// www-authenticate trailer.
+var errRefused = errors.New("call refused")
+
 // call calls method on the server at addr with token, and prints the
-// answers, or the status and the www-authenticate trailer of a refusal.
+// answers, or the status and the www-authenticate trailer of a refusal,
+// which it then returns as errRefused: a script running the client sees it
+// fail.
 func call(ctx context.Context, out io.Writer, addr, method, token string) error {
 	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
@@ -181,7 +191,7 @@ func call(ctx context.Context, out io.Writer, addr, method, token string) error 
 		for _, c := range trailer.Get("www-authenticate") {
 			fmt.Fprintf(out, "www-authenticate: %s\n", c)
 		}
-		return nil
+		return fmt.Errorf("%w: %s", errRefused, st.Code())
 	}
 	return err
 }

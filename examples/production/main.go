@@ -55,12 +55,12 @@ func main() {
 		log.Fatal(err)
 	}
 
-	a.printUsage(os.Stdout, *addr)
 	// Ctrl-C drains the requests in flight first ...
-	if err := demo.ListenAndServe(*addr, a.routes()); err != nil {
-		log.Print(err)
-	}
+	err = demo.ListenAndServe(*addr, a.routes(), func(addr string) { a.printUsage(os.Stdout, addr) })
 	a.Close() // ... then stops the key refresh: nothing is left running
+	if err != nil {
+		log.Fatal(err)
+	}
 }
 
 // app is the service and the two providers it trusts.

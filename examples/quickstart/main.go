@@ -14,10 +14,13 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -41,19 +44,30 @@ const (
 )
 
 func main() {
-	addr := flag.String("addr", "127.0.0.1:8080", "listen address")
-	flag.Parse()
+	if err := run(os.Args[1:], os.Stdout); err != nil {
+		log.Print(err)
+		os.Exit(1)
+	}
+}
+
+// run serves the demo until Ctrl-C: nil then, else why it could not (a
+// busy port, say), before it prints anything.
+func run(args []string, out io.Writer) error {
+	flags := flag.NewFlagSet("quickstart", flag.ContinueOnError)
+	addr := flags.String("addr", "127.0.0.1:8080", "listen address")
+	if err := flags.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
 
 	app, err := newApp("http://" + *addr)
 	if err != nil {
-		log.Fatal(err)
+		return err
 	}
 	defer app.Close()
-
-	printUsage("http://" + *addr)
-	if err := demo.ListenAndServe(*addr, app.routes()); err != nil {
-		log.Print(err)
-	}
+	return demo.ListenAndServe(*addr, app.routes(), func(addr string) { printUsage(out, "http://"+addr) })
 }
 
 // app is the API: an issuer of its own for /login, the middleware that
@@ -190,8 +204,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	json.NewEncoder(w).Encode(v)
 }
 
-func printUsage(base string) {
-	fmt.Printf(`quickstart API listening on %[1]s
+func printUsage(out io.Writer, base string) {
+	fmt.Fprintf(out, `quickstart API listening on %[1]s
 
 Demo users: alice / wonderland (notes:read notes:write), bob / builder (notes:read)
 

@@ -2,11 +2,61 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 )
+
+// TestMain runs the command itself, as go run would, when the test
+// binary is started with QUICKSTART_ARGS: the tests below check its exit
+// status.
+func TestMain(m *testing.M) {
+	if args, ok := os.LookupEnv("QUICKSTART_ARGS"); ok {
+		os.Args = append([]string{"quickstart"}, strings.Fields(args)...)
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// busyPort returns the address of a port another listener holds.
+func busyPort(t *testing.T) string {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { lis.Close() })
+	return lis.Addr().String()
+}
+
+// TestBusyPort: on a port that is taken, the quickstart says why and exits
+// with status 1, without announcing that it listens.
+func TestBusyPort(t *testing.T) {
+	var out strings.Builder
+	if err := run([]string{"-addr", busyPort(t)}, &out); err == nil {
+		t.Fatal("run on a busy port: no error")
+	}
+	if out.Len() > 0 {
+		t.Errorf("printed on a busy port:\n%s", out.String())
+	}
+
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "QUICKSTART_ARGS=-addr "+busyPort(t))
+	output, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+		t.Errorf("exit: %v, want status 1; output:\n%s", err, output)
+	}
+	if strings.Contains(string(output), "listening") || !strings.Contains(string(output), "address already in use") {
+		t.Errorf("output:\n%s\nwant the error, and no \"listening\"", output)
+	}
+}
 
 // start runs the demo on a real HTTP server for the test.
 func start(t *testing.T) *client {

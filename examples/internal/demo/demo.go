@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -64,11 +65,18 @@ Ctrl-C stops it.
 `, title, addr, prefix, admin, user)
 }
 
-// ListenAndServe serves h on addr until Ctrl-C or SIGTERM, then shuts
-// down gracefully: it returns once the requests in flight are done, so that
-// what the handler uses can be closed after it.
-func ListenAndServe(addr string, h http.Handler) error {
-	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 5 * time.Second}
+// ListenAndServe binds addr, then calls ready with the address it got (to
+// print what to try: only once the port is ours, so that a busy port is an
+// error, not a "listening" line), then serves h until Ctrl-C or SIGTERM,
+// and shuts down gracefully: it returns once the requests in flight are
+// done, so that what the handler uses can be closed after it.
+func ListenAndServe(addr string, h http.Handler, ready func(addr string)) error {
+	lis, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	ready(lis.Addr().String())
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	drained := make(chan error, 1)
@@ -78,9 +86,9 @@ func ListenAndServe(addr string, h http.Handler) error {
 		defer cancel()
 		drained <- srv.Shutdown(shutdown)
 	}()
-	if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+	if err := srv.Serve(lis); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
-	// ListenAndServe returns as soon as Shutdown begins; wait for it.
+	// Serve returns as soon as Shutdown begins; wait for it.
 	return <-drained
 }
