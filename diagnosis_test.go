@@ -160,3 +160,34 @@ func TestRejectionsExplainedToTheOperatorOnly(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkRejection measures the answers to bad tokens, whose causes are
+// built on failure only: an expired token (after the signature check) and
+// one of another issuer (before it).
+//
+//	go test -run '^$' -bench Rejection -benchmem .
+func BenchmarkRejection(b *testing.B) {
+	iss := bearertest.MustIssuer(bearertest.HS256)
+	for _, c := range []struct {
+		name  string
+		token string
+	}{
+		{"expired", iss.MustMint(bearertest.Claims{"exp": 1})},
+		{"issuer", iss.MustMint(bearertest.Claims{"iss": "https://elsewhere.example"})},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			m, err := bearer.New(iss.KeySource(), bearer.WithIssuer(iss.Issuer()))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer m.Close()
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := m.Verify(ctx, c.token); err == nil {
+					b.Fatal("accepted")
+				}
+			}
+		})
+	}
+}
