@@ -79,6 +79,12 @@ func TestRejectionsExplainedToTheOperatorOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	mint := func(claims bearertest.Claims) string { return es.MustMint(claims) }
+	// trust is the issuer and audience New requires, then opts.
+	trust := func(iss, aud string, opts ...bearer.Option) []bearer.Option {
+		return append([]bearer.Option{bearer.WithIssuer(iss), bearer.WithAudience(aud)}, opts...)
+	}
+	esTrust := trust(es.Issuer(), "api")
+	rsTrust := trust(rs.Issuer(), bearertest.DefaultAudience)
 	cases := []struct {
 		name     string
 		src      bearer.KeySource
@@ -88,39 +94,39 @@ func TestRejectionsExplainedToTheOperatorOnly(t *testing.T) {
 		detail   string // in the cause
 		received string // the value from the token, in the cause only
 	}{
-		{"issuer without its trailing slash", es.KeySource(), []bearer.Option{bearer.WithIssuer(es.Issuer() + "/")}, mint(nil), bearer.ErrIssuer,
+		{"issuer without its trailing slash", es.KeySource(), trust(es.Issuer()+"/", "api"), mint(nil), bearer.ErrIssuer,
 			`iss "` + es.Issuer() + `" is not one of ["` + es.Issuer() + `/"]`, ""},
-		{"no issuer", es.KeySource(), []bearer.Option{bearer.WithIssuer(es.Issuer())}, mint(bearertest.Claims{"iss": nil}), bearer.ErrIssuer,
+		{"no issuer", es.KeySource(), esTrust, mint(bearertest.Claims{"iss": nil}), bearer.ErrIssuer,
 			`the token has no iss; want one of ["` + es.Issuer() + `"]`, ""},
-		{"long issuer with control characters", es.KeySource(), []bearer.Option{bearer.WithIssuer(es.Issuer())}, mint(bearertest.Claims{"iss": hostile}), bearer.ErrIssuer,
+		{"long issuer with control characters", es.KeySource(), esTrust, mint(bearertest.Claims{"iss": hostile}), bearer.ErrIssuer,
 			`iss "` + strings.Repeat("A", 128) + `"… is not one of`, "AAAAAAAAAAAAAAAA"},
-		{"foreign audience", es.KeySource(), []bearer.Option{bearer.WithAudience("orders")}, mint(bearertest.Claims{"aud": []string{"billing", "crm"}}), bearer.ErrAudience,
+		{"foreign audience", es.KeySource(), trust(es.Issuer(), "orders"), mint(bearertest.Claims{"aud": []string{"billing", "crm"}}), bearer.ErrAudience,
 			`aud ["billing" "crm"] names none of ["orders"]`, "billing"},
-		{"no audience", es.KeySource(), []bearer.Option{bearer.WithAudience("orders")}, mint(bearertest.Claims{"aud": nil}), bearer.ErrAudience,
+		{"no audience", es.KeySource(), trust(es.Issuer(), "orders"), mint(bearertest.Claims{"aud": nil}), bearer.ErrAudience,
 			`the token has no aud; want one of ["orders"]`, ""},
-		{"token type", es.KeySource(), []bearer.Option{bearer.WithTokenType("at+jwt")}, mint(nil), bearer.ErrTokenType,
+		{"token type", es.KeySource(), trust(es.Issuer(), "api", bearer.WithTokenType("at+jwt")), mint(nil), bearer.ErrTokenType,
 			`typ "JWT", want "at+jwt"`, ""},
-		{"algorithm outside the allowlist", bearer.PublicKey(rs.PublicKey()), []bearer.Option{bearer.WithAlgorithms("PS256")}, rs.MustMint(nil), bearer.ErrAlgorithm,
+		{"algorithm outside the allowlist", bearer.PublicKey(rs.PublicKey()), trust(rs.Issuer(), bearertest.DefaultAudience, bearer.WithAlgorithms("PS256")), rs.MustMint(nil), bearer.ErrAlgorithm,
 			`alg RS256; allowed: PS256`, ""},
-		{"alg none", es.KeySource(), nil, unsigned(`{"alg":"none"}`, `{}`), bearer.ErrAlgorithm,
+		{"alg none", es.KeySource(), esTrust, unsigned(`{"alg":"none"}`, `{}`), bearer.ErrAlgorithm,
 			`alg "none" is not a signature algorithm this package verifies`, ""},
-		{"unknown alg", es.KeySource(), nil, unsigned(`{"alg":"HS257"}`, `{}`), bearer.ErrAlgorithm,
+		{"unknown alg", es.KeySource(), esTrust, unsigned(`{"alg":"HS257"}`, `{}`), bearer.ErrAlgorithm,
 			`alg "HS257" is not`, "HS257"},
-		{"alg the key does not verify", rs.KeySource(), nil, unsigned(`{"alg":"PS256","kid":"`+rs.KeyID()+`"}`, `{}`), bearer.ErrAlgorithm,
+		{"alg the key does not verify", rs.KeySource(), rsTrust, unsigned(`{"alg":"PS256","kid":"`+rs.KeyID()+`"}`, `{"iss":"`+rs.Issuer()+`"}`), bearer.ErrAlgorithm,
 			`alg PS256, but the 1 key(s) for kid "` + rs.KeyID() + `" verify RS256`, ""},
-		{"expired", es.KeySource(), nil, mint(bearertest.Claims{"exp": now.Add(-time.Hour).Unix()}), bearer.ErrExpired,
+		{"expired", es.KeySource(), esTrust, mint(bearertest.Claims{"exp": now.Add(-time.Hour).Unix()}), bearer.ErrExpired,
 			`exp 2029-12-31T23:00:00Z, now 2030-01-01T00:00:00Z (leeway 30s)`, ""},
-		{"not yet valid", es.KeySource(), nil, mint(bearertest.Claims{"nbf": now.Add(time.Hour).Unix()}), bearer.ErrNotYetValid,
+		{"not yet valid", es.KeySource(), esTrust, mint(bearertest.Claims{"nbf": now.Add(time.Hour).Unix()}), bearer.ErrNotYetValid,
 			`nbf 2030-01-01T01:00:00Z, now 2030-01-01T00:00:00Z (leeway 30s)`, ""},
-		{"issued in the future", es.KeySource(), nil, mint(bearertest.Claims{"iat": now.Add(time.Hour).Unix()}), bearer.ErrNotYetValid,
+		{"issued in the future", es.KeySource(), esTrust, mint(bearertest.Claims{"iat": now.Add(time.Hour).Unix()}), bearer.ErrNotYetValid,
 			`iat 2030-01-01T01:00:00Z, now 2030-01-01T00:00:00Z (leeway 30s)`, ""},
-		{"missing claim", es.KeySource(), []bearer.Option{bearer.WithRequiredClaims("sub", "tenant")}, mint(bearertest.Claims{"sub": "ann"}), bearer.ErrMissingClaim,
+		{"missing claim", es.KeySource(), trust(es.Issuer(), "api", bearer.WithRequiredClaims("sub", "tenant")), mint(bearertest.Claims{"sub": "ann"}), bearer.ErrMissingClaim,
 			`the token has no "tenant" claim`, ""},
-		{"missing registered claim", es.KeySource(), []bearer.Option{bearer.WithRequiredClaims("jti")}, mint(nil), bearer.ErrMissingClaim,
+		{"missing registered claim", es.KeySource(), trust(es.Issuer(), "api", bearer.WithRequiredClaims("jti")), mint(nil), bearer.ErrMissingClaim,
 			`the token has no "jti" claim`, ""},
-		{"unknown kid", es.KeySource(), nil, rotated, bearer.ErrUnknownKey,
+		{"unknown kid", es.KeySource(), esTrust, rotated, bearer.ErrUnknownKey,
 			`kid "rotated-away" is not in the key set, which holds 1 key(s) with kids ["` + kid + `"]`, "rotated-away"},
-		{"signature", es.KeySource(), nil, forged, bearer.ErrSignature,
+		{"signature", es.KeySource(), esTrust, forged, bearer.ErrSignature,
 			`no key of the 1 for kid "` + kid + `" and alg ES256 verifies it`, ""},
 	}
 	for _, c := range cases {
@@ -176,7 +182,7 @@ func BenchmarkRejection(b *testing.B) {
 		{"issuer", iss.MustMint(bearertest.Claims{"iss": "https://elsewhere.example"})},
 	} {
 		b.Run(c.name, func(b *testing.B) {
-			m, err := bearer.New(iss.KeySource(), bearer.WithIssuer(iss.Issuer()))
+			m, err := bearer.New(iss.KeySource(), bearer.WithIssuer(iss.Issuer()), bearer.WithoutAudienceCheck())
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -19,8 +19,8 @@ import (
 func TestWithLoggerLogsEveryRequest(t *testing.T) {
 	iss := bearertest.MustIssuer(bearertest.HS256)
 	var l logs
-	m := newMiddleware(t, iss.KeySource(), bearer.WithLogger(slog.New(&l)),
-		bearer.WithCredentialsOptional(), bearer.WithTokenCache(0))
+	m := newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithLogger(slog.New(&l)),
+		bearer.WithCredentialsOptional(), bearer.WithTokenCache(0))...)
 	mux := http.NewServeMux()
 	mux.Handle("/", whoami)
 	mux.Handle("/admin", bearer.RequireScopes("admin")(whoami))
@@ -57,7 +57,7 @@ func TestNoLoggerNoRequestLogs(t *testing.T) {
 	defer slog.SetDefault(slog.Default())
 	slog.SetDefault(slog.New(&l))
 	iss := bearertest.MustIssuer(bearertest.HS256)
-	srv := serve(t, newMiddleware(t, iss.KeySource()).Handler(whoami))
+	srv := serve(t, newMiddleware(t, iss.KeySource(), anyIssuer()...).Handler(whoami))
 	call(t, srv.URL, bearerHeader(iss.MustMint(bearertest.Claims{"exp": 1})))
 	call(t, srv.URL, bearerHeader(iss.MustMint(nil)))
 	if got := l.all(); got != "" {
@@ -73,7 +73,7 @@ func TestKeySourceLogLines(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := newIdP(t, bearertest.ES256)
 		var l logs
-		m := newMiddleware(t, bearer.Discover(srv.URL, bearer.WithHTTPClient(srv.Client())), bearer.WithLogger(slog.New(&l)))
+		m := newMiddleware(t, bearer.Discover(srv.URL, bearer.WithHTTPClient(srv.Client())), anyAudience(bearer.WithLogger(slog.New(&l)))...)
 		mustReady(t, m)
 		jwks := srv.JWKSURL
 		discovery := srv.URL + bearertest.DiscoveryPath
@@ -102,7 +102,7 @@ func TestDiscoveryFailureLogLine(t *testing.T) {
 		srv := newIdP(t, bearertest.ES256)
 		srv.Discovery.Fail(http.StatusNotFound)
 		var l logs
-		m := newMiddleware(t, bearer.Discover(srv.URL, bearer.WithHTTPClient(srv.Client())), bearer.WithLogger(slog.New(&l)))
+		m := newMiddleware(t, bearer.Discover(srv.URL, bearer.WithHTTPClient(srv.Client())), anyAudience(bearer.WithLogger(slog.New(&l)))...)
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		m.Ready(ctx)
@@ -118,7 +118,7 @@ func TestDiscoveryFailureLogLine(t *testing.T) {
 func TestRemoteUnknownKidExplained(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := newIdP(t, bearertest.ES256)
-		m := newRemote(t, srv, nil)
+		m := newRemote(t, srv, nil, anyIssuer()...)
 		mustReady(t, m)
 		tok, err := srv.MintWithHeader(map[string]any{"kid": "gone"}, nil)
 		if err != nil {

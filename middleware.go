@@ -205,10 +205,10 @@ func (m *Middleware) checkProfile() error {
 		return fmt.Errorf("%w: WithoutAudienceCheck conflicts with WithAccessTokenProfile, which requires the audience check (RFC 9068 §4)", ErrConfig)
 	}
 	if m.tokenType != "at+jwt" {
-		return fmt.Errorf("%w: WithTokenType(%q) contradicts the at+jwt of WithAccessTokenProfile", ErrConflictingOptions, m.tokenType)
+		return fmt.Errorf("%w: WithTokenType(%q) contradicts the at+jwt of WithAccessTokenProfile", ErrConfig, m.tokenType)
 	}
 	if m.expiryOptional {
-		return fmt.Errorf("%w: WithExpiryOptional contradicts WithAccessTokenProfile, whose tokens must have exp (RFC 9068 §2.2)", ErrConflictingOptions)
+		return fmt.Errorf("%w: WithExpiryOptional contradicts WithAccessTokenProfile, whose tokens must have exp (RFC 9068 §2.2)", ErrConfig)
 	}
 	if len(m.audiences) > 0 {
 		return nil

@@ -13,23 +13,18 @@ import (
 // An Option configures a Middleware in New.
 type Option func(m *Middleware) error
 
-// ErrConflictingOptions: New was given options that contradict each other,
-// such as one option twice with different values
-// (WithCredentialsOptional, then WithMode(AllowFailed)). Options never
-// silently override each other.
-var ErrConflictingOptions = errors.New("bearer: conflicting options")
-
 // setOnce records that the option name was given, with value. Given again
-// with another value it is a conflict; value "" (a function, which cannot
-// be compared) conflicts with any second one. Options that add to a list
+// with another value it is a conflict, an ErrConfig: options never
+// silently override each other. Value "" (a function, which cannot be
+// compared) conflicts with any second one. Options that add to a list
 // (WithIssuer, WithAudience, WithValidator ...) do not call it.
 func (m *Middleware) setOnce(name, value string) error {
 	prev, given := m.given[name]
 	if given && (value == "" || prev != value) {
 		if value == "" {
-			return fmt.Errorf("%w: %s given twice; give it once", ErrConflictingOptions, name)
+			return fmt.Errorf("%w: %s given twice; give it once", ErrConfig, name)
 		}
-		return fmt.Errorf("%w: %s(%s) after %s(%s); give one", ErrConflictingOptions, name, value, name, prev)
+		return fmt.Errorf("%w: %s(%s) after %s(%s); give one", ErrConfig, name, value, name, prev)
 	}
 	if m.given == nil {
 		m.given = make(map[string]string)
