@@ -142,6 +142,11 @@ func TestNoObserverCostsNothing(t *testing.T) {
 	if none != nop {
 		t.Errorf("allocations per request: %v without an observer, %v with one that does nothing", none, nop)
 	}
+	// A logger at Info logs nothing of a verified token, and pays nothing
+	// for it.
+	if logged := allocs(bearer.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))); logged != none {
+		t.Errorf("allocations per verified request: %v without a logger, %v with one at Info", none, logged)
+	}
 }
 
 // BenchmarkObserver compares a request without an observer, with one that
