@@ -47,19 +47,22 @@ func receivedList(list []string) string { return quoteList(list, received) }
 func expected(list []string) string { return quoteList(list, strconv.Quote) }
 
 func quoteList(list []string, quote func(string) string) string {
+	return "[" + atMost(len(list), " ", func(i int) string { return quote(list[i]) }) + "]"
+}
+
+// atMost joins item(i) for the first maxListed of n items with sep, and
+// says how many more there are.
+func atMost(n int, sep string, item func(i int) string) string {
 	var b strings.Builder
-	b.WriteByte('[')
-	for i, s := range list {
-		if i == maxListed {
-			fmt.Fprintf(&b, " and %d more", len(list)-i)
-			break
-		}
+	for i := range min(n, maxListed) {
 		if i > 0 {
-			b.WriteByte(' ')
+			b.WriteString(sep)
 		}
-		b.WriteString(quote(s))
+		b.WriteString(item(i))
 	}
-	b.WriteByte(']')
+	if n > maxListed {
+		fmt.Fprintf(&b, "%sand %d more", sep, n-maxListed)
+	}
 	return b.String()
 }
 

@@ -102,6 +102,8 @@ func TestRejectionsExplainedToTheOperatorOnly(t *testing.T) {
 			`iss "` + strings.Repeat("A", 128) + `"… is not one of`, "AAAAAAAAAAAAAAAA"},
 		{"foreign audience", es.KeySource(), trust(es.Issuer(), "orders"), mint(bearertest.Claims{"aud": []string{"billing", "crm"}}), bearer.ErrAudience,
 			`aud ["billing" "crm"] names none of ["orders"]`, "billing"},
+		{"many audiences", es.KeySource(), trust(es.Issuer(), "orders"), mint(bearertest.Claims{"aud": []string{"a1", "a2", "a3", "a4", "a5", "a6", "a7", "a8", "a9", "a10"}}), bearer.ErrAudience,
+			`aud ["a1" "a2" "a3" "a4" "a5" "a6" "a7" "a8" and 2 more] names none of ["orders"]`, "a10"},
 		{"no audience", es.KeySource(), trust(es.Issuer(), "orders"), mint(bearertest.Claims{"aud": nil}), bearer.ErrAudience,
 			`the token has no aud; want one of ["orders"]`, ""},
 		{"token type", es.KeySource(), trust(es.Issuer(), "api", bearer.WithTokenType("at+jwt")), mint(nil), bearer.ErrTokenType,

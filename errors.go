@@ -171,23 +171,15 @@ func noUsableKey(n int, skipped []skippedKey) error {
 	if n == 0 {
 		return fmt.Errorf("%w: the key set has no keys", ErrNoUsableKey)
 	}
-	var b strings.Builder
-	for i, s := range skipped {
-		if i == maxListed {
-			fmt.Fprintf(&b, "; and %d more", len(skipped)-i)
-			break
+	reasons := atMost(len(skipped), "; ", func(i int) string {
+		s := skipped[i]
+		which := fmt.Sprintf("key %d (no kid)", i+1)
+		if s.kid != "" {
+			which = fmt.Sprintf("key %d (kid %q)", i+1, s.kid)
 		}
-		if i > 0 {
-			b.WriteString("; ")
-		}
-		if s.kid == "" {
-			fmt.Fprintf(&b, "key %d (no kid): ", i+1)
-		} else {
-			fmt.Fprintf(&b, "key %d (kid %q): ", i+1, s.kid)
-		}
-		b.WriteString(strings.TrimPrefix(s.reason.Error(), "bearer: "))
-	}
-	return fmt.Errorf("%w: none of the %d keys of the set can verify tokens: %s", ErrNoUsableKey, n, b.String())
+		return which + ": " + strings.TrimPrefix(s.reason.Error(), "bearer: ")
+	})
+	return fmt.Errorf("%w: none of the %d keys of the set can verify tokens: %s", ErrNoUsableKey, n, reasons)
 }
 
 // within puts err, a configuration error, in the context where, keeping

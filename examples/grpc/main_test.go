@@ -26,35 +26,23 @@ func TestMain(m *testing.M) {
 // TestClientExitStatus: the client exits with status 1 when its call is
 // refused or cannot be made, 0 when it succeeds, so that scripts can tell.
 func TestClientExitStatus(t *testing.T) {
-	issuer, auth, err := demo.Auth("grpc-example")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer auth.Close()
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := newServer(auth)
-	go srv.Serve(lis)
-	defer srv.Stop()
+	addr, _, user := start(t)
 	closed, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	closed.Close()
-	_, user := demo.Tokens(issuer)
 
 	for _, c := range []struct {
 		args   string
 		status int
 		output string
 	}{
-		{"-addr " + lis.Addr().String() + " -call Hello -token " + user, 0, "hello, bob"},
-		{"-addr " + lis.Addr().String() + " -call Hello", 1, "Unauthenticated: bearer token required"},
-		{"-addr " + lis.Addr().String() + " -call Admin -token " + user, 1, "PermissionDenied"},
+		{"-addr " + addr + " -call Hello -token " + user, 0, "hello, bob"},
+		{"-addr " + addr + " -call Hello", 1, "Unauthenticated: bearer token required"},
+		{"-addr " + addr + " -call Admin -token " + user, 1, "PermissionDenied"},
 		{"-addr " + closed.Addr().String() + " -call Hello -token " + user, 1, "Unavailable"},
-		{"-addr " + lis.Addr().String() + " -call Nope", 1, `no method "Nope"`},
+		{"-addr " + addr + " -call Nope", 1, `no method "Nope"`},
 	} {
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
 		cmd.Env = append(os.Environ(), "GRPC_EXAMPLE_ARGS="+c.args)
@@ -72,22 +60,30 @@ func TestClientExitStatus(t *testing.T) {
 	}
 }
 
-// TestCalls runs the example's server on a loopback port and its client
-// mode against it, as the printed commands do.
-func TestCalls(t *testing.T) {
+// start serves the example on a loopback port for the test, and returns
+// its address and the demo's tokens.
+func start(t *testing.T) (addr, admin, user string) {
+	t.Helper()
 	issuer, auth, err := demo.Auth("grpc-example")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer auth.Close()
+	t.Cleanup(func() { auth.Close() })
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := newServer(auth)
 	go srv.Serve(lis)
-	defer srv.Stop()
-	admin, user := demo.Tokens(issuer)
+	t.Cleanup(srv.Stop)
+	admin, user = demo.Tokens(issuer)
+	return lis.Addr().String(), admin, user
+}
+
+// TestCalls runs the example's server on a loopback port and its client
+// mode against it, as the printed commands do.
+func TestCalls(t *testing.T) {
+	addr, admin, user := start(t)
 
 	for _, c := range []struct {
 		method, token, want string
@@ -101,14 +97,14 @@ func TestCalls(t *testing.T) {
 		{"Admin", admin, "welcome to the admin area, alice\n", false},
 	} {
 		var out strings.Builder
-		if err := call(t.Context(), &out, lis.Addr().String(), c.method, c.token); errors.Is(err, errRefused) != c.refused || err != nil && !c.refused {
+		if err := call(t.Context(), &out, addr, c.method, c.token); errors.Is(err, errRefused) != c.refused || err != nil && !c.refused {
 			t.Fatalf("%s: %v, want refused %v", c.method, err, c.refused)
 		}
 		if out.String() != c.want {
 			t.Errorf("%s with %q:\n got %q\nwant %q", c.method, c.token, out.String(), c.want)
 		}
 	}
-	if err := call(t.Context(), new(strings.Builder), lis.Addr().String(), "Nope", user); err == nil {
+	if err := call(t.Context(), new(strings.Builder), addr, "Nope", user); err == nil {
 		t.Error("unknown method: no error")
 	}
 }
