@@ -66,13 +66,24 @@ func atMost(n int, sep string, item func(i int) string) string {
 	return b.String()
 }
 
-// because returns a copy of e whose cause adds the detail format says to
-// e's sentinel.
-func because(e *Error, format string, args ...any) *Error {
+// because returns a copy of e whose cause adds to e's sentinel the detail
+// explain writes. explain runs when the cause's text is asked for (a log
+// line, an Observer), not when the token is refused: a refusal nobody
+// reads costs a closure, not the formatting.
+func because(e *Error, explain func() string) *Error {
 	c := *e
-	c.Err = fmt.Errorf("%w: "+format, append([]any{e.Err}, args...)...)
+	c.Err = &cause{e.Err, explain}
 	return &c
 }
+
+// cause is a sentinel with the detail of one refusal.
+type cause struct {
+	sentinel error
+	explain  func() string
+}
+
+func (c *cause) Error() string { return c.sentinel.Error() + ": " + c.explain() }
+func (c *cause) Unwrap() error { return c.sentinel }
 
 // dateOf formats a NumericDate for a cause.
 func dateOf(t time.Time) string { return t.UTC().Format(time.RFC3339) }
@@ -80,48 +91,64 @@ func dateOf(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 // issuerRejected explains errIssuer for t.
 func (m *Middleware) issuerRejected(t *Token) *Error {
 	if t.present&(1<<registeredClaim("iss")) == 0 {
-		return because(errIssuer, "the token has no iss; want one of %s", expected(m.issuers))
+		return because(errIssuer, func() string {
+			return fmt.Sprintf("the token has no iss; want one of %s", expected(m.issuers))
+		})
 	}
-	return because(errIssuer, "iss %s is not one of %s", received(t.iss), expected(m.issuers))
+	return because(errIssuer, func() string {
+		return fmt.Sprintf("iss %s is not one of %s", received(t.iss), expected(m.issuers))
+	})
 }
 
 // audienceRejected explains errAudience for t.
 func audienceRejected(t *Token, want []string) *Error {
 	if len(t.aud) == 0 {
-		return because(errAudience, "the token has no aud; want one of %s", expected(want))
+		return because(errAudience, func() string {
+			return fmt.Sprintf("the token has no aud; want one of %s", expected(want))
+		})
 	}
-	return because(errAudience, "aud %s names none of %s", receivedList(t.aud), expected(want))
+	return because(errAudience, func() string {
+		return fmt.Sprintf("aud %s names none of %s", receivedList(t.aud), expected(want))
+	})
 }
 
 // typeRejected explains errTokenType for t.
 func (m *Middleware) typeRejected(t *Token) *Error {
 	if t.typ == "" {
-		return because(errTokenType, "the token has no typ header; want %q", m.tokenType)
+		return because(errTokenType, func() string {
+			return fmt.Sprintf("the token has no typ header; want %q", m.tokenType)
+		})
 	}
-	return because(errTokenType, "typ %s, want %q", received(t.typ), m.tokenType)
+	return because(errTokenType, func() string {
+		return fmt.Sprintf("typ %s, want %q", received(t.typ), m.tokenType)
+	})
 }
 
 // algorithmRejected explains errAlgorithm for a token whose alg the
 // allowlist does not hold.
 func (m *Middleware) algorithmRejected(t *Token) *Error {
-	return because(errAlgorithm, "alg %s; allowed: %s", t.alg, m.allow)
+	return because(errAlgorithm, func() string {
+		return fmt.Sprintf("alg %s; allowed: %s", t.alg, m.allow)
+	})
 }
 
 // headerAlgorithm explains an errAlgorithm of parse, which refuses "none"
 // and names it does not know before there is a Token: the header is read
-// again, on this failure only, for the alg that arrived.
+// again, when the cause is read, for the alg that arrived.
 func headerAlgorithm(raw string) *Error {
-	alg := "(unreadable)"
-	if dot := strings.IndexByte(raw, '.'); dot > 0 {
-		if header, err := b64.DecodeString(raw[:dot]); err == nil {
-			if v, ok := strictjson.Find(string(header), "alg"); ok {
-				if s, ok := strictjson.String(v); ok {
-					alg = received(s)
+	return because(errAlgorithm, func() string {
+		alg := "(unreadable)"
+		if dot := strings.IndexByte(raw, '.'); dot > 0 {
+			if header, err := b64.DecodeString(raw[:dot]); err == nil {
+				if v, ok := strictjson.Find(string(header), "alg"); ok {
+					if s, ok := strictjson.String(v); ok {
+						alg = received(s)
+					}
 				}
 			}
 		}
-	}
-	return because(errAlgorithm, "alg %s is not a signature algorithm this package verifies", alg)
+		return fmt.Sprintf("alg %s is not a signature algorithm this package verifies", alg)
+	})
 }
 
 // signatureRejected explains the errors of Token.verifySignature: no
@@ -131,11 +158,16 @@ func signatureRejected(err error, t *Token, keys []*verifyKey) error {
 	for _, k := range keys {
 		offered |= k.algs
 	}
+	n := len(keys)
 	switch err {
 	case errAlgorithm:
-		return because(errAlgorithm, "alg %s, but the %d key(s) for %s verify %s", t.alg, len(keys), kidOf(t), offered)
+		return because(errAlgorithm, func() string {
+			return fmt.Sprintf("alg %s, but the %d key(s) for %s verify %s", t.alg, n, kidOf(t), offered)
+		})
 	case errSignature:
-		return because(errSignature, "no key of the %d for %s and alg %s verifies it", len(keys), kidOf(t), t.alg)
+		return because(errSignature, func() string {
+			return fmt.Sprintf("no key of the %d for %s and alg %s verifies it", n, kidOf(t), t.alg)
+		})
 	}
 	return err
 }
@@ -164,10 +196,14 @@ func (m *Middleware) keyRejected(err error, t *Token) error {
 	}
 	l, ok := m.keys.(keyIDLister)
 	if !ok {
-		return because(errUnknownKey, "%s is not in the key set", kidOf(t))
+		return because(errUnknownKey, func() string {
+			return fmt.Sprintf("%s is not in the key set", kidOf(t))
+		})
 	}
 	kids, total := l.keyIDs(t.iss)
-	return because(errUnknownKey, "%s is not in the key set, which holds %d key(s) with kids %s", kidOf(t), total, receivedList(kids))
+	return because(errUnknownKey, func() string {
+		return fmt.Sprintf("%s is not in the key set, which holds %d key(s) with kids %s", kidOf(t), total, receivedList(kids))
+	})
 }
 
 func (s *staticStore) keyIDs(string) ([]string, int) {
@@ -199,15 +235,21 @@ func (ms *multiStore) keyIDs(iss string) ([]string, int) {
 
 // expiryRejected and the functions below explain checkTime's answers.
 func (m *Middleware) expiryRejected(t *Token, now time.Time) *Error {
-	return because(errExpired, "exp %s, now %s (leeway %s)", dateOf(t.exp), dateOf(now), m.leeway)
+	return because(errExpired, func() string {
+		return fmt.Sprintf("exp %s, now %s (leeway %s)", dateOf(t.exp), dateOf(now), m.leeway)
+	})
 }
 
 func (m *Middleware) notBeforeRejected(t *Token, now time.Time) *Error {
-	return because(errNotYetValid, "nbf %s, now %s (leeway %s)", dateOf(t.nbf), dateOf(now), m.leeway)
+	return because(errNotYetValid, func() string {
+		return fmt.Sprintf("nbf %s, now %s (leeway %s)", dateOf(t.nbf), dateOf(now), m.leeway)
+	})
 }
 
 func (m *Middleware) issuedAtRejected(t *Token, now time.Time) *Error {
-	return because(errIssuedInFuture, "iat %s, now %s (leeway %s)", dateOf(t.iat), dateOf(now), m.leeway)
+	return because(errIssuedInFuture, func() string {
+		return fmt.Sprintf("iat %s, now %s (leeway %s)", dateOf(t.iat), dateOf(now), m.leeway)
+	})
 }
 
 // registeredNames are the names registeredClaim numbers, by number.
@@ -216,7 +258,9 @@ var registeredNames = [...]string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti
 // missingClaim explains errMissingClaim: name is the first required claim
 // the token lacks.
 func missingClaim(name string) *Error {
-	return because(errMissingClaim, "the token has no %s claim", strconv.Quote(name))
+	return because(errMissingClaim, func() string {
+		return fmt.Sprintf("the token has no %s claim", strconv.Quote(name))
+	})
 }
 
 // firstMissing is the name of the first registered claim of required that
