@@ -190,7 +190,8 @@ type anonymous struct {
 
 // ErrorFrom returns why the request of ctx is anonymous: when the Mode let
 // it through without a valid token, the *Error that would otherwise have
-// been the answer (ErrNoToken for a request without a token).
+// been the answer (ErrNoToken for a request without a token). In an
+// ErrorHandler (WithErrorHandler), it is the *Error being answered.
 func ErrorFrom(ctx context.Context) (*Error, bool) {
 	a, ok := ctx.Value(anonymousKey{}).(*anonymous)
 	if !ok {

@@ -94,8 +94,11 @@ type Error struct {
 	Err         error         // the cause: a sentinel, possibly wrapping more detail
 }
 
-// Error returns a message for logs; it includes the cause, which may carry
-// internal detail, so send Description to clients, not Error().
+// Error returns a message for logs: the cause, which says what was
+// expected and what arrived ("bearer: token expired: exp ..., now ...
+// (leeway 30s)"), with values from the token cut and escaped, never the
+// token itself. It is for the operator: send Description to clients, not
+// Error().
 func (e *Error) Error() string {
 	if e.Err == nil {
 		return "bearer: " + e.Description
