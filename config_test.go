@@ -82,7 +82,10 @@ func TestConfigurationErrorsExplainThemselves(t *testing.T) {
 		{"negative leeway", iss.KeySource(), []bearer.Option{bearer.WithLeeway(-time.Second)}, nil, "bearer: WithLeeway(-1s): the leeway cannot be negative"},
 	}
 	for _, c := range cases {
-		_, err := bearer.New(c.keys, c.opts...)
+		// The issuer and audience New requires: the error must be the
+		// case's own.
+		opts := append([]bearer.Option{bearer.WithIssuer("https://a.example"), bearer.WithAudience("api")}, c.opts...)
+		_, err := bearer.New(c.keys, opts...)
 		switch {
 		case err == nil:
 			t.Errorf("%s: New accepted it", c.name)
