@@ -45,9 +45,7 @@ func Require(rules ...Rule) func(http.Handler) http.Handler {
 //
 //	m.Handler(bearer.RequireToken(h))
 //	r.Use(bearer.RequireToken) // chi, or any router with func(http.Handler) http.Handler
-func RequireToken(next http.Handler) http.Handler { return requireToken(next) }
-
-var requireToken = Require()
+func RequireToken(next http.Handler) http.Handler { return Require()(next) }
 
 // RequireScopes returns middleware that lets a request through only if the
 // token has every one of scopes; otherwise it answers 403
