@@ -40,10 +40,10 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer a.auth.Close()
-	a.printUsage(os.Stdout, *addr)
-	if err := demo.ListenAndServe(*addr, a.routes()); err != nil {
-		log.Print(err)
+	err = demo.ListenAndServe(*addr, a.routes(), func(addr string) { a.printUsage(os.Stdout, addr) })
+	a.auth.Close()
+	if err != nil {
+		log.Fatal(err)
 	}
 }
 
