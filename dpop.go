@@ -259,10 +259,8 @@ func (d *dpopConfig) verifyProof(r *http.Request, token, jkt string, now time.Ti
 	if len(proofs[0]) > maxSize { // WithMaxTokenSize bounds proofs too
 		return errProofMalformed
 	}
-	// A proof is signed by its own key, so its claims need not wait for the
-	// signature: a malformed claims set ends it here, as a malformed header does.
-	p, err := parse(proofs[0], "")
-	if err != nil || p.claimsErr != nil {
+	p, err := parseProof(proofs[0])
+	if err != nil {
 		return errProofMalformed
 	}
 	if normalizeType(p.typ) != "dpop+jwt" {
@@ -284,16 +282,14 @@ func (d *dpopConfig) verifyProof(r *http.Request, token, jkt string, now time.Ti
 	if err := p.verifySignature([]*verifyKey{key}); err != nil {
 		return errProofSignature
 	}
-	if htm, _ := strictjson.Find(p.payload, "htm"); !jsonEquals(htm, r.Method) {
+	if !jsonEquals(p.htm, r.Method) {
 		return errProofMethod
 	}
-	htu, _ := strictjson.Find(p.payload, "htu")
-	if s, ok := strictjson.String(htu); !ok || !sameURL(s, d.requestURL(r)) {
+	if s, ok := strictjson.String(p.htu); !ok || !sameURL(s, d.requestURL(r)) {
 		return errProofURL
 	}
 	if d.nonces != nil {
-		nonce, _ := strictjson.Find(p.payload, "nonce")
-		if s, ok := strictjson.String(nonce); !ok || !d.nonces.Valid(s, now) {
+		if s, ok := strictjson.String(p.nonce); !ok || !d.nonces.Valid(s, now) {
 			return errNonce
 		}
 	}
@@ -301,7 +297,7 @@ func (d *dpopConfig) verifyProof(r *http.Request, token, jkt string, now time.Ti
 		return errProofTime
 	}
 	sum := sha256.Sum256([]byte(token))
-	if ath, _ := strictjson.Find(p.payload, "ath"); !jsonEquals(ath, base64.RawURLEncoding.EncodeToString(sum[:])) {
+	if !jsonEquals(p.ath, base64.RawURLEncoding.EncodeToString(sum[:])) {
 		return errProofHash
 	}
 	if p.jti == "" || len(p.jti) > maxProofJTI {
@@ -323,7 +319,7 @@ var privateMembers = []string{"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
 
 // proofKey reads the public key of the proof's jwk header and its RFC 7638
 // thumbprint.
-func proofKey(p *Token) (*verifyKey, string, error) {
+func proofKey(p *proof) (*verifyKey, string, error) {
 	raw, ok := strictjson.Find(p.header, "jwk")
 	if !ok || raw == "" || raw[0] != '{' {
 		return nil, "", errors.New("no jwk")
