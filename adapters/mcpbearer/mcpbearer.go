@@ -47,7 +47,9 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/bearerauth/bearer"
 	"github.com/modelcontextprotocol/go-sdk/auth"
@@ -95,27 +97,31 @@ func Handler(m *bearer.Middleware, next http.Handler, opts ...Option) http.Handl
 	if m == nil {
 		panic("mcpbearer: nil *bearer.Middleware")
 	}
-	c := newConfig(opts)
-	h := &handler{m: m, next: next, config: c, authorized: http.Header{"Authorization": {"Bearer verified"}}}
+	h := &handler{m: m, next: next, config: newConfig(opts), authorized: http.Header{"Authorization": {"Bearer verified"}}}
 	// auth.RequireBearerToken is the SDK's only way into its context key;
 	// it calls tokenInfo, which answers from the verified token. The core
 	// has checked exp, with its leeway: the SDK must not decide again.
-	h.withInfo = auth.RequireBearerToken(tokenInfo, &auth.RequireBearerTokenOptions{
+	withInfo := auth.RequireBearerToken(tokenInfo, &auth.RequireBearerTokenOptions{
 		AllowMissingExpiration: true,
 		ClockSkew:              100 * 365 * 24 * time.Hour,
-	})(http.HandlerFunc(h.restore))
+	})
+	h.withInfo = withInfo(next)
+	h.standInWithInfo = withInfo(http.HandlerFunc(h.restore))
 	return m.Handler(h)
 }
 
 type handler struct {
-	m        *bearer.Middleware
-	next     http.Handler
-	withInfo http.Handler
+	m    *bearer.Middleware
+	next http.Handler
 	*config
-	// authorized is the header of the request handed to
-	// auth.RequireBearerToken, which reads a token from it whatever the
-	// scheme or extractor the core read one with; never written.
-	authorized http.Header
+	// withInfo is next behind auth.RequireBearerToken, for requests whose
+	// Authorization header it reads a token from.
+	withInfo http.Handler
+	// standInWithInfo is restore behind auth.RequireBearerToken, for the
+	// others (a DPoP token, one from another extractor): it gets a
+	// stand-in request whose header is authorized, never written.
+	standInWithInfo http.Handler
+	authorized      http.Header
 }
 
 // originalKey is the context key of the request that reached Handler,
@@ -129,12 +135,33 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if _, ok := bearer.FromContext(r.Context()); !ok {
-		h.next.ServeHTTP(w, r) // anonymous, as the Mode allowed
-		return
+	switch {
+	case !hasToken(r):
+		h.next.ServeHTTP(w, r) // anonymous, as the Mode allowed, or skipped
+	case sdkReadsToken(r.Header):
+		h.withInfo.ServeHTTP(w, r)
+	default:
+		standIn := r.WithContext(context.WithValue(r.Context(), originalKey{}, r))
+		standIn.Header = h.authorized
+		h.standInWithInfo.ServeHTTP(w, standIn)
 	}
-	standIn := (&http.Request{Header: h.authorized}).WithContext(context.WithValue(r.Context(), originalKey{}, r))
-	h.withInfo.ServeHTTP(w, standIn)
+}
+
+func hasToken(r *http.Request) bool {
+	_, ok := bearer.FromContext(r.Context())
+	return ok
+}
+
+// sdkReadsToken reports whether auth.RequireBearerToken finds a bearer
+// token in h: one Authorization value, "Bearer" (any case) and one more
+// field.
+func sdkReadsToken(h http.Header) bool {
+	v := h["Authorization"]
+	if len(v) == 0 || len(v[0]) < len("Bearer ") || !strings.EqualFold(v[0][:len("Bearer ")], "Bearer ") {
+		return false
+	}
+	token := strings.TrimSpace(v[0][len("Bearer "):])
+	return token != "" && !strings.ContainsFunc(token, unicode.IsSpace)
 }
 
 // restore passes the original request on with the context
@@ -162,9 +189,18 @@ func TokenInfo(t *bearer.Token) *auth.TokenInfo {
 	return &auth.TokenInfo{
 		Scopes:     t.Scopes(),
 		Expiration: t.Expiry(),
-		UserID:     strconv.Quote(t.Issuer()) + " " + strconv.Quote(t.Subject()),
+		UserID:     userID(t),
 		Extra:      map[string]any{tokenKey: t},
 	}
+}
+
+// userID quotes both names, so that no issuer and subject can spell
+// another pair's ID.
+func userID(t *bearer.Token) string {
+	var buf [128]byte // most IDs fit: one allocation, the string
+	b := strconv.AppendQuote(buf[:0], t.Issuer())
+	b = append(b, ' ')
+	return string(strconv.AppendQuote(b, t.Subject()))
 }
 
 // TokenFrom returns the verified token behind info, the
