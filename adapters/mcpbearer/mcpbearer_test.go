@@ -118,8 +118,11 @@ type recorder struct {
 
 func (rec *recorder) RoundTrip(r *http.Request) (*http.Response, error) {
 	r = r.Clone(r.Context())
-	if rec.token != "" {
-		r.Header.Set("Authorization", "Bearer "+rec.token)
+	rec.mu.Lock()
+	token := rec.token
+	rec.mu.Unlock()
+	if token != "" {
+		r.Header.Set("Authorization", "Bearer "+token)
 	}
 	res, err := http.DefaultTransport.RoundTrip(r)
 	if err == nil {
@@ -310,6 +313,7 @@ func TestToolCallBodies(t *testing.T) {
 		"reset":                 {call(`{"name":"reset"}`), http.StatusForbidden},
 		"reset in a batch":      {`[` + call(`{"name":"echo"}`) + `,` + call(`{"name":"reset"}`) + `]`, http.StatusForbidden},
 		"duplicate, last reset": {call(`{"name":"echo","name":"reset"}`), http.StatusForbidden},
+		"name reset, Name echo": {call(`{"name":"reset","Name":"echo"}`), http.StatusForbidden},
 		"reset, trailing data":  {call(`{"name":"reset"}`) + ` garbage`, http.StatusForbidden},
 		"too large":             {call(`{"name":"echo","arguments":{"pad":"` + strings.Repeat("x", 1<<10) + `"}}`), http.StatusRequestEntityTooLarge},
 		// Not a call of reset for the SDK: it answers, whatever it answers.
@@ -401,4 +405,26 @@ func BenchmarkHandler(b *testing.B) {
 	auth := "Bearer " + f.Token(b, "read")
 	answertest.Benchmark(b, auth, answertest.Middleware(f.Middleware),
 		answertest.Pair{With: mcpbearer.Handler(f.Middleware, noContent), Without: noContent})
+}
+
+// A tool handler's context holds the token of the request that created the
+// session (the SDK's doing); TokenFrom gives the current request's.
+func TestTokenFrom(t *testing.T) {
+	s := newServer(t)
+	mcp.AddTool(s.mcp, &mcp.Tool{Name: "scopes"}, func(ctx context.Context, req *mcp.CallToolRequest, _ struct{}) (*mcp.CallToolResult, any, error) {
+		current, _ := mcpbearer.TokenFrom(req.Extra.TokenInfo)
+		inContext, _ := bearer.FromContext(ctx)
+		text := strings.Join(current.Scopes(), " ") + ", context: " + strings.Join(inContext.Scopes(), " ")
+		return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: text}}}, nil, nil
+	})
+	cs, rec, err := s.connect(t, s.token(t, "alice", "first"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.mu.Lock()
+	rec.token = s.token(t, "alice", "second")
+	rec.mu.Unlock()
+	if got, err := call(t, cs, "scopes"); err != nil || got != "second, context: first" {
+		t.Errorf("got %q, %v", got, err)
+	}
 }
