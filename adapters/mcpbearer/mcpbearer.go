@@ -91,8 +91,9 @@ func WithMaxBodySize(n int64) Option {
 // request is admitted by m (its Mode, skip rules, DPoP and error handler
 // apply), the SDK's TokenInfo is filled from the verified token, and tool
 // calls are checked against WithToolScopes and WithToolRules. Mount it at
-// the MCP endpoint, and m.ResourceMetadataHandler at
-// bearer.ResourceMetadataPath, outside it.
+// the MCP endpoint, and m.ResourceMetadataHandler, outside it, at the path
+// of m.ResourceMetadataURL (RFC 9728 §3.1: bearer.ResourceMetadataPath
+// followed by the endpoint's path).
 func Handler(m *bearer.Middleware, next http.Handler, opts ...Option) http.Handler {
 	if m == nil {
 		panic("mcpbearer: nil *bearer.Middleware")

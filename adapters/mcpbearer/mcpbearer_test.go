@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -426,5 +427,31 @@ func TestTokenFrom(t *testing.T) {
 	rec.mu.Unlock()
 	if got, err := call(t, cs, "scopes"); err != nil || got != "second, context: first" {
 		t.Errorf("got %q, %v", got, err)
+	}
+}
+
+// A token the SDK would not find in the Authorization header (here, from a
+// cookie) still fills TokenInfo, and the handler gets the request's own
+// header.
+func TestTokenOutsideAuthorization(t *testing.T) {
+	f := answertest.New(t, bearer.WithExtractor(bearer.FromCookie("at")))
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "" || r.Header.Get("Cookie") == "" {
+			http.Error(w, "header changed", http.StatusInternalServerError)
+			return
+		}
+		hello(w, r)
+	})
+	url := answertest.Serve(t, mcpbearer.Handler(f.Middleware, h))
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	req.AddCookie(&http.Cookie{Name: "at", Value: f.Token(t, "")})
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusOK || string(body) != "alice" {
+		t.Errorf("%d %s", res.StatusCode, body)
 	}
 }
