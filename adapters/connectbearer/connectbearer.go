@@ -1,6 +1,7 @@
 // Package connectbearer protects Connect services (connectrpc.com/connect)
 // with bearer tokens. Connect handlers are net/http handlers, so the core's
-// middleware admits their requests unchanged (Mode, skip rules, DPoP); this
+// middleware admits their requests unchanged (Mode, skip rules, DPoP, and
+// WithCORSPreflight, which sends preflights to its CORS handler); this
 // package only answers failures the way Connect clients read them: as
 // Connect errors in the protocol of the request (Connect, gRPC or
 // gRPC-Web), with the RFC 6750 challenge kept.
@@ -57,6 +58,9 @@ func Handler(m *bearer.Middleware, next http.Handler) http.Handler {
 	// any GET would be, otherwise.
 	errs := connect.NewErrorWriter(connect.WithRequireConnectProtocolHeader())
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if m.ServePreflight(w, r) {
+			return
+		}
 		admitted, err := m.Admit(r)
 		if err != nil {
 			if !errs.IsSupported(r) {

@@ -6,12 +6,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"connectrpc.com/connect"
 	"github.com/bearerauth/bearer"
 	"github.com/bearerauth/bearer/adapters/connectbearer"
 	"github.com/bearerauth/bearer/internal/answertest"
+	"github.com/bearerauth/bearer/internal/bypasstest"
 	"go.uber.org/goleak"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 )
@@ -286,4 +288,31 @@ func BenchmarkHandler(b *testing.B) {
 			}
 		})
 	}
+}
+
+// Preflights go to the CORS handler of WithCORSPreflight, never to the
+// service; skip rules see the path as it came.
+func TestBypass(t *testing.T) {
+	protectedRoute := func(hits *atomic.Int64) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			hits.Add(1)
+			w.Write([]byte(bypasstest.ProtectedBody))
+		})
+	}
+	t.Run("preflight", func(t *testing.T) {
+		f := answertest.New(t, bearer.WithCORSPreflight(bypasstest.CORS))
+		var protected atomic.Int64
+		mux := http.NewServeMux()
+		mux.Handle("/files/", protectedRoute(&protected))
+		bypasstest.CheckPreflight(t, answertest.Serve(t, connectbearer.Handler(f.Middleware, mux)), &protected, f.Token(t, ""))
+	})
+	t.Run("hostile paths", func(t *testing.T) {
+		f := answertest.New(t, bearer.WithSkip(bearer.SkipPaths(bypasstest.Public)))
+		var protected atomic.Int64
+		mux := http.NewServeMux()
+		mux.HandleFunc("GET "+bypasstest.Public, func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(bypasstest.PublicBody)) })
+		mux.Handle("GET /api/{version}/users", protectedRoute(&protected))
+		mux.Handle("GET /files/{path...}", protectedRoute(&protected))
+		bypasstest.Check(t, answertest.Serve(t, connectbearer.Handler(f.Middleware, mux)), &protected, f.Token(t, ""))
+	})
 }

@@ -17,7 +17,8 @@
 // that bearer.SkipPaths decides on the path Fiber routes on), every header
 // with every value, Host, RemoteAddr and TLS; its body is empty (the core
 // never reads it). So every option applies as in net/http: the Mode, skip
-// rules, DPoP proofs (which sign the method and URL: set DPoP.BaseURL
+// rules, WithCORSPreflight (preflights go to its CORS handler, never to the
+// next handler), DPoP proofs (which sign the method and URL: set DPoP.BaseURL
 // behind a proxy) and bearer.WithErrorHandler, whose
 // http.ResponseWriter writes to Fiber's response. Config.Next is the Fiber
 // way to skip by route.
@@ -73,9 +74,15 @@ func New(config Config) fiber.Handler {
 		if err != nil {
 			return err
 		}
+		if r.Method == http.MethodOptions { // only OPTIONS can be a preflight
+			if w := newResponseWriter(c); m.ServePreflight(w, r) {
+				w.finish()
+				return nil
+			}
+		}
 		r, err = m.Admit(r)
 		if err != nil {
-			m.HandleError(newResponseWriter(c), r, err)
+			answer(c, m, r, err)
 			return nil
 		}
 		c.SetContext(r.Context())
@@ -105,7 +112,7 @@ func Require(rules ...bearer.Rule) fiber.Handler {
 					return convErr
 				}
 			}
-			bearer.MiddlewareFrom(ctx).HandleError(newResponseWriter(c), r, err)
+			answer(c, bearer.MiddlewareFrom(ctx), r, err)
 			return nil
 		}
 		return c.Next()
@@ -127,6 +134,13 @@ func FromContext(c fiber.Ctx) (*bearer.Token, bool) {
 // errBadRequestURI is the answer to a request-URI net/http would not
 // parse: the core cannot be shown the request, so it is not let through.
 var errBadRequestURI = fiber.NewError(fiber.StatusBadRequest, "malformed request URI")
+
+// answer answers r, c's request, with m's error handler.
+func answer(c fiber.Ctx, m *bearer.Middleware, r *http.Request, err error) {
+	w := newResponseWriter(c)
+	m.HandleError(w, r, err)
+	w.finish()
+}
 
 // responseWriter is the http.ResponseWriter of the core's error handler:
 // its header goes to Fiber's response on WriteHeader, replacing the values
@@ -157,6 +171,10 @@ func (w *responseWriter) WriteHeader(status int) {
 	}
 	w.c.Status(status)
 }
+
+// finish sends the header of a handler that wrote nothing, with the 200
+// net/http would send.
+func (w *responseWriter) finish() { w.WriteHeader(http.StatusOK) }
 
 func (w *responseWriter) Write(b []byte) (int, error) {
 	w.WriteHeader(http.StatusOK)

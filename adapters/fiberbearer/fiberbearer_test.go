@@ -8,12 +8,14 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/bearerauth/bearer"
 	"github.com/bearerauth/bearer/adapters/fiberbearer"
 	"github.com/bearerauth/bearer/bearertest"
 	"github.com/bearerauth/bearer/internal/answertest"
+	"github.com/bearerauth/bearer/internal/bypasstest"
 	"github.com/gofiber/fiber/v3"
 	"go.uber.org/goleak"
 )
@@ -258,4 +260,37 @@ func TestRequest(t *testing.T) {
 	if got := r.Header.Values("X-Multi"); len(got) != 2 || got[0] != "one" || got[1] != "two" || r.Header.Get("Host") != "" {
 		t.Errorf("header %v", r.Header)
 	}
+}
+
+// protectedRoute answers bypasstest.ProtectedBody and counts its requests.
+func protectedRoute(hits *atomic.Int64) fiber.Handler {
+	return func(c fiber.Ctx) error {
+		hits.Add(1)
+		return c.SendString(bypasstest.ProtectedBody)
+	}
+}
+
+// Fiber routes on the path as it arrived, neither decoded nor cleaned, and
+// case-insensitively: no path that skips by another reading reaches a
+// protected route.
+func TestHostilePaths(t *testing.T) {
+	f := answertest.New(t, bearer.WithSkip(bearer.SkipPaths(bypasstest.Public)))
+	var protected atomic.Int64
+	a := fiber.New()
+	a.Use(fiberbearer.Middleware(f.Middleware))
+	a.Get(bypasstest.Public, func(c fiber.Ctx) error { return c.SendString(bypasstest.PublicBody) })
+	a.Get("/api/:version/users", protectedRoute(&protected))
+	a.Get("/files/*", protectedRoute(&protected))
+	bypasstest.Check(t, serve(t, a), &protected, f.Token(t, ""))
+}
+
+// Preflights go to the CORS handler of WithCORSPreflight, never to a route
+// registered with All.
+func TestCORSPreflight(t *testing.T) {
+	f := answertest.New(t, bearer.WithCORSPreflight(bypasstest.CORS))
+	var protected atomic.Int64
+	a := fiber.New()
+	a.Use(fiberbearer.Middleware(f.Middleware))
+	a.All("/files/*", protectedRoute(&protected))
+	bypasstest.CheckPreflight(t, serve(t, a), &protected, f.Token(t, ""))
 }
