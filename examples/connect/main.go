@@ -41,9 +41,11 @@ func main() {
 		log.Fatal(err)
 	}
 	defer auth.Close()
-	printHelp(os.Stdout, *addr, issuer)
 	// HTTP/1.1 serves the Connect and gRPC-Web protocols; gRPC needs HTTP/2.
-	if err := demo.ListenAndServe(*addr, routes(auth)); err != nil {
+	err = demo.ListenAndServe(*addr, routes(auth), func(addr string) {
+		printHelp(os.Stdout, addr, issuer)
+	})
+	if err != nil {
 		log.Fatal(err)
 	}
 }

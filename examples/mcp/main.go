@@ -41,8 +41,11 @@ func main() {
 		log.Fatal(err)
 	}
 	defer auth.Close()
-	printHelp(os.Stdout, resource, auth.ResourceMetadataURL(), issuer)
-	if err := demo.ListenAndServe(*addr, h); err != nil {
+	// The resource, and so the audience, is the URL clients use: -addr.
+	err = demo.ListenAndServe(*addr, h, func(string) {
+		printHelp(os.Stdout, resource, auth.ResourceMetadataURL(), issuer)
+	})
+	if err != nil {
 		log.Fatal(err)
 	}
 }
