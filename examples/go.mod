@@ -5,10 +5,12 @@ go 1.25.0
 replace github.com/bearerauth/bearer => ../
 
 require (
+	connectrpc.com/connect v1.21.0
 	github.com/bearerauth/bearer v0.0.0
 	github.com/gin-gonic/gin v1.12.0
 	github.com/go-chi/chi/v5 v5.5.0
 	github.com/labstack/echo/v4 v4.16.0
+	github.com/modelcontextprotocol/go-sdk v1.8.0
 	github.com/rs/cors v1.11.1
 	go.opentelemetry.io/otel v1.46.0
 	go.opentelemetry.io/otel/sdk/metric v1.46.0
@@ -30,6 +32,7 @@ require (
 	github.com/go-playground/universal-translator v0.18.1 // indirect
 	github.com/go-playground/validator/v10 v10.30.1 // indirect
 	github.com/goccy/go-yaml v1.19.2 // indirect
+	github.com/google/jsonschema-go v0.4.3 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/json-iterator/go v1.1.12 // indirect
 	github.com/klauspost/cpuid/v2 v2.3.0 // indirect
@@ -42,10 +45,12 @@ require (
 	github.com/pelletier/go-toml/v2 v2.2.4 // indirect
 	github.com/quic-go/qpack v0.6.0 // indirect
 	github.com/quic-go/quic-go v0.59.0 // indirect
+	github.com/segmentio/encoding v0.5.4 // indirect
 	github.com/twitchyliquid64/golang-asm v0.15.1 // indirect
 	github.com/ugorji/go/codec v1.3.1 // indirect
 	github.com/valyala/bytebufferpool v1.0.0 // indirect
 	github.com/valyala/fasttemplate v1.2.2 // indirect
+	github.com/yosida95/uritemplate/v3 v3.0.2 // indirect
 	go.mongodb.org/mongo-driver/v2 v2.5.0 // indirect
 	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
 	go.opentelemetry.io/otel/metric v1.46.0 // indirect
@@ -54,15 +59,19 @@ require (
 	golang.org/x/arch v0.22.0 // indirect
 	golang.org/x/crypto v0.54.0 // indirect
 	golang.org/x/net v0.57.0 // indirect
+	golang.org/x/oauth2 v0.36.0 // indirect
+	golang.org/x/sync v0.22.0 // indirect
 	golang.org/x/text v0.40.0 // indirect
 	golang.org/x/time v0.15.0 // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20260706201446-f0a921348800 // indirect
 )
 
 require (
+	github.com/bearerauth/bearer/adapters/connectbearer v0.0.0
 	github.com/bearerauth/bearer/adapters/echobearer v0.0.0
 	github.com/bearerauth/bearer/adapters/ginbearer v0.0.0
 	github.com/bearerauth/bearer/adapters/grpcbearer v0.0.0
+	github.com/bearerauth/bearer/adapters/mcpbearer v0.0.0
 	github.com/bearerauth/bearer/otelbearer v0.0.0
 	github.com/decred/dcrd/dcrec/secp256k1/v4 v4.4.1 // indirect
 	github.com/goccy/go-json v0.11.2 // indirect
@@ -85,3 +94,7 @@ replace github.com/bearerauth/bearer/adapters/ginbearer => ../adapters/ginbearer
 replace github.com/bearerauth/bearer/adapters/grpcbearer => ../adapters/grpcbearer
 
 replace github.com/bearerauth/bearer/otelbearer => ../otelbearer
+
+replace github.com/bearerauth/bearer/adapters/mcpbearer => ../adapters/mcpbearer
+
+replace github.com/bearerauth/bearer/adapters/connectbearer => ../adapters/connectbearer
