@@ -46,9 +46,9 @@ func TestAdmitHeader(t *testing.T) {
 			t.Errorf("%s: got %v, %v; want an *Error", c.Name, ctx, err)
 			continue
 		}
-		if e.Status != c.Status || e.Description != c.Description || !errors.Is(err, c.Cause) || m.Challenge(err) != c.Challenge {
+		if e.Status != c.Status || e.Description != c.Description || !errors.Is(err, c.Cause) || challengeOf(m, err) != c.Challenge {
 			t.Errorf("%s: got %d %q %q (%v), want %d %q %q (%v)", c.Name,
-				e.Status, e.Description, m.Challenge(err), err, c.Status, c.Description, c.Challenge, c.Cause)
+				e.Status, e.Description, challengeOf(m, err), err, c.Status, c.Description, c.Challenge, c.Cause)
 		}
 	}
 	ctx, err := m.AdmitHeader(t.Context(), []string{"bearer  " + f.Token(t, "read")})
@@ -60,10 +60,10 @@ func TestAdmitHeader(t *testing.T) {
 	}
 }
 
-// Under WithCredentialsOptional a request without a token is admitted, and
+// Under CredentialsOptional a request without a token is admitted, and
 // a scope check on it answers 401 with the middleware's realm.
 func TestAuthenticateOptional(t *testing.T) {
-	f := answertest.New(t, bearer.WithCredentialsOptional())
+	f := answertest.New(t, bearer.WithMode(bearer.CredentialsOptional))
 	m := f.Middleware
 	req, err := m.Admit(httptest.NewRequest(http.MethodGet, "/", nil))
 	if err != nil {
@@ -73,15 +73,15 @@ func TestAuthenticateOptional(t *testing.T) {
 	if _, ok := bearer.FromContext(ctx); ok || bearer.MiddlewareFrom(ctx) != m {
 		t.Fatalf("no token: got a token %v or middleware %p", ok, bearer.MiddlewareFrom(ctx))
 	}
-	err = bearer.AuthorizeScopes(ctx, "read")
-	if !errors.Is(err, bearer.ErrNoToken) || bearer.MiddlewareFrom(ctx).Challenge(err) != `Bearer realm="api"` {
-		t.Errorf("scope check: %v, challenge %q", err, bearer.MiddlewareFrom(ctx).Challenge(err))
+	err = bearer.Authorize(ctx, bearer.AllScopes("read"))
+	if !errors.Is(err, bearer.ErrNoToken) || challengeOf(bearer.MiddlewareFrom(ctx), err) != `Bearer realm="api"` {
+		t.Errorf("scope check: %v, challenge %q", err, challengeOf(bearer.MiddlewareFrom(ctx), err))
 	}
 	if _, err := m.AdmitHeader(t.Context(), nil); err != nil {
 		t.Errorf("AdmitHeader without a token: %v", err)
 	}
 	if _, err := m.AdmitHeader(t.Context(), []string{"Bearer not-a-jwt"}); !errors.Is(err, bearer.ErrMalformed) {
-		t.Errorf("bad token under WithCredentialsOptional: %v, want ErrMalformed", err)
+		t.Errorf("bad token under CredentialsOptional: %v, want ErrMalformed", err)
 	}
 	if m := bearer.MiddlewareFrom(t.Context()); m != nil {
 		t.Errorf("MiddlewareFrom of a bare context: %p", m)
@@ -122,7 +122,7 @@ func TestSetErrorHeaders(t *testing.T) {
 	}
 	f := answertest.New(t)
 	h = http.Header{}
-	err = bearer.AuthorizeScopes(bearer.NewContext(t.Context(), mustVerify(t, f, "read")), "read", "write")
+	err = bearer.Authorize(bearer.NewContext(t.Context(), mustVerify(t, f, "read")), bearer.AllScopes("read", "write"))
 	f.Middleware.SetErrorHeaders(h, nil, err)
 	if h.Get("WWW-Authenticate") != answertest.ScopeChallenge("read write") || h.Get("Retry-After") != "" {
 		t.Errorf("403 headers: %v", h)
@@ -141,7 +141,7 @@ func mustVerify(t *testing.T, f *answertest.Fixture, scopes string) *bearer.Toke
 // An *Error encodes as the body of its answer, and never with its cause.
 func TestErrorMarshalJSON(t *testing.T) {
 	f := answertest.New(t)
-	err := bearer.AuthorizeScopes(bearer.NewContext(t.Context(), mustVerify(t, f, "")), "a", "b")
+	err := bearer.Authorize(bearer.NewContext(t.Context(), mustVerify(t, f, "")), bearer.AllScopes("a", "b"))
 	b, jerr := json.Marshal(err)
 	if jerr != nil || string(b) != answertest.NoScope("a b").Body {
 		t.Errorf("403: got %s, %v", b, jerr)

@@ -1157,7 +1157,7 @@ func TestAttacksChallengeHeaders(t *testing.T) {
 	const want = `Bearer realm="api", error="invalid_tokenSet-Cookie: a=b", error_description="bad token[31mX-Injected: 1"`
 	m := newMiddleware(t, iss.KeySource(), bearer.WithIssuer(iss.Issuer()), bearer.WithAudience(iss.Audience()...), bearer.WithRealm("api"),
 		bearer.WithValidator(func(context.Context, *bearer.Token) error { return hostile }))
-	if got := m.Challenge(hostile); got != want {
+	if got := challengeOf(m, hostile); got != want {
 		t.Errorf("Challenge:\n got %q\nwant %q", got, want)
 	}
 	got := call(t, serve(t, m.Handler(reason)).URL, bearerHeader(iss.MustMint(nil)))

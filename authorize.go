@@ -39,7 +39,7 @@ func Require(rules ...Rule) func(http.Handler) http.Handler {
 
 // RequireToken is middleware that lets a request through only if it has a
 // verified token, and answers 401 otherwise: behind a middleware that lets
-// requests without a token through (WithCredentialsOptional, AllowFailed),
+// requests without a token through (CredentialsOptional, AllowFailed),
 // it marks the routes that need one, whatever its scopes. It is Require()
 // with no rules:
 //
@@ -92,11 +92,6 @@ func denied(ctx context.Context, t *Token, e *Error) *Error {
 		m.observer.AccessDenied(ctx, t, e)
 	}
 	return e
-}
-
-// AuthorizeScopes is Authorize(ctx, AllScopes(scopes...)).
-func AuthorizeScopes(ctx context.Context, scopes ...string) error {
-	return Authorize(ctx, AllScopes(scopes...))
 }
 
 // AllScopes requires every one of scopes. Its failure names them all in

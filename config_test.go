@@ -57,7 +57,7 @@ func TestConfigurationErrorsExplainThemselves(t *testing.T) {
 			`bearer: algorithm "None": unsigned tokens are never accepted`},
 		{"unknown algorithm", iss.KeySource(), []bearer.Option{bearer.WithAlgorithms("ES257")}, nil,
 			`bearer: unsupported algorithm "ES257": use one of HS256 HS384 HS512 RS256`},
-		{"optional, then allow failed", iss.KeySource(), []bearer.Option{bearer.WithCredentialsOptional(), bearer.WithMode(bearer.AllowFailed)}, bearer.ErrConfig,
+		{"optional, then allow failed", iss.KeySource(), []bearer.Option{bearer.WithMode(bearer.CredentialsOptional), bearer.WithMode(bearer.AllowFailed)}, bearer.ErrConfig,
 			"bearer: configuration: WithMode(AllowFailed) after WithMode(CredentialsOptional); give one"},
 		{"two leeways", iss.KeySource(), []bearer.Option{bearer.WithLeeway(time.Second), bearer.WithLeeway(time.Minute)}, bearer.ErrConfig,
 			"bearer: configuration: WithLeeway(1m0s) after WithLeeway(1s); give one"},
@@ -105,7 +105,7 @@ func TestSameOptionTwiceIsNoConflict(t *testing.T) {
 	iss := bearertest.MustIssuer(bearertest.ES256)
 	logger := slog.New(slog.DiscardHandler)
 	newMiddleware(t, iss.KeySource(), bearer.WithIssuer(iss.Issuer()),
-		bearer.WithCredentialsOptional(), bearer.WithMode(bearer.CredentialsOptional),
+		bearer.WithMode(bearer.CredentialsOptional), bearer.WithMode(bearer.CredentialsOptional),
 		bearer.WithLeeway(time.Second), bearer.WithLeeway(time.Second),
 		bearer.WithLogger(logger), bearer.WithLogger(logger),
 		bearer.WithAccessTokenProfile(), bearer.WithTokenType("application/AT+JWT"), bearer.WithAccessTokenProfile(),

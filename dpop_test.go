@@ -377,7 +377,7 @@ func BenchmarkDPoPProof(b *testing.B) {
 		b.StopTimer() // each proof is accepted once: sign a new one
 		r := dpopRequest(url, tok, key.MustProof("GET", url, tok))
 		b.StartTimer()
-		if _, err := m.Authenticate(r); err != nil {
+		if _, err := authenticate(m, r); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -401,7 +401,7 @@ func BenchmarkDPoPHugeKey(b *testing.B) {
 			proof, bits := hugeKeyProof(b, key.ProofClaims("GET", url, c.token), bearer.DefaultMaxTokenSize)
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := m.Authenticate(dpopRequest(url, c.token, proof)); err == nil {
+				if _, err := authenticate(m, dpopRequest(url, c.token, proof)); err == nil {
 					b.Fatal("a proof with a junk signature accepted")
 				}
 			}
@@ -700,11 +700,11 @@ func TestDPoPReplayOnTheMiddlewareClock(t *testing.T) {
 		const url = "https://api.example/orders"
 		tok := iss.MustMint(bearertest.Claims{"sub": "alice", "cnf": key.Confirmation()})
 		proof := key.MustProof("GET", url, tok)
-		if _, err := m.Authenticate(dpopRequest(url, tok, proof)); err != nil {
+		if _, err := authenticate(m, dpopRequest(url, tok, proof)); err != nil {
 			t.Fatalf("first use: %v", err)
 		}
 		time.Sleep(2 * bearer.DefaultDPoPWindow) // the bubble's clock, which time.Now reads, moves on
-		if _, err := m.Authenticate(dpopRequest(url, tok, proof)); !errors.Is(err, bearer.ErrDPoPProof) {
+		if _, err := authenticate(m, dpopRequest(url, tok, proof)); !errors.Is(err, bearer.ErrDPoPProof) {
 			t.Errorf("replay two windows of real time later: %v, want ErrDPoPProof", err)
 		}
 	})

@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-// Sentinel errors. Every error returned by Authenticate, Verify and the
+// Sentinel errors. Every error returned by Admit, Verify and the
 // scope checks is an *Error that wraps one of these, so callers match causes
 // with errors.Is. ErrInvalidToken also matches every more specific cause of a
 // rejected token (ErrExpired, ErrSignature, ...), ErrInvalidRequest every
@@ -299,18 +299,6 @@ func (m *Middleware) SetErrorHeaders(h http.Header, r *http.Request, err error) 
 	if e.Code == CodeUseDPoPNonce && m.dpop.nonces != nil {
 		h.Set("DPoP-Nonce", m.dpop.nonces.Nonce(m.clock()))
 	}
-}
-
-// Challenge returns the Bearer challenge RFC 6750 §3 prescribes for err,
-// or "" when the answer carries none (503). With WithDPoP, prefer
-// SetErrorHeaders, which adds the DPoP challenge. It works on a nil
-// *Middleware, with no realm.
-func (m *Middleware) Challenge(err error) string {
-	e := errorFrom(err)
-	if e.Status == http.StatusServiceUnavailable {
-		return ""
-	}
-	return m.challenge("Bearer", e, true)
 }
 
 // challenge builds one challenge of scheme; withError adds e's error

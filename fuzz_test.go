@@ -674,13 +674,13 @@ func FuzzDPoPProof(f *testing.F) {
 		r.Header.Set("DPoP", p)
 		return r
 	}
-	if _, err := m.Authenticate(request(genuine)); err != nil {
+	if _, err := authenticate(m, request(genuine)); err != nil {
 		f.Fatalf("a genuine proof is refused (%v): the properties would go unchecked", err)
 	}
 	seen := map[string]bool{jti: true} // the jti of each accepted proof
 	f.Fuzz(func(t *testing.T, p string) {
 		r := request(p)
-		tok, err := m.Authenticate(r)
+		tok, err := authenticate(m, r)
 		if err != nil {
 			var e *bearer.Error
 			if !errors.As(err, &e) || e.Status != http.StatusUnauthorized || e.Code != bearer.CodeInvalidDPoPProof && e.Code != bearer.CodeInvalidToken {
@@ -806,11 +806,11 @@ func FuzzClaimsView(f *testing.F) {
 		tok := jwt(t, "HS256", secret, `{"alg":"HS256","typ":"JWT"}`, payload)
 		r := httptest.NewRequest(http.MethodGet, url, nil)
 		r.Header.Set("Authorization", "Bearer "+tok)
-		v, err := m.Authenticate(r)
+		v, err := authenticate(m, r)
 		if errors.Is(err, bearer.ErrTokenBinding) {
 			r.Header.Set("Authorization", "DPoP "+tok)
 			r.Header.Set("DPoP", key.MustProof(http.MethodGet, url, tok))
-			v, err = m.Authenticate(r)
+			v, err = authenticate(m, r)
 		}
 		return v, err
 	}

@@ -20,7 +20,7 @@ func TestWithLoggerLogsEveryRequest(t *testing.T) {
 	iss := bearertest.MustIssuer(bearertest.HS256)
 	var l logs
 	m := newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithLogger(slog.New(&l)),
-		bearer.WithCredentialsOptional(), bearer.WithTokenCache(0))...)
+		bearer.WithMode(bearer.CredentialsOptional), bearer.WithTokenCache(0))...)
 	mux := http.NewServeMux()
 	mux.Handle("/", whoami)
 	mux.Handle("/admin", bearer.RequireScopes("admin")(whoami))

@@ -313,19 +313,8 @@ func (m *Middleware) admit(ctx context.Context, t *Token, cached bool, err error
 	return nil, e
 }
 
-// Authenticate extracts the token from r and verifies it. It writes
-// nothing; adapters and custom handlers answer with WriteError. Every error
-// is an *Error wrapping a sentinel.
-func (m *Middleware) Authenticate(r *http.Request) (*Token, error) {
-	t, _, err := m.authenticate(r)
-	if err != nil {
-		return nil, copyError(err)
-	}
-	return t, nil
-}
-
-// authenticate is Authenticate that also tells whether the verified-token
-// cache answered.
+// authenticate extracts the token from r and verifies it, and tells whether
+// the verified-token cache answered. It writes nothing.
 func (m *Middleware) authenticate(r *http.Request) (*Token, bool, error) {
 	if m.dpop != nil {
 		return m.authenticateDPoP(r)

@@ -206,7 +206,7 @@ func TestAnswers(t *testing.T) {
 }
 
 // TestErrorsIs: every rejection matches its sentinel and its class, both
-// from Verify and from Authenticate.
+// from Verify and from Admit.
 func TestErrorsIs(t *testing.T) {
 	iss := bearertest.MustIssuer(bearertest.RS256, bearertest.WithAudience("api"))
 	m := newMiddleware(t, iss.KeySource(), bearer.WithIssuer(iss.Issuer()), bearer.WithAudience("api"),
@@ -251,19 +251,19 @@ func TestErrorsIs(t *testing.T) {
 			}
 			r := httptest.NewRequest("GET", "/", nil)
 			r.Header.Set("Authorization", "Bearer "+c.token)
-			if _, err := m.Authenticate(r); !errors.Is(err, c.sentinel) {
-				t.Fatalf("Authenticate: %v, want %v", err, c.sentinel)
+			if _, err := authenticate(m, r); !errors.Is(err, c.sentinel) {
+				t.Fatalf("Admit: %v, want %v", err, c.sentinel)
 			}
 		})
 	}
 
 	t.Run("request classes", func(t *testing.T) {
 		r := httptest.NewRequest("GET", "/", nil)
-		if _, err := m.Authenticate(r); !errors.Is(err, bearer.ErrNoToken) || errors.Is(err, bearer.ErrInvalidToken) {
+		if _, err := authenticate(m, r); !errors.Is(err, bearer.ErrNoToken) || errors.Is(err, bearer.ErrInvalidToken) {
 			t.Errorf("no token: %v", err)
 		}
 		r.Header.Set("Authorization", "Bearer")
-		if _, err := m.Authenticate(r); !errors.Is(err, bearer.ErrInvalidRequest) {
+		if _, err := authenticate(m, r); !errors.Is(err, bearer.ErrInvalidRequest) {
 			t.Errorf("empty credentials: %v", err)
 		}
 	})
@@ -272,12 +272,12 @@ func TestErrorsIs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		err = bearer.AuthorizeScopes(bearer.NewContext(context.Background(), tok), "a", "b")
+		err = bearer.Authorize(bearer.NewContext(context.Background(), tok), bearer.AllScopes("a", "b"))
 		if !errors.Is(err, bearer.ErrInsufficientScope) {
-			t.Errorf("AuthorizeScopes: %v", err)
+			t.Errorf("Authorize: %v", err)
 		}
-		if err := bearer.AuthorizeScopes(context.Background(), "a"); !errors.Is(err, bearer.ErrNoToken) {
-			t.Errorf("AuthorizeScopes without token: %v", err)
+		if err := bearer.Authorize(context.Background(), bearer.AllScopes("a")); !errors.Is(err, bearer.ErrNoToken) {
+			t.Errorf("Authorize without token: %v", err)
 		}
 	})
 }
@@ -418,7 +418,7 @@ func TestErrorHandlerKeepsTheChallenge(t *testing.T) {
 			http.Header{"Www-Authenticate": {`Bearer realm="api", error="invalid_token", error_description="token expired"`}}},
 		{"missing scope", iss.KeySource(), nil, bearerHeader(iss.MustMint(nil)), "/admin", 403,
 			http.Header{"Www-Authenticate": {`Bearer realm="api", error="insufficient_scope", error_description="insufficient scope", scope="admin"`}}},
-		{"token required by the route", iss.KeySource(), []bearer.Option{bearer.WithCredentialsOptional()}, nil, "/me", 401,
+		{"token required by the route", iss.KeySource(), []bearer.Option{bearer.WithMode(bearer.CredentialsOptional)}, nil, "/me", 401,
 			http.Header{"Www-Authenticate": {`Bearer realm="api"`}}},
 		{"keys unavailable", bearer.RemoteJWKS(idp.JWKSURL, bearer.WithHTTPClient(idp.Client()), bearer.WithKeyWait(time.Millisecond)),
 			[]bearer.Option{bearer.WithLogger(slog.New(slog.DiscardHandler))}, bearerHeader(idp.MustMint(nil)), "/", 503,
@@ -463,7 +463,7 @@ func TestErrorHandlerKeepsTheChallenge(t *testing.T) {
 // whatever its scopes.
 func TestRequireToken(t *testing.T) {
 	iss := bearertest.MustIssuer(bearertest.HS256)
-	m := newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithCredentialsOptional(), bearer.WithRealm("api"))...)
+	m := newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithMode(bearer.CredentialsOptional), bearer.WithRealm("api"))...)
 	srv := serve(t, m.Handler(bearer.RequireToken(whoami)))
 	if got := call(t, srv.URL, nil); got.status != 401 || got.challenge != `Bearer realm="api"` {
 		t.Errorf("no token: %d %q", got.status, got.challenge)
@@ -471,4 +471,22 @@ func TestRequireToken(t *testing.T) {
 	if got := call(t, srv.URL, bearerHeader(iss.MustMint(bearertest.Claims{"sub": "ann"}))); got.status != 200 || got.body != "ann " {
 		t.Errorf("token without scopes: %d %q", got.status, got.body)
 	}
+}
+
+// authenticate admits r as Handler does and returns its token: the
+// middleware's verdict, with no answer written.
+func authenticate(m *bearer.Middleware, r *http.Request) (*bearer.Token, error) {
+	r, err := m.Admit(r)
+	if err != nil {
+		return nil, err
+	}
+	t, _ := bearer.FromContext(r.Context())
+	return t, nil
+}
+
+// challengeOf is the WWW-Authenticate challenge m answers err with.
+func challengeOf(m *bearer.Middleware, err error) string {
+	h := http.Header{}
+	m.SetErrorHeaders(h, nil, err)
+	return h.Get("WWW-Authenticate")
 }

@@ -156,12 +156,6 @@ func WithErrorHandler(h ErrorHandler) Option {
 	}
 }
 
-// WithCredentialsOptional lets requests without a token through, with no
-// token in their context. A token that is present but bad is still refused.
-// It is WithMode(CredentialsOptional); with another WithMode, New fails.
-// Routes that need a token behind it use RequireToken.
-func WithCredentialsOptional() Option { return WithMode(CredentialsOptional) }
-
 // WithMode sets what happens to requests without a valid token; the
 // default is Required.
 func WithMode(mode Mode) Option {

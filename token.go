@@ -12,7 +12,7 @@ import (
 
 // Token is a verified JWT. It is immutable: accessors return copies, so
 // nothing a handler does to what it gets can change what another request
-// sees. Tokens come only from Verify and Authenticate.
+// sees. Tokens come only from the middleware (Handler, Admit, Verify).
 type Token struct {
 	jws // the JWS the claims set came in
 

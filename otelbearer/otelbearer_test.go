@@ -209,7 +209,7 @@ func TestRequestsCountedOnceAndCausesOnSpans(t *testing.T) {
 	spans := tracetest.NewSpanRecorder()
 	tracer := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans)).Tracer("test")
 	iss := bearertest.MustIssuer(bearertest.ES256)
-	m, err := bearer.New(iss.KeySource(), bearer.WithIssuer(iss.Issuer()), bearer.WithAudience(bearertest.DefaultAudience), bearer.WithObserver(obs), bearer.WithCredentialsOptional(), bearer.WithTokenCache(0))
+	m, err := bearer.New(iss.KeySource(), bearer.WithIssuer(iss.Issuer()), bearer.WithAudience(bearertest.DefaultAudience), bearer.WithObserver(obs), bearer.WithMode(bearer.CredentialsOptional), bearer.WithTokenCache(0))
 	if err != nil {
 		t.Fatal(err)
 	}

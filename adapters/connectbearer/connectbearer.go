@@ -97,7 +97,7 @@ func WithScopes(scopes map[string][]string) Option {
 // WithRules sets the rules each procedure's token must satisfy (see
 // bearer.Require), keyed by procedure ("/package.Service/Method"). A
 // procedure listed, even with no rules, needs a token under
-// bearer.WithCredentialsOptional, which otherwise lets calls without one
+// bearer.WithMode(bearer.CredentialsOptional), which otherwise lets calls without one
 // through. It panics if a name is not a procedure.
 func WithRules(rules map[string][]bearer.Rule) Option {
 	copied := make(map[string][]bearer.Rule, len(rules))

@@ -164,10 +164,10 @@ func TestKeysUnavailable(t *testing.T) {
 	}
 }
 
-// Under WithCredentialsOptional, a call without a token reaches a
+// Under CredentialsOptional, a call without a token reaches a
 // procedure that is not listed; a listed one answers Unauthenticated.
 func TestCredentialsOptional(t *testing.T) {
-	f := answertest.New(t, bearer.WithCredentialsOptional())
+	f := answertest.New(t, bearer.WithMode(bearer.CredentialsOptional))
 	client, url := serve(t, service(f.Middleware))
 	if got, err := call(t, client, url, greet, nil); err != nil || got != "anonymous" {
 		t.Errorf("greet without a token: %q, %v", got, err)

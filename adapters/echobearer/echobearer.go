@@ -29,7 +29,7 @@
 //
 // The bearer.WithErrorHandler option does not apply here: the
 // HTTPErrorHandler is Echo's place for that. Every other option does, the
-// Mode (WithCredentialsOptional ...), skip rules (WithSkip), the realm and
+// Mode (CredentialsOptional ...), skip rules (WithSkip), the realm and
 // WithCORSPreflight (preflights go to its CORS handler, never to the next
 // handler) included; Config.Skipper is the Echo way to skip by route.
 package echobearer

@@ -7,10 +7,9 @@
 //	admin := api.Group("/admin", ginbearer.RequireScopes("admin"))
 //	api.GET("/reports", ginbearer.Require(bearer.AnyScope("reports", "admin")), reports)
 //
-// A verified token goes into the request's context, where
-// bearer.FromContext(c.Request.Context()) finds it, and into the Gin
-// context under TokenKey; FromContext(c) is the short way. With the
-// engine's ContextWithFallback on, bearer.FromContext(c) works too.
+// A verified token goes into the request's context, where FromContext(c)
+// finds it (it is bearer.FromContext(c.Request.Context())). It is not copied
+// into Gin's Keys map: one place to read it, and no map made for it.
 //
 // A failed request is answered as the net/http middleware answers it (the
 // exact RFC 6750 status, WWW-Authenticate challenge and JSON body, or the
@@ -31,13 +30,9 @@ import (
 	"github.com/gin-gonic/gin"
 )
 
-// TokenKey is the key of the verified *bearer.Token in the Gin context:
-// c.MustGet(ginbearer.TokenKey).(*bearer.Token).
-const TokenKey = "github.com/bearerauth/bearer.Token"
-
 // Middleware returns Gin middleware that authenticates every request with
 // m. Requests with a valid token go on with the token in the request's
-// context and the Gin context; others are answered and aborted.
+// context; others are answered and aborted.
 func Middleware(m *bearer.Middleware) gin.HandlerFunc {
 	if m == nil {
 		panic("ginbearer: nil *bearer.Middleware")
@@ -53,9 +48,6 @@ func Middleware(m *bearer.Middleware) gin.HandlerFunc {
 			return
 		}
 		c.Request = r
-		if t, ok := bearer.FromContext(r.Context()); ok {
-			c.Set(TokenKey, t)
-		}
 	}
 }
 

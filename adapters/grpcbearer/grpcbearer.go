@@ -22,7 +22,7 @@
 // Every method needs a valid token. WithScopes adds the scopes a method
 // needs, by full method name, and WithRules any bearer.Rule; a method not
 // listed needs no scope. A method listed with no scopes needs a token even
-// under bearer.WithCredentialsOptional, which otherwise lets calls without
+// under bearer.WithMode(bearer.CredentialsOptional), which otherwise lets calls without
 // a token through: that is how a service mixes public and private methods.
 // The middleware's Mode applies as in net/http; its skip rules and DPoP,
 // which look at HTTP requests, do not (see bearer.Middleware.AdmitHeader).

@@ -271,10 +271,10 @@ func TestKeysUnavailable(t *testing.T) {
 	}
 }
 
-// Under WithCredentialsOptional calls without a token reach the methods
+// Under CredentialsOptional calls without a token reach the methods
 // that are not listed; listed ones, even with no scope, need a token.
 func TestCredentialsOptional(t *testing.T) {
-	f := answertest.New(t, bearer.WithCredentialsOptional())
+	f := answertest.New(t, bearer.WithMode(bearer.CredentialsOptional))
 	conn, _ := dial(t, f.Middleware, grpcbearer.WithScopes(map[string][]string{admin: {}, watchAdmin: {"admin"}}))
 	if got, _ := call(t, conn, hello); got != (result{Subject: "anonymous", Code: codes.OK}) {
 		t.Errorf("public method: %+v", got)

@@ -353,10 +353,10 @@ func TestToolMiddleware(t *testing.T) {
 	}
 }
 
-// Under WithCredentialsOptional, a client without a token calls public
+// Under CredentialsOptional, a client without a token calls public
 // tools; a tool with rules answers 401 with the challenge.
 func TestCredentialsOptional(t *testing.T) {
-	f := answertest.New(t, bearer.WithCredentialsOptional())
+	f := answertest.New(t, bearer.WithMode(bearer.CredentialsOptional))
 	srv := mcp.NewServer(&mcp.Implementation{Name: "test", Version: "v1"}, nil)
 	streamable := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, &mcp.StreamableHTTPOptions{Stateless: true})
 	url := answertest.Serve(t, mcpbearer.Handler(f.Middleware, streamable, adminTools))

@@ -31,7 +31,7 @@ func WithToolScopes(scopes map[string][]string) Option {
 
 // WithToolRules sets the rules a token must satisfy to call each tool (see
 // bearer.Require), by tool name. A tool listed, even with no rules, needs a
-// token under bearer.WithCredentialsOptional, which otherwise lets
+// token under bearer.WithMode(bearer.CredentialsOptional), which otherwise lets
 // requests without one through: that is how a server mixes public and
 // private tools. It panics if a name is empty.
 func WithToolRules(rules map[string][]bearer.Rule) Option {

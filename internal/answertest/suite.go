@@ -24,7 +24,7 @@ type App func(m *bearer.Middleware) http.Handler
 // middleware answers it: every case of Cases, missing scopes on a route
 // and on a group, a failed rule, unavailable keys (a real RemoteJWKS whose
 // server fails), the token reaching each route, and requests without a
-// token under WithCredentialsOptional.
+// token under CredentialsOptional.
 func Run(t *testing.T, app App) {
 	t.Run("answers", func(t *testing.T) {
 		f := New(t)
@@ -60,7 +60,7 @@ func Run(t *testing.T, app App) {
 		}
 	})
 	t.Run("credentials optional", func(t *testing.T) {
-		f := New(t, bearer.WithCredentialsOptional())
+		f := New(t, bearer.WithMode(bearer.CredentialsOptional))
 		url := Serve(t, app(f.Middleware))
 		Expect(t, "/ without a token", Get(t, url+"/"), Answer{Status: http.StatusOK, Body: "anonymous"})
 		Expect(t, "/read without a token", Get(t, url+"/read"), NoToken)
