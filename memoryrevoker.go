@@ -11,7 +11,7 @@ import (
 )
 
 // DefaultMaxTokenLifetime is how long a revocation by subject lasts after
-// its cut-off unless MaxTokenLifetime says otherwise: longer than the
+// its cut-off unless RevokerMaxTokenLifetime says otherwise: longer than the
 // lifetime of ordinary access tokens (minutes to an hour).
 const DefaultMaxTokenLifetime = 24 * time.Hour
 
@@ -49,12 +49,12 @@ type cutoff struct{ before, expires time.Time }
 // A RevokerOption configures NewMemoryRevoker.
 type RevokerOption func(*MemoryRevoker) error
 
-// MaxTokenLifetime sets the longest lifetime (exp − iat) of the tokens the
+// RevokerMaxTokenLifetime sets the longest lifetime (exp − iat) of the tokens the
 // service accepts: a revocation by subject lasts that long after its
 // cut-off, and then lapses, since every token issued before the cut-off
 // has expired. The default is DefaultMaxTokenLifetime. A token that lives
 // longer escapes a revocation by subject once the entry lapses.
-func MaxTokenLifetime(d time.Duration) RevokerOption {
+func RevokerMaxTokenLifetime(d time.Duration) RevokerOption {
 	return func(r *MemoryRevoker) error {
 		if d <= 0 {
 			return fmt.Errorf("bearer: max token lifetime %v is not positive", d)
@@ -160,7 +160,7 @@ func (r *MemoryRevoker) RevokeID(_ context.Context, issuer, id string, expiry ti
 }
 
 // RevokeSubject revokes every token of subject from issuer issued before
-// before, until before plus MaxTokenLifetime.
+// before, until before plus RevokerMaxTokenLifetime.
 func (r *MemoryRevoker) RevokeSubject(_ context.Context, issuer, subject string, before time.Time) error {
 	if err := CheckRevocation(Revocation{Issuer: issuer, Subject: subject, Before: before}); err != nil {
 		return err

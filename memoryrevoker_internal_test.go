@@ -14,7 +14,7 @@ func TestSweepBoundsMemory(t *testing.T) {
 	ctx := context.Background()
 	t0 := time.Unix(1_800_000_000, 0)
 	now := t0
-	r, err := NewMemoryRevoker(RevokerClock(func() time.Time { return now }), MaxTokenLifetime(time.Hour))
+	r, err := NewMemoryRevoker(RevokerClock(func() time.Time { return now }), RevokerMaxTokenLifetime(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}

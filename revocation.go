@@ -30,7 +30,7 @@ type Revoker interface {
 //     Tokens without jti cannot be revoked this way (ErrNotRevocable).
 //   - by subject: every token of this sub from this issuer whose iat is
 //     before a cut-off time ("log out everywhere"), until the cut-off plus
-//     the longest token lifetime accepted (MaxTokenLifetime). A token
+//     the longest token lifetime accepted (RevokerMaxTokenLifetime). A token
 //     without iat counts as issued before any cut-off, so it is refused
 //     while the entry lasts. iat has whole seconds with most issuers, so a
 //     token issued in the same second as the cut-off, even just after it,

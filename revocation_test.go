@@ -158,7 +158,7 @@ func TestRevokeSubject(t *testing.T) {
 	t0 := time.Unix(1_800_000_000, 0)
 	clock := newClock(t0)
 	iss := bearertest.MustIssuer(bearertest.EdDSA, bearertest.WithClock(clock.Now))
-	rev := newMemoryRevoker(t, bearer.RevokerClock(clock.Now), bearer.MaxTokenLifetime(2*time.Hour))
+	rev := newMemoryRevoker(t, bearer.RevokerClock(clock.Now), bearer.RevokerMaxTokenLifetime(2*time.Hour))
 	m := newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithRealm("api"), bearer.WithClock(clock.Now), bearer.WithRevocation(rev))...)
 	srv := serve(t, m.Handler(whoami)).URL
 
@@ -212,7 +212,7 @@ func TestRevocationLapses(t *testing.T) {
 	t0 := time.Unix(1_800_000_000, 0)
 	clock := newClock(t0)
 	iss := bearertest.MustIssuer(bearertest.ES256, bearertest.WithClock(clock.Now), bearertest.WithTTL(10*time.Minute))
-	rev := newMemoryRevoker(t, bearer.RevokerClock(clock.Now), bearer.MaxTokenLifetime(time.Hour))
+	rev := newMemoryRevoker(t, bearer.RevokerClock(clock.Now), bearer.RevokerMaxTokenLifetime(time.Hour))
 	m := newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithClock(clock.Now), bearer.WithRevocation(rev))...)
 
 	tok := iss.MustMint(bearertest.Claims{"sub": "alice", "jti": "j1"})
@@ -243,7 +243,7 @@ func TestRevocationLapses(t *testing.T) {
 		t.Errorf("List after revoking an expired token: %v", list)
 	}
 
-	// By subject: until the cut-off plus MaxTokenLifetime plus leeway.
+	// By subject: until the cut-off plus RevokerMaxTokenLifetime plus leeway.
 	clock.Set(t0)
 	if err := rev.RevokeSubject(ctx, iss.Issuer(), "bob", t0); err != nil {
 		t.Fatal(err)
@@ -257,7 +257,7 @@ func TestRevocationLapses(t *testing.T) {
 	if list, _ := rev.List(ctx); len(list) != 0 {
 		t.Errorf("List after the subject entry lapsed: %v", list)
 	}
-	// A token that outlives MaxTokenLifetime escapes once the entry lapses,
+	// A token that outlives RevokerMaxTokenLifetime escapes once the entry lapses,
 	// as documented.
 	verify(t, m, noIat)
 }
@@ -387,7 +387,7 @@ func TestRevocationConfig(t *testing.T) {
 		t.Errorf("fail open before WithRevocation: %v", err)
 	}
 	for name, opt := range map[string]bearer.RevokerOption{
-		"zero lifetime":   bearer.MaxTokenLifetime(0),
+		"zero lifetime":   bearer.RevokerMaxTokenLifetime(0),
 		"negative leeway": bearer.RevokerLeeway(-time.Second),
 		"nil clock":       bearer.RevokerClock(nil),
 	} {

@@ -90,7 +90,7 @@ func newApp(url string) (*app, error) {
 	}
 	// No token lives longer than tokenTTL, so a log-out-everywhere entry
 	// can go after that.
-	revocations, err := bearer.NewMemoryRevoker(bearer.MaxTokenLifetime(tokenTTL))
+	revocations, err := bearer.NewMemoryRevoker(bearer.RevokerMaxTokenLifetime(tokenTTL))
 	if err != nil {
 		return nil, err
 	}

@@ -278,7 +278,7 @@ func New(ctx context.Context, client redis.UniversalClient, opts ...Option) (*Re
 
 func (r *Revoker) newView() (*bearer.MemoryRevoker, error) {
 	return bearer.NewMemoryRevoker(
-		bearer.MaxTokenLifetime(r.lifetime),
+		bearer.RevokerMaxTokenLifetime(r.lifetime),
 		bearer.RevokerLeeway(r.leeway),
 		bearer.RevokerClock(r.now))
 }
