@@ -1,19 +1,3 @@
-// Package bearer protects HTTP services with JWT bearer tokens (RFC 6750,
-// RFC 7519, RFC 9068).
-//
-// A Middleware reads the token from each request, verifies it with a
-// KeySource (a shared secret, a public key, a JWKS document or a remote JWKS
-// endpoint) and puts the verified *Token into the request's context, where
-// handlers read it with FromContext, Subject, Scopes and ClaimsFrom. Failures
-// get the answers RFC 6750 §3 prescribes: 401 with a WWW-Authenticate
-// challenge, 400 for malformed requests, 403 for missing scopes, 503 when no
-// keys can be had.
-//
-// Verification follows RFC 8725: the key, never the token, decides the
-// algorithm; "none" is always refused; only the JWS compact serialization
-// with strict base64url is accepted; an unknown crit header is refused; keys
-// are never taken from the token's own jku, x5u, jwk or x5c headers; exp is
-// required, and every NumericDate must be a JSON number.
 package bearer
 
 import (
