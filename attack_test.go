@@ -345,13 +345,13 @@ func attackCatalogue(t testing.TB, k *atkKeys, env atkEnv) []attack {
 			token: jwt(t, "HS256", k.secret, hs256, k.claims("\"role\":\"admin\xc0\"")), want: bearer.ErrMalformed, desc: badClaims},
 
 		// Size and depth.
-		{name: "size/one byte over the default 8 KiB", ref: "CWE-400; DESIGN.md size limit", keys: secretSrc,
+		{name: "size/one byte over the default 8 KiB", ref: "CWE-400; docs/ARCHITECTURE.md size limit", keys: secretSrc,
 			token: sizedToken(t, k, bearer.DefaultMaxTokenSize+1), want: bearer.ErrTooLarge, desc: tooLarge},
-		{name: "size/exactly the default 8 KiB", ref: "DESIGN.md size limit (control)", keys: secretSrc,
+		{name: "size/exactly the default 8 KiB", ref: "docs/ARCHITECTURE.md size limit (control)", keys: secretSrc,
 			token: sizedToken(t, k, bearer.DefaultMaxTokenSize)},
-		{name: "size/one byte over WithMaxTokenSize", ref: "DESIGN.md size limit", keys: secretSrc, opts: []bearer.Option{bearer.WithMaxTokenSize(2048)},
+		{name: "size/one byte over WithMaxTokenSize", ref: "docs/ARCHITECTURE.md size limit", keys: secretSrc, opts: []bearer.Option{bearer.WithMaxTokenSize(2048)},
 			token: sizedToken(t, k, 2049), want: bearer.ErrTooLarge, desc: tooLarge},
-		{name: "size/exactly WithMaxTokenSize", ref: "DESIGN.md size limit (control)", keys: secretSrc, opts: []bearer.Option{bearer.WithMaxTokenSize(2048)},
+		{name: "size/exactly WithMaxTokenSize", ref: "docs/ARCHITECTURE.md size limit (control)", keys: secretSrc, opts: []bearer.Option{bearer.WithMaxTokenSize(2048)},
 			token: sizedToken(t, k, 2048)},
 		{name: "depth/header nested beyond the JSON limit", ref: "RFC 8259 §9", keys: secretSrc, opts: []bearer.Option{bearer.WithMaxTokenSize(1 << 20)},
 			token: forgedHS(`{"alg":"HS256","x":`+nested(20000)+`}`, claims), want: bearer.ErrMalformed, desc: malformed},
@@ -384,7 +384,7 @@ func attackCatalogue(t testing.TB, k *atkKeys, env atkEnv) []attack {
 			token: jwt(t, "HS256", k.secret, hs256, k.claimsWithout(`"exp":0`)), want: bearer.ErrExpired, desc: expired},
 		{name: "numericdate/exp 0 with WithExpiryOptional", ref: "RFC 7519 §4.1.4 (0 is a date, not an absence)", keys: secretSrc, opts: []bearer.Option{bearer.WithExpiryOptional()},
 			token: jwt(t, "HS256", k.secret, hs256, k.claimsWithout(`"exp":0`)), want: bearer.ErrExpired, desc: expired},
-		{name: "numericdate/exp absent", ref: "RFC 9068 §2.2 (exp REQUIRED); DESIGN.md", keys: secretSrc,
+		{name: "numericdate/exp absent", ref: "RFC 9068 §2.2 (exp REQUIRED); docs/ARCHITECTURE.md", keys: secretSrc,
 			token: jwt(t, "HS256", k.secret, hs256, k.claimsWithout()), want: bearer.ErrMissingClaim, desc: "token has no expiry"},
 
 		// ECDSA: psychic signatures, out-of-range scalars, wrong curves.
@@ -482,7 +482,7 @@ func attackCatalogue(t testing.TB, k *atkKeys, env atkEnv) []attack {
 
 	attacks = append(attacks, []attack{
 		{name: "control/remote set with oct keys: its ES256 key", ref: "RFC 7517 §5 (control)", keys: octSet, token: esTok},
-		{name: "remote/oct key: HS256 with its secret under its kid", ref: "RFC 8725 §3.1; RFC 7517 §6.4; DESIGN.md (remote keys)", keys: octSet,
+		{name: "remote/oct key: HS256 with its secret under its kid", ref: "RFC 8725 §3.1; RFC 7517 §6.4; docs/ARCHITECTURE.md (remote keys)", keys: octSet,
 			token: jwt(t, "HS256", k.secret, hsKid("hs-1"), claims), want: bearer.ErrUnknownKey, desc: unknownKid},
 		{name: "remote/oct key: HS256 with its secret, no kid", ref: "RFC 8725 §3.1; RFC 7517 §6.4", keys: octSet,
 			token: jwt(t, "HS256", k.secret, hs256, claims), want: bearer.ErrAlgorithm, desc: badAlg},
@@ -490,7 +490,7 @@ func attackCatalogue(t testing.TB, k *atkKeys, env atkEnv) []attack {
 			token: jwt(t, "HS256", k.secret, hsKid("any"), claims), want: bearer.ErrUnknownKey, desc: unknownKid},
 		{name: "remote/oct key: HS256 with its secret under the EC kid", ref: "RFC 8725 §3.1", keys: octSet,
 			token: jwt(t, "HS256", k.secret, hsKid("ec-1"), claims), want: bearer.ErrAlgorithm, desc: badAlg},
-		{name: "remote/oct key: WithAlgorithms allowing HS256", ref: "RFC 8725 §3.1; DESIGN.md (remote keys)", keys: octSet, opts: []bearer.Option{bearer.WithAlgorithms("HS256", "ES256")},
+		{name: "remote/oct key: WithAlgorithms allowing HS256", ref: "RFC 8725 §3.1; docs/ARCHITECTURE.md (remote keys)", keys: octSet, opts: []bearer.Option{bearer.WithAlgorithms("HS256", "ES256")},
 			token: jwt(t, "HS256", k.secret, hsKid("hs-1"), claims), want: bearer.ErrUnknownKey, desc: unknownKid},
 
 		// A published private key is disclosed: a token it signed proves
@@ -531,7 +531,7 @@ func attackCatalogue(t testing.TB, k *atkKeys, env atkEnv) []attack {
 		// Made-up kids: within a cooldown, one fetch whatever their number.
 		// The check counts this row's fetches (the first, one key miss),
 		// then floods an in-memory provider with thousands over fake time.
-		{name: "remote/flood of random kids: one fetch per cooldown", ref: "CWE-400; DESIGN.md (remote keys)", keys: floodSet,
+		{name: "remote/flood of random kids: one fetch per cooldown", ref: "CWE-400; docs/ARCHITECTURE.md (remote keys)", keys: floodSet,
 			token: jwt(t, "ES256", k.ec, `{"alg":"ES256","kid":"`+randomKid()+`"}`, claims), want: bearer.ErrUnknownKey, desc: unknownKid,
 			check: func(t *testing.T) {
 				if n := idp.requests("/flood.json"); n != 2 {
@@ -542,7 +542,7 @@ func attackCatalogue(t testing.TB, k *atkKeys, env atkEnv) []attack {
 
 		// Keys come from the configured host: a redirect elsewhere fails the
 		// fetch, so no keys (503), and the attacker hears nothing.
-		{name: "remote/JWKS redirects to another host", ref: "CWE-601; DESIGN.md (remote keys)", keys: bearer.RemoteJWKS(idp.redirect("/moved.json", attacker+"/jwks.json")), check: noFetch,
+		{name: "remote/JWKS redirects to another host", ref: "CWE-601; docs/ARCHITECTURE.md (remote keys)", keys: bearer.RemoteJWKS(idp.redirect("/moved.json", attacker+"/jwks.json")), check: noFetch,
 			token: esTok, want: bearer.ErrKeysUnavailable, cause: bearer.ErrRedirect, desc: noKeys},
 		{name: "remote/discovery redirects to another host", ref: "CWE-601; OpenID Connect Discovery 1.0 §4", keys: bearer.Discover(tenant), trust: []bearer.Option{bearer.WithoutAudienceCheck()}, check: noFetch,
 			token: jwt(t, "ES256", k.ec, `{"alg":"ES256","kid":"ec-1"}`, k.claims(`"iss":`+mustJSON(tenant))), want: bearer.ErrKeysUnavailable, cause: bearer.ErrRedirect, desc: noKeys},

@@ -80,7 +80,7 @@ func newMiddleware(t *testing.T, src bearer.KeySource, opts ...bearer.Option) *b
 	return m
 }
 
-// TestAnswers walks DESIGN.md's table of HTTP answers (RFC 6750 §3), one
+// TestAnswers walks docs/ARCHITECTURE.md's table of HTTP answers (RFC 6750 §3), one
 // row per case, over a real server.
 func TestAnswers(t *testing.T) {
 	iss := bearertest.MustIssuer(bearertest.ES256, bearertest.WithAudience("orders-api"))

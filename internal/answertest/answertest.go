@@ -1,4 +1,4 @@
-// Package answertest holds the table of answers of DESIGN.md as test cases,
+// Package answertest holds the table of answers of docs/ARCHITECTURE.md as test cases,
 // so that the net/http middleware and every framework adapter are checked
 // against one table. The expected values are written out here, never
 // computed by the code under test.
@@ -72,7 +72,7 @@ type Case struct {
 	Cause         error    // a sentinel the error matches with errors.Is
 }
 
-// Cases returns one case per failing line of DESIGN.md's table but the
+// Cases returns one case per failing line of docs/ARCHITECTURE.md's table but the
 // 403 and 503 ones, which depend on the route and the key source: no token,
 // each kind of malformed request and each kind of bad token.
 func (f *Fixture) Cases(t testing.TB) []Case {
@@ -155,7 +155,7 @@ func FreshRetryAfter(d time.Duration) bool {
 // KeysUnavailable returns a Fixture whose middleware verifies with a
 // RemoteJWKS whose key server answers every fetch 500 with a Retry-After of
 // RetryAfter: there are never keys, so an otherwise valid token gets the
-// 503 of DESIGN.md's table, and no fetch happens before RetryAfter. It
+// 503 of docs/ARCHITECTURE.md's table, and no fetch happens before RetryAfter. It
 // returns once the first fetch has failed; the middleware and the server
 // are closed when the test ends.
 func KeysUnavailable(t testing.TB) *Fixture {

@@ -20,7 +20,7 @@ import (
 // ("anonymous" without one), or 500 if the adapter's accessors disagree.
 type App func(m *bearer.Middleware) http.Handler
 
-// Run checks an adapter's app against DESIGN.md's table as the net/http
+// Run checks an adapter's app against docs/ARCHITECTURE.md's table as the net/http
 // middleware answers it: every case of Cases, missing scopes on a route
 // and on a group, a failed rule, unavailable keys (a real RemoteJWKS whose
 // server fails), the token reaching each route, and requests without a
