@@ -47,7 +47,7 @@ func (st *remoteStore) discover(ctx context.Context, trigger FetchTrigger) (answ
 	if ctx.Err() != nil {
 		return a, ctx.Err()
 	}
-	st.log.fetched(FetchEvent{URL: st.discoveryURL, Discovery: true, Trigger: trigger, Status: a.status, Duration: time.Since(start), Err: err})
+	st.log.fetched(FetchEvent{URL: redact(st.discoveryURL), Discovery: true, Trigger: trigger, Status: a.status, Duration: time.Since(start), Err: err})
 	if err != nil {
 		return a, err
 	}
@@ -66,7 +66,11 @@ func jwksURIOf(doc []byte, issuer string) (string, error) {
 		return "", fmt.Errorf("%w: malformed discovery document: %w", ErrFetch, err)
 	}
 	if meta.Issuer != issuer {
-		return "", fmt.Errorf("%w: %q, not %q", ErrIssuerMismatch, meta.Issuer, issuer)
+		hint := ""
+		if strings.TrimSuffix(meta.Issuer, "/") == strings.TrimSuffix(issuer, "/") {
+			hint = " (they differ in a trailing slash: Discover must be given the document's issuer exactly)"
+		}
+		return "", fmt.Errorf("%w: the document names %q, Discover was given %q%s", ErrIssuerMismatch, redact(meta.Issuer), redact(issuer), hint)
 	}
 	if meta.JWKSURI == "" {
 		return "", fmt.Errorf("%w: discovery document has no jwks_uri", ErrFetch)
@@ -77,7 +81,7 @@ func jwksURIOf(doc []byte, issuer string) (string, error) {
 	}
 	// http is for tests on loopback: a real issuer may not send us there.
 	if iu, _ := checkURL(issuer); u.Scheme != "https" && iu.Scheme == "https" {
-		return "", fmt.Errorf("%w: jwks_uri %s", ErrInsecureURL, u.Redacted())
+		return "", fmt.Errorf("%w: jwks_uri %s", ErrInsecureURL, redactedURL(u))
 	}
 	return meta.JWKSURI, nil
 }

@@ -382,7 +382,15 @@ func (e *Error) body() []byte {
 	return append(b, '\n')
 }
 
+// maxRetryAfter bounds the Retry-After of every 503: clients that honour
+// it must not stay away for long when keys or state may be back in seconds.
+const maxRetryAfter = 30 * time.Second
+
+// retryAfterSeconds is d in whole seconds for a Retry-After header: rounded
+// up (a client coming back early would only meet another 503), at least 1,
+// at most maxRetryAfter.
 func retryAfterSeconds(d time.Duration) string {
+	d = min(d, maxRetryAfter)
 	s := int64((d + time.Second - 1) / time.Second)
 	if s < 1 {
 		s = 1

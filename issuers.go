@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 )
 
 // TrustedIssuer is one issuer of Issuers.
@@ -123,6 +124,25 @@ func (ms *multiStore) ready(ctx context.Context, wait bool) error {
 		}
 	}
 	return nil
+}
+
+// refetch refreshes every issuer's keys, at once: one slow provider does
+// not hold back the others.
+func (ms *multiStore) refetch(ctx context.Context) error {
+	var mu sync.Mutex
+	var errs []error
+	var wg sync.WaitGroup
+	for iss, s := range ms.byIssuer {
+		wg.Go(func() {
+			if err := s.refetch(ctx); err != nil {
+				mu.Lock()
+				errs = append(errs, fmt.Errorf("bearer: issuer %q: %w", iss, err))
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 func (ms *multiStore) issuers() map[string][]string { return ms.audiences }

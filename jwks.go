@@ -71,7 +71,7 @@ func (s *remoteSource) open(env sourceEnv) (keyStore, error) {
 		return nil, err
 	}
 	if s.discover && (u.RawQuery != "" || u.Fragment != "") {
-		return nil, fmt.Errorf("bearer: issuer URL %q has a query or fragment", s.url)
+		return nil, fmt.Errorf("bearer: issuer URL %q has a query or fragment", redact(s.url))
 	}
 	logger := env.logger
 	if logger == nil {
@@ -82,7 +82,7 @@ func (s *remoteSource) open(env sourceEnv) (keyStore, error) {
 		fetch:    newFetcher(cfg),
 		policy:   keyPolicy{allow: env.allow, symmetric: false},
 		observer: env.observer,
-		name:     s.url,
+		name:     redact(s.url),
 		kick:     make(chan struct{}, 1),
 		stopped:  make(chan struct{}),
 	}
@@ -92,9 +92,10 @@ func (s *remoteSource) open(env sourceEnv) (keyStore, error) {
 	} else {
 		st.jwksURL = s.url
 	}
-	st.log = fetchLog{logger: logger, observer: env.observer, url: s.url}
+	st.log = fetchLog{logger: logger, observer: env.observer, url: st.name}
 	st.snap.Store(&keySnapshot{next: make(chan struct{})})
-	st.inflight = &fetchRound{done: make(chan struct{}), trigger: FetchInitial}
+	st.inflight = newRound(FetchInitial)
+	st.inflight.seq, st.inflight.started = st.rounds.Add(1), time.Now()
 	ctx, cancel := context.WithCancel(context.Background())
 	st.cancel = cancel
 	go st.run(ctx)
@@ -108,19 +109,22 @@ type remoteStore struct {
 	fetch        *fetcher
 	policy       keyPolicy
 	observer     KeyObserver
-	name         string // the configured URL
+	name         string // the configured URL, credentials redacted
 	issuer       string // Discover: the issuer its tokens must name
 	discoveryURL string
 
-	snap atomic.Pointer[keySnapshot]
+	snap   atomic.Pointer[keySnapshot]
+	rounds atomic.Uint64 // fetches started, the seq of the latest
 
 	mu        sync.Mutex
-	inflight  *fetchRound // the fetch requests may wait for, if any
-	lastMiss  time.Time   // when a key miss last started a fetch
-	notBefore time.Time   // no key-miss fetch before (a Retry-After)
+	inflight  *fetchRound // the fetch under way, if any
+	wanted    *fetchRound // the next fetch, which a key miss, Ready or Refresh asked for
+	missTAT   time.Time   // the key-miss budget, as a GCRA theoretical arrival time
+	notBefore time.Time   // no wanted fetch before (a provider's Retry-After)
+	waiters   int         // requests waiting for a fetch
 	closed    bool
 
-	kick      chan struct{} // tells run that a key miss wants a fetch
+	kick      chan struct{} // tells run that a fetch is wanted
 	cancel    context.CancelFunc
 	stopped   chan struct{}
 	closeOnce sync.Once
@@ -134,11 +138,12 @@ type remoteStore struct {
 // keySnapshot is the state requests see. It is immutable once published.
 type keySnapshot struct {
 	set         *staticStore // nil: no keys
-	fetched     time.Time    // the last 200 or 304
+	checked     uint64       // the seq of the last successful fetch (200 or 304)
+	fetched     time.Time    // when it ended
 	freshUntil  time.Time
 	usableUntil time.Time     // freshUntil plus the maximum staleness; run drops set then
 	err         error         // why the last attempt failed; nil when it succeeded
-	retryAt     time.Time     // the next attempt
+	retryAt     time.Time     // the next scheduled attempt
 	next        chan struct{} // closed when a newer snapshot replaces this one
 }
 
@@ -147,103 +152,238 @@ type keySnapshot struct {
 // pays for no time.Now.
 func (s *keySnapshot) usable() bool { return s.set != nil }
 
-// fetchRound is one attempt requests wait for; done closes when its result
-// is published.
+// fetchRound is one attempt: requests wait for it, done closes when its
+// result is published.
 type fetchRound struct {
 	done    chan struct{}
 	trigger FetchTrigger
+	kids    []string  // while wanted: the kids it is wanted for, unless too many
+	always  bool      // wanted for more: many kids, or Ready or Refresh
+	seq     uint64    // rounds when it started; 0 while wanted, not yet under way
+	started time.Time // when it started
+	err     error     // the outcome; set before done closes
+}
+
+func newRound(trigger FetchTrigger) *fetchRound {
+	return &fetchRound{done: make(chan struct{}), trigger: trigger}
 }
 
 func (st *remoteStore) keys(ctx context.Context, q keyQuery) ([]*verifyKey, error) {
+	s := st.snap.Load()
+	if s.usable() {
+		if ks, ok := s.set.exact(q); ok {
+			return ks, nil
+		}
+	}
+	return st.miss(ctx, q, s)
+}
+
+// miss handles a token whose key is not in s, the published snapshot. A
+// kid is called unknown (401) only when a fetch that started after the
+// request arrived did not bring it: before that the key may be one the
+// provider has just published. So the request waits for such a fetch,
+// wanted from run within the key-miss budget and bounded by the key wait,
+// the request's context and the number of waiters; when it cannot, the
+// answer is 503 with the time until a fetch can tell. Tokens without a kid
+// wait for a fetch under way but never want one: with keys at hand, every
+// key is theirs to try.
+func (st *remoteStore) miss(ctx context.Context, q keyQuery, s *keySnapshot) ([]*verifyKey, error) {
+	// Fetches are numbered, not timed: a clock may read the same for the
+	// request and a fetch that started before it.
+	w := &waiter{arrived: st.rounds.Load(), deadline: time.Now().Add(st.cfg.wait), kid: q.kid, want: q.hasKid}
+	var timer *time.Timer
+	waited := false
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+		if w.admitted {
+			st.mu.Lock()
+			st.waiters--
+			st.mu.Unlock()
+		}
+	}()
 	for {
-		s := st.snap.Load()
 		if s.usable() {
 			if ks, ok := s.set.exact(q); ok {
+				if waited {
+					st.missed(KeyMissFound)
+				}
 				return ks, nil
 			}
+			if s.checked > w.arrived { // a fetch that started after the request arrived has looked
+				st.missed(KeyMissUnknown)
+				if len(s.set.noKid) > 0 {
+					return s.set.noKid, nil // keys without a kid may verify any token
+				}
+				return nil, errUnknownKey
+			}
 		}
-		if r, current := st.join(s, q.hasKid); current {
-			return st.miss(ctx, q, r)
+		r, changed, retry := st.await(s, w)
+		if changed {
+			s = st.snap.Load()
+			continue
 		}
-		// A fetch published new keys since s was read: look again.
-	}
-}
-
-// miss handles a token whose key is not at hand: it waits for r, the fetch
-// in flight (if any), bounded by the key wait and the request's context,
-// then looks again. The fetch itself belongs to run, not to this request.
-func (st *remoteStore) miss(ctx context.Context, q keyQuery, r *fetchRound) ([]*verifyKey, error) {
-	if r != nil {
-		timer := time.NewTimer(st.cfg.wait)
-		defer timer.Stop()
+		if r == nil {
+			return st.cannotLook(s, KeyMissRateLimited, retry)
+		}
+		if timer == nil {
+			timer = time.NewTimer(time.Until(w.deadline))
+		}
 		select {
 		case <-r.done:
+			waited = true
+			s = st.snap.Load()
 		case <-timer.C:
-			return nil, st.gaveUp()
+			return st.cannotLook(st.snap.Load(), KeyMissTimeout, st.retryIn(time.Now()))
 		case <-ctx.Done():
-			return nil, st.gaveUp()
+			return st.cannotLook(st.snap.Load(), KeyMissTimeout, st.retryIn(time.Now()))
 		}
 	}
-	s, now := st.snap.Load(), time.Now()
-	if !s.usable() {
-		st.missed(KeyMissUnavailable)
-		return nil, st.unavailable(s, now)
-	}
-	if ks, ok := s.set.exact(q); ok {
-		st.missed(KeyMissFound)
-		return ks, nil
-	}
+}
+
+// waiter is a request looking for a key the published snapshot lacks.
+type waiter struct {
+	arrived  uint64    // rounds when it arrived: a fetch numbered above started after it
+	deadline time.Time // the key wait
+	kid      string
+	want     bool // it may want a fetch (its token has a kid)
+	admitted bool // it counts against maxKeyWaiters
+}
+
+// maxWantedKids bounds the kids a wanted fetch remembers; beyond them it
+// is wanted in any case.
+const maxWantedKids = 8
+
+// add records that a token with kid wants the fetch.
+func (r *fetchRound) add(kid string) {
 	switch {
-	case r == nil:
-		st.missed(KeyMissRateLimited)
-	case s.err != nil:
-		st.missed(KeyMissUnavailable)
+	case r.always || slices.Contains(r.kids, kid):
+	case len(r.kids) == maxWantedKids:
+		r.always, r.kids = true, nil
 	default:
-		st.missed(KeyMissUnknown)
+		r.kids = append(r.kids, kid)
 	}
-	if len(s.set.noKid) > 0 {
-		return s.set.noKid, nil // keys without a kid may verify any token
-	}
-	if s.err != nil {
-		return nil, st.unavailable(s, now) // the set may be out of date: the token may be fine
-	}
-	return nil, errUnknownKey
 }
 
-// gaveUp is the answer to a request that stopped waiting for a fetch.
-func (st *remoteStore) gaveUp() error {
-	st.missed(KeyMissTimeout)
-	return st.unavailable(st.snap.Load(), time.Now())
+// needless reports whether the wanted fetch r is no longer needed: the
+// keys of s, just fetched, hold every kid it was wanted for. Requests
+// waiting for a first fetch want the next one too (the first started
+// before them), and it would be wasted once their keys came.
+func (r *fetchRound) needless(s *keySnapshot) bool {
+	if r.always || !s.usable() {
+		return false
+	}
+	for _, kid := range r.kids {
+		if _, ok := s.set.byKid[kid]; !ok {
+			return false
+		}
+	}
+	return true
 }
 
-// join returns the fetch in flight or, when start is set and the cooldown
-// and any Retry-After allow, a new key-miss fetch; nil when there is none
-// to wait for. current is false when seen is no longer the published
-// snapshot: the caller must look at the new one first. Snapshots are
-// published under mu, so a fetch in flight here has not published yet.
-func (st *remoteStore) join(seen *keySnapshot, start bool) (r *fetchRound, current bool) {
+// cannotLook answers a request whose key could not be looked for: keys
+// without a kid may still verify it; otherwise 503, the token may be fine.
+func (st *remoteStore) cannotLook(s *keySnapshot, o KeyMissOutcome, retry time.Duration) ([]*verifyKey, error) {
+	if !s.usable() && o == KeyMissRateLimited {
+		o = KeyMissUnavailable
+	}
+	st.missed(o)
+	if s.usable() && len(s.set.noKid) > 0 {
+		return s.set.noKid, nil
+	}
+	return nil, st.unavailable(s, retry)
+}
+
+// await returns the fetch w may wait for: the one under way, or the one
+// wanted next (wanting it first when w may and no fetch under way started
+// after it arrived). It returns nil, with how long until a fetch could
+// tell, when there is none, when the wanted one cannot start before w's
+// deadline, or when maxKeyWaiters requests wait already. changed is set
+// when seen is no longer the published snapshot: the caller must look at
+// the new one first. Snapshots are published under mu, so a fetch under
+// way here has not published yet.
+func (st *remoteStore) await(seen *keySnapshot, w *waiter) (r *fetchRound, changed bool, retry time.Duration) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.snap.Load() != seen {
-		return nil, false
-	}
-	if st.inflight != nil {
-		return st.inflight, true
-	}
-	if !start || st.closed {
-		return nil, true
+		return nil, true, 0
 	}
 	now := time.Now()
-	if !st.lastMiss.IsZero() && now.Sub(st.lastMiss) < st.cfg.cooldown || now.Before(st.notBefore) {
-		return nil, true
+	if st.closed {
+		return nil, false, st.retryLocked(now)
 	}
-	st.lastMiss = now
-	st.inflight = &fetchRound{done: make(chan struct{}), trigger: FetchKeyMiss}
-	select {
-	case st.kick <- struct{}{}:
-	default:
+	if w.want && (st.inflight == nil || st.inflight.seq <= w.arrived) {
+		st.want(FetchKeyMiss).add(w.kid)
 	}
-	return st.inflight, true
+	start := now
+	r = st.inflight
+	if r == nil {
+		r = st.wanted
+		start = st.startAt(now)
+	}
+	if r == nil || !start.Before(w.deadline) || !w.admitted && st.waiters >= maxKeyWaiters {
+		return nil, false, st.retryLocked(now)
+	}
+	if !w.admitted {
+		st.waiters++
+		w.admitted = true
+	}
+	return r, false, 0
+}
+
+// want asks run for a fetch, unless one is wanted already, and returns
+// it. Call with mu held.
+func (st *remoteStore) want(trigger FetchTrigger) *fetchRound {
+	if st.wanted == nil {
+		st.wanted = newRound(trigger)
+		select {
+		case st.kick <- struct{}{}:
+		default:
+		}
+	}
+	return st.wanted
+}
+
+// startAt is when a wanted fetch may start: when the key-miss budget has
+// room and the provider's Retry-After allows. Call with mu held.
+func (st *remoteStore) startAt(now time.Time) time.Time {
+	at := st.missTAT.Add(-(keyMissBurst - 1) * st.cfg.cooldown)
+	return latest(now, at, st.notBefore)
+}
+
+// spend takes one fetch from the key-miss budget: bursts of keyMissBurst,
+// refilled at one per cooldown (GCRA). Call with mu held.
+func (st *remoteStore) spend(now time.Time) {
+	st.missTAT = latest(st.missTAT, now).Add(st.cfg.cooldown)
+}
+
+func latest(t time.Time, ts ...time.Time) time.Time {
+	for _, u := range ts {
+		if u.After(t) {
+			t = u
+		}
+	}
+	return t
+}
+
+// retryIn is how long until a fetch could tell what a request wants to
+// know: the fetch under way, the wanted one, or the next scheduled one.
+func (st *remoteStore) retryIn(now time.Time) time.Duration {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.retryLocked(now)
+}
+
+func (st *remoteStore) retryLocked(now time.Time) time.Duration {
+	switch {
+	case st.inflight != nil:
+		// Discover may take two fetches, each bounded by the timeout.
+		return st.inflight.started.Add(st.cfg.fetchTimeout).Sub(now)
+	case st.wanted != nil:
+		return st.startAt(now).Sub(now)
+	}
+	return st.snap.Load().retryAt.Sub(now)
 }
 
 func (st *remoteStore) missed(o KeyMissOutcome) {
@@ -252,35 +392,71 @@ func (st *remoteStore) missed(o KeyMissOutcome) {
 	}
 }
 
-// unavailable is the 503 answer, with Retry-After until the next attempt
-// and the last fetch error as the cause (for logs, never for clients).
-func (st *remoteStore) unavailable(s *keySnapshot, now time.Time) *Error {
+// unavailable is the 503 answer, with the Retry-After retry (bounded by
+// maxRetryAfter) and the last fetch error as the cause (for logs, never
+// for clients).
+func (st *remoteStore) unavailable(s *keySnapshot, retry time.Duration) *Error {
 	e := *errKeysUnavailable
 	if s.err != nil {
 		e.Err = fmt.Errorf("%w: %w", ErrKeysUnavailable, s.err)
 	}
-	if s.retryAt.After(now) {
-		e.RetryAfter = s.retryAt.Sub(now)
-	}
+	e.RetryAfter = min(max(retry, 0), maxRetryAfter)
 	return &e
 }
 
+// ready reports whether there are keys; with wait it waits for them until
+// ctx ends. Without keys it wants a fetch (within the key-miss budget), so
+// that a readiness probe brings keys as soon as the provider is back. A
+// configuration error (the discovery document names another issuer) is
+// reported at once: waiting would not mend it.
 func (st *remoteStore) ready(ctx context.Context, wait bool) error {
+	prompted := false
 	for {
 		s := st.snap.Load()
 		if s.usable() {
 			return nil
 		}
+		if errors.Is(s.err, ErrIssuerMismatch) {
+			return st.unavailable(s, st.retryIn(time.Now()))
+		}
+		if !prompted {
+			prompted = true
+			st.mu.Lock()
+			if !st.closed && st.inflight == nil {
+				st.want(FetchRequested).always = true
+			}
+			st.mu.Unlock()
+		}
 		if !wait {
-			return st.unavailable(s, time.Now())
+			return st.unavailable(s, st.retryIn(time.Now()))
 		}
 		select {
 		case <-s.next:
 		case <-st.stopped:
-			return fmt.Errorf("bearer: middleware closed: %w", st.unavailable(st.snap.Load(), time.Now()))
+			return fmt.Errorf("bearer: middleware closed: %w", st.unavailable(st.snap.Load(), 0))
 		case <-ctx.Done():
-			return fmt.Errorf("%w: %w", st.unavailable(st.snap.Load(), time.Now()), ctx.Err())
+			return fmt.Errorf("%w: %w", st.unavailable(st.snap.Load(), st.retryIn(time.Now())), ctx.Err())
 		}
+	}
+}
+
+// refetch fetches now, or as soon as the key-miss budget allows, and
+// returns that fetch's error: the fetch starts after the call, so what it
+// brings is what the provider publishes now.
+func (st *remoteStore) refetch(ctx context.Context) error {
+	st.mu.Lock()
+	if st.closed {
+		st.mu.Unlock()
+		return errClosed
+	}
+	r := st.want(FetchRequested)
+	r.always = true
+	st.mu.Unlock()
+	select {
+	case <-r.done:
+		return r.err
+	case <-ctx.Done():
+		return fmt.Errorf("bearer: refresh of %s: %w", st.name, ctx.Err())
 	}
 }
 
@@ -301,55 +477,61 @@ func (st *remoteStore) close() error {
 }
 
 // run is the owner goroutine: it fetches now, then whenever the schedule
-// or a key miss says so, and drops keys that expire before the next
-// attempt, until Close.
+// says so or a fetch is wanted (within the key-miss budget), and drops keys
+// that expire before the next attempt, until Close.
 func (st *remoteStore) run(ctx context.Context) {
 	defer close(st.stopped)
 	defer st.shut()
-	next := st.attempt(ctx)
+	next := st.attempt(ctx, FetchInitial, false)
 	for ctx.Err() == nil {
-		wake, expiring := next, false
-		if s := st.snap.Load(); s.set != nil && !s.usableUntil.After(next) {
-			wake, expiring = s.usableUntil, true
+		wake, why := next, wokeTimer
+		if s := st.snap.Load(); s.set != nil && !s.usableUntil.After(wake) {
+			wake, why = s.usableUntil, wokeExpiry
 		}
+		st.mu.Lock()
+		if st.wanted != nil {
+			if at := st.startAt(time.Now()); at.Before(wake) {
+				wake, why = at, wokeWanted
+			}
+		}
+		st.mu.Unlock()
 		switch st.sleep(ctx, wake) {
 		case wokeDone:
 			return
-		case wokeTimer:
-			if expiring {
-				st.expire()
-				continue
-			}
+		case wokeKick:
+			continue // a fetch is wanted: when may it start?
 		}
-		next = st.attempt(ctx)
+		switch why {
+		case wokeExpiry:
+			st.expire()
+		case wokeWanted:
+			next = st.attempt(ctx, FetchScheduled, true)
+		default:
+			next = st.attempt(ctx, FetchScheduled, false)
+		}
 	}
 }
 
-// Why sleep returned.
+// Why sleep returned, and why run woke.
 const (
-	wokeDone  = iota // ctx ended
-	wokeTimer        // the time came
-	wokeKick         // a key miss wants a fetch
+	wokeDone   = iota // ctx ended
+	wokeTimer         // the time came: a scheduled fetch
+	wokeKick          // a fetch is wanted
+	wokeExpiry        // the keys outlived the maximum staleness
+	wokeWanted        // a wanted fetch may start
 )
 
-// sleep waits until next, or until a key miss asks for a fetch.
+// sleep waits until next, or until a fetch is wanted.
 func (st *remoteStore) sleep(ctx context.Context, next time.Time) int {
 	timer := time.NewTimer(time.Until(next))
 	defer timer.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return wokeDone
-		case <-timer.C:
-			return wokeTimer
-		case <-st.kick:
-			st.mu.Lock()
-			pending := st.inflight != nil
-			st.mu.Unlock()
-			if pending {
-				return wokeKick
-			}
-		}
+	select {
+	case <-ctx.Done():
+		return wokeDone
+	case <-timer.C:
+		return wokeTimer
+	case <-st.kick:
+		return wokeKick
 	}
 }
 
@@ -364,48 +546,72 @@ func (st *remoteStore) expire() {
 	st.log.expire(old.err, time.Since(old.fetched), old.usableUntil)
 }
 
-// shut releases requests waiting on a fetch that will not happen.
+// errClosed is the outcome of a fetch that Close cancelled.
+var errClosed = errors.New("bearer: key source closed")
+
+// shut releases requests waiting on fetches that will not happen.
 func (st *remoteStore) shut() {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	st.closed = true
-	if st.inflight != nil {
-		close(st.inflight.done)
-		st.inflight = nil
+	for _, r := range []*fetchRound{st.inflight, st.wanted} {
+		if r != nil {
+			r.err = errClosed
+			close(r.done)
+		}
 	}
+	st.inflight, st.wanted = nil, nil
 }
 
 // attempt fetches once, publishes the outcome and wakes the requests that
-// waited for it. It returns when to fetch next.
-func (st *remoteStore) attempt(ctx context.Context) time.Time {
+// waited for it. The wanted fetch, if any, goes along (any fetch that
+// starts now tells what it wants to know); spend says it is the reason for
+// this one, which then counts against the key-miss budget. It returns when
+// to fetch next.
+func (st *remoteStore) attempt(ctx context.Context, trigger FetchTrigger, spend bool) time.Time {
 	st.mu.Lock()
-	r := st.inflight
+	r := st.inflight // the first fetch is under way since open
 	if r == nil {
-		r = &fetchRound{done: make(chan struct{}), trigger: FetchScheduled}
+		now := time.Now()
+		r, st.wanted = st.wanted, nil
+		switch {
+		case r == nil:
+			r = newRound(trigger)
+		case spend:
+			st.spend(now)
+		default:
+			r.trigger = trigger
+		}
+		r.seq, r.started = st.rounds.Add(1), now
 		st.inflight = r
 	}
 	st.mu.Unlock()
 
 	old := st.snap.Load()
-	s, notBefore := st.refresh(ctx, r.trigger, old)
+	s, notBefore := st.refresh(ctx, r, old)
 	if s == nil {
 		return time.Time{} // closing; shut releases the waiters
 	}
 	st.mu.Lock()
 	st.notBefore = notBefore
 	st.mu.Unlock()
+	r.err = s.err
 	st.publish(old, s, r)
 	return s.retryAt
 }
 
 // publish replaces old by s and wakes whoever waits: for any new snapshot
 // (Ready), for the round r (requests). Snapshots are stored under mu, with
-// the round cleared, so that join sees both change at once.
+// the round cleared, so that await sees both change at once.
 func (st *remoteStore) publish(old, s *keySnapshot, r *fetchRound) {
 	st.mu.Lock()
 	st.snap.Store(s)
 	if r != nil {
 		st.inflight = nil
+	}
+	if w := st.wanted; w != nil && w.needless(s) {
+		st.wanted = nil
+		defer close(w.done) // wakes those who wait for it, to look again
 	}
 	st.mu.Unlock()
 	close(old.next)
@@ -414,16 +620,18 @@ func (st *remoteStore) publish(old, s *keySnapshot, r *fetchRound) {
 	}
 }
 
-// refresh fetches and builds the next snapshot from old, or returns nil
-// when ctx ended. notBefore is a Retry-After's bound on key-miss fetches.
-func (st *remoteStore) refresh(ctx context.Context, trigger FetchTrigger, old *keySnapshot) (s *keySnapshot, notBefore time.Time) {
-	keys, a, err := st.fetchKeys(ctx, trigger, old)
+// refresh fetches for the round r and builds the next snapshot from old,
+// or returns nil when ctx ended. notBefore is a Retry-After's bound on
+// wanted fetches.
+func (st *remoteStore) refresh(ctx context.Context, r *fetchRound, old *keySnapshot) (s *keySnapshot, notBefore time.Time) {
+	keys, a, err := st.fetchKeys(ctx, r.trigger, old)
 	if ctx.Err() != nil {
 		return nil, time.Time{}
 	}
 	now := time.Now()
 	s = &keySnapshot{
 		set:         old.set,
+		checked:     old.checked,
 		fetched:     old.fetched,
 		freshUntil:  old.freshUntil,
 		usableUntil: old.usableUntil,
@@ -434,7 +642,7 @@ func (st *remoteStore) refresh(ctx context.Context, trigger FetchTrigger, old *k
 			s.set = newStaticStore(reuseKeys(old.set, keys))
 		}
 		fresh := st.cfg.freshness(a.header, now)
-		s.fetched, s.freshUntil = now, now.Add(fresh)
+		s.checked, s.fetched, s.freshUntil = r.seq, now, now.Add(fresh)
 		s.usableUntil = s.freshUntil.Add(st.cfg.maxStale)
 		s.retryAt = refreshAt(now, fresh)
 		st.log.recovered(now)
@@ -452,7 +660,10 @@ func (st *remoteStore) refresh(ctx context.Context, trigger FetchTrigger, old *k
 	default:
 		st.log.failed(now, err, old)
 	}
-	s.retryAt = now.Add(st.cfg.backoff(st.log.failures, a.retryAfter))
+	// Without keys nothing verifies: retry on a short cap, unless the
+	// configuration is wrong, which a retry does not mend.
+	urgent := s.set == nil && !errors.Is(err, ErrIssuerMismatch)
+	s.retryAt = now.Add(st.cfg.backoff(st.log.failures, a.retryAfter, urgent))
 	if a.retryAfter > 0 {
 		notBefore = now.Add(min(a.retryAfter, st.cfg.maxBackoff))
 	}
@@ -473,7 +684,8 @@ func (st *remoteStore) fetchKeys(ctx context.Context, trigger FetchTrigger, old 
 	}
 	start := time.Now()
 	a, err := st.fetch.get(ctx, st.jwksURL, conditional)
-	e := FetchEvent{URL: st.jwksURL, Trigger: trigger, Status: a.status}
+	shown := redact(st.jwksURL)
+	e := FetchEvent{URL: shown, Trigger: trigger, Status: a.status}
 	var keys []*verifyKey
 	switch {
 	case err != nil:
@@ -483,7 +695,7 @@ func (st *remoteStore) fetchKeys(ctx context.Context, trigger FetchTrigger, old 
 		if err == nil {
 			st.validators = validatorsOf(a.header)
 		} else {
-			err = fmt.Errorf("%w: %s: %w (%d keys in the set)", ErrFetch, st.jwksURL, err, raw)
+			err = fmt.Errorf("%w: %s: %w (%d keys in the set)", ErrFetch, shown, err, raw)
 		}
 		e.Keys = len(keys)
 	default: // 304: the keys we have are still good

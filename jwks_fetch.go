@@ -35,12 +35,12 @@ var (
 func checkURL(raw string) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("bearer: malformed URL %q: %w", raw, err)
+		return nil, fmt.Errorf("bearer: malformed URL %q: %w", redact(raw), redactError(err))
 	}
 	// Hostname, not Host: "https://:/keys" has a Host (":") but no host,
 	// and a dialer takes an empty host for the local machine.
 	if u.Hostname() == "" || u.Opaque != "" {
-		return nil, fmt.Errorf("bearer: URL %q is not absolute", raw)
+		return nil, fmt.Errorf("bearer: URL %q is not absolute", redact(raw))
 	}
 	if err := checkScheme(u); err != nil {
 		return nil, err
@@ -55,7 +55,55 @@ func checkScheme(u *url.URL) error {
 	case u.Scheme == "http" && isLoopback(u.Hostname()):
 		return nil
 	}
-	return fmt.Errorf("%w: %s", ErrInsecureURL, u.Redacted())
+	return fmt.Errorf("%w: %s", ErrInsecureURL, redactedURL(u))
+}
+
+// redacted stands for the userinfo of a URL in whatever the package shows:
+// logs, errors, events. A user name can be a secret too (a token used as
+// one), so unlike url.URL.Redacted both parts go.
+const redacted = "xxxxx"
+
+// redact returns raw with its userinfo replaced by redacted, for logs,
+// errors and events; raw itself when it has none. A URL that does not
+// parse loses everything before the last "@" of what would be its host.
+func redact(raw string) string {
+	if !strings.Contains(raw, "@") {
+		return raw
+	}
+	if u, err := url.Parse(raw); err == nil {
+		return redactedURL(u)
+	}
+	start := 0
+	if i := strings.Index(raw, "://"); i >= 0 {
+		start = i + len("://")
+	}
+	end := len(raw)
+	if i := strings.IndexAny(raw[start:], "/?#"); i >= 0 {
+		end = start + i
+	}
+	if at := strings.LastIndexByte(raw[start:end], '@'); at >= 0 {
+		return raw[:start] + redacted + raw[start+at:]
+	}
+	return raw
+}
+
+func redactedURL(u *url.URL) string {
+	if u.User == nil {
+		return u.String()
+	}
+	c := *u
+	c.User = url.User(redacted)
+	return c.String()
+}
+
+// redactError redacts the URL of a *url.Error (net/http keeps the user
+// name of the URLs it reports, and url.Parse quotes its input).
+func redactError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		ue.URL = redact(ue.URL)
+	}
+	return err
 }
 
 func isLoopback(host string) bool {
@@ -101,7 +149,7 @@ func newFetcher(c *remoteConfig) *fetcher {
 		// Never down to plain http, not even on loopback, where checkScheme
 		// allows it: the configuration asked for TLS.
 		if via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
-			return fmt.Errorf("%w: redirect from https to %s", ErrInsecureURL, req.URL.Redacted())
+			return fmt.Errorf("%w: redirect from https to %s", ErrInsecureURL, redactedURL(req.URL))
 		}
 		if err := checkScheme(req.URL); err != nil {
 			return err
@@ -137,7 +185,7 @@ func (f *fetcher) get(ctx context.Context, u string, conditional http.Header) (a
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return answer{}, fmt.Errorf("%w: %w", ErrFetch, err)
+		return answer{}, fmt.Errorf("%w: %w", ErrFetch, redactError(err))
 	}
 	req.Header.Set("Accept", "application/json, application/jwk-set+json")
 	for name, v := range conditional {
@@ -145,6 +193,7 @@ func (f *fetcher) get(ctx context.Context, u string, conditional http.Header) (a
 	}
 	resp, err := f.client.Do(req)
 	if err != nil {
+		redactError(err)
 		var redirect *url.Error
 		if errors.As(err, &redirect) && (errors.Is(err, ErrRedirect) || errors.Is(err, ErrInsecureURL)) {
 			return answer{}, redirect.Err
@@ -159,14 +208,14 @@ func (f *fetcher) get(ctx context.Context, u string, conditional http.Header) (a
 	case resp.StatusCode != http.StatusOK:
 		a.retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10)) // lets a small error body keep the connection
-		return a, fmt.Errorf("%w: %s: status %d", ErrFetch, u, resp.StatusCode)
+		return a, fmt.Errorf("%w: %s: status %d", ErrFetch, redact(u), resp.StatusCode)
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, f.maxSize+1))
 	if err != nil {
-		return a, fmt.Errorf("%w: %s: reading body: %w", ErrFetch, u, err)
+		return a, fmt.Errorf("%w: %s: reading body: %w", ErrFetch, redact(u), err)
 	}
 	if int64(len(body)) > f.maxSize {
-		return a, fmt.Errorf("%w: %s: document larger than %d bytes", ErrFetch, u, f.maxSize)
+		return a, fmt.Errorf("%w: %s: document larger than %d bytes", ErrFetch, redact(u), f.maxSize)
 	}
 	a.body = body
 	return a, nil
@@ -221,13 +270,19 @@ func refreshAt(now time.Time, d time.Duration) time.Time {
 
 // backoff is the wait after the n-th consecutive failure: exponential from
 // the minimum, capped, with equal jitter; a Retry-After asking for more is
-// honoured up to the cap.
-func (c *remoteConfig) backoff(n int, retryAfter time.Duration) time.Duration {
-	d := c.minBackoff
-	for i := 1; i < n && d < c.maxBackoff; i++ {
+// honoured up to the cap. urgent (there are no keys: nothing verifies)
+// caps the wait at noKeysMaxBackoff, so that keys come soon after the
+// provider does.
+func (c *remoteConfig) backoff(n int, retryAfter time.Duration, urgent bool) time.Duration {
+	ceiling := c.maxBackoff
+	if urgent {
+		ceiling = min(ceiling, noKeysMaxBackoff)
+	}
+	d := min(c.minBackoff, ceiling)
+	for i := 1; i < n && d < ceiling; i++ {
 		d *= 2
 	}
-	d = min(d, c.maxBackoff)
+	d = min(d, ceiling)
 	d = d/2 + rand.N(d/2+1)
 	if retryAfter > d {
 		d = min(retryAfter, c.maxBackoff)

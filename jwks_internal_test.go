@@ -139,16 +139,30 @@ func TestBackoff(t *testing.T) {
 	for n := 1; n <= 100; n++ {
 		d := min(time.Second<<min(n-1, 20), time.Minute)
 		for range 20 {
-			if got := c.backoff(n, 0); got < d/2 || got > d {
+			if got := c.backoff(n, 0, false); got < d/2 || got > d {
 				t.Fatalf("backoff(%d) = %v, want in [%v, %v]", n, got, d/2, d)
+			}
+			// Without keys the cap is short.
+			u := min(d, noKeysMaxBackoff)
+			if got := c.backoff(n, 0, true); got < u/2 || got > u {
+				t.Fatalf("backoff(%d) without keys = %v, want in [%v, %v]", n, got, u/2, u)
 			}
 		}
 	}
-	if got := c.backoff(1, 30*time.Second); got != 30*time.Second {
+	if got := c.backoff(1, 30*time.Second, false); got != 30*time.Second {
 		t.Errorf("backoff with Retry-After 30s = %v", got)
 	}
-	if got := c.backoff(1, time.Hour); got != time.Minute {
+	if got := c.backoff(1, time.Hour, false); got != time.Minute {
 		t.Errorf("backoff with Retry-After 1h = %v, want the cap", got)
+	}
+	// The provider's own Retry-After is honoured without keys too.
+	if got := c.backoff(1, 30*time.Second, true); got != 30*time.Second {
+		t.Errorf("backoff without keys, with Retry-After 30s = %v", got)
+	}
+	// A minimum above the short cap gives way to it.
+	slow, _ := newRemoteConfig([]RemoteOption{WithRetryBackoff(time.Hour, time.Hour)})
+	if got := slow.backoff(1, 0, true); got < noKeysMaxBackoff/2 || got > noKeysMaxBackoff {
+		t.Errorf("backoff without keys, minimum 1h = %v, want within the short cap", got)
 	}
 }
 

@@ -26,9 +26,13 @@ const (
 	// their freshness while fetches fail; after that the source fails
 	// closed (503).
 	DefaultMaxStaleness = 24 * time.Hour
-	// DefaultKeyMissCooldown is the least time between two fetches
-	// triggered by unknown kids.
-	DefaultKeyMissCooldown = 30 * time.Second
+	// DefaultKeyMissCooldown is the pace of fetches wanted by unknown
+	// kids (and by Ready, Check and Refresh): after a burst of three, one
+	// per cooldown. Under a flood of made-up kids a source so fetches at
+	// most 23 times in any minute (the burst and 20), 20 in every minute
+	// after the first; and a key the provider has just published verifies
+	// within the cooldown plus one fetch of its first use.
+	DefaultKeyMissCooldown = 3 * time.Second
 	// DefaultKeyWait bounds how long a request waits for a fetch (the
 	// first one, or one its unknown kid triggered) before it is answered.
 	DefaultKeyWait = 3 * time.Second
@@ -40,6 +44,21 @@ const (
 
 // maxRedirects bounds the redirects of one fetch.
 const maxRedirects = 3
+
+// keyMissBurst is how many wanted fetches may follow each other at once,
+// before the cooldown paces them: a provider may create two or three keys
+// in a row and sign with each at once.
+const keyMissBurst = 3
+
+// maxKeyWaiters bounds the requests of one source that wait for a fetch:
+// beyond it they are answered at once (503 with Retry-After), so that a
+// flood during a provider hang parks no more goroutines.
+const maxKeyWaiters = 256
+
+// noKeysMaxBackoff caps the backoff while a source has no keys (they never
+// came, or expired): nothing verifies, so retries stay frequent, and keys
+// come within this of the provider's return.
+const noKeysMaxBackoff = 1500 * time.Millisecond
 
 // A RemoteOption configures RemoteJWKS or Discover. Bad values are
 // reported by New.
@@ -169,9 +188,13 @@ func WithMaxStaleness(d time.Duration) RemoteOption {
 	}
 }
 
-// WithKeyMissCooldown sets the least time between two fetches triggered by
-// tokens with an unknown kid (default DefaultKeyMissCooldown). Scheduled
-// refreshes do not count against it.
+// WithKeyMissCooldown sets the pace of the fetches wanted by tokens with an
+// unknown kid, by Ready and Check while there are no keys, and by Refresh
+// (default DefaultKeyMissCooldown): a burst of three, then one per
+// cooldown. A longer cooldown means fewer fetches under a flood of made-up
+// kids and a slower pickup of a new key while the flood lasts: such a key
+// verifies within about the cooldown of its first use. Scheduled refreshes
+// do not count against it.
 func WithKeyMissCooldown(d time.Duration) RemoteOption {
 	return func(c *remoteConfig) error {
 		c.cooldown = d

@@ -44,6 +44,9 @@ type keyStore interface {
 	// ready returns nil when the store has keys, else an *Error wrapping
 	// ErrKeysUnavailable; with wait it first waits for keys until ctx ends.
 	ready(ctx context.Context, wait bool) error
+	// refetch fetches remote keys now (within the key-miss budget) and
+	// returns the fetch's error; static stores return nil.
+	refetch(ctx context.Context) error
 	// issuers returns the issuers the store's keys belong to (Discover,
 	// Issuers), each with the audiences its tokens must name (nil: those
 	// of WithAudience), or nil when the keys may verify any issuer's.
@@ -355,6 +358,8 @@ func (s *staticStore) exact(q keyQuery) ([]*verifyKey, bool) {
 }
 
 func (s *staticStore) ready(context.Context, bool) error { return nil }
+
+func (s *staticStore) refetch(context.Context) error { return nil }
 
 func (s *staticStore) issuers() map[string][]string { return nil }
 

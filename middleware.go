@@ -312,9 +312,12 @@ func (m *Middleware) authenticate(r *http.Request) (*Token, bool, error) {
 
 // Ready waits until the middleware can verify tokens: at once for static
 // keys, until the first successful fetch for remote ones (every issuer's,
-// for Issuers). When ctx ends first, or the middleware is closed, it returns
-// an error wrapping ErrKeysUnavailable and the last fetch error. Call it in
-// main to start serving with keys at hand, or to fail fast:
+// for Issuers). While there are no keys it asks for a fetch, within the
+// key-miss budget. When ctx ends first, or the middleware is closed, it
+// returns an error wrapping ErrKeysUnavailable and the last fetch error; a
+// configuration error found by a fetch (ErrIssuerMismatch) it returns at
+// once. Call it in main to start serving with keys at hand, or to fail
+// fast:
 //
 //	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 //	defer cancel()
@@ -327,10 +330,24 @@ func (m *Middleware) Ready(ctx context.Context) error {
 
 // Check reports, without waiting, whether the middleware can verify tokens
 // now: nil, or an error wrapping ErrKeysUnavailable and the last fetch
-// error. It suits readiness probes and health-check libraries; ctx is not
-// used.
+// error. Without keys it also asks for a fetch, within the key-miss budget,
+// so that a readiness probe helps keys come back. It suits readiness probes
+// and health-check libraries; ctx is not used.
 func (m *Middleware) Check(ctx context.Context) error {
 	return m.keys.ready(ctx, false)
+}
+
+// Refresh fetches the remote key sets now and waits for the outcome: nil,
+// or the fetch's error (the keys at hand are kept). It is the operator's
+// lever when a key must stop verifying before the next scheduled refresh:
+// withdraw the key at the provider, then call Refresh on every instance
+// (from an admin endpoint or a signal handler); tokens of the withdrawn key
+// get 401 from then on, cached ones included. Refresh shares the key-miss
+// budget (WithKeyMissCooldown): under a flood it may wait for the next
+// allowed fetch, bounded by ctx. For Issuers it refreshes every issuer's
+// keys; static keys need nothing.
+func (m *Middleware) Refresh(ctx context.Context) error {
+	return m.keys.refetch(ctx)
 }
 
 // Close stops the key source's background work and waits for it.

@@ -36,6 +36,7 @@ const (
 	FetchInitial   FetchTrigger = iota + 1 // the first fetch, started by New
 	FetchScheduled                         // a refresh ahead of expiry, or a retry after a failure
 	FetchKeyMiss                           // a token named a kid the cached set does not have
+	FetchRequested                         // Middleware.Refresh, or Ready or Check while there are no keys
 )
 
 func (t FetchTrigger) String() string {
@@ -46,6 +47,8 @@ func (t FetchTrigger) String() string {
 		return "scheduled"
 	case FetchKeyMiss:
 		return "key-miss"
+	case FetchRequested:
+		return "requested"
 	}
 	return fmt.Sprintf("FetchTrigger(%d)", uint8(t))
 }
@@ -76,8 +79,8 @@ type KeyMissOutcome uint8
 // The outcomes of a key miss.
 const (
 	KeyMissFound       KeyMissOutcome = iota + 1 // a fetch brought the key
-	KeyMissUnknown                               // the freshly fetched set lacks it: 401
-	KeyMissRateLimited                           // no fetch allowed within the cooldown: 401 (503 while fetches fail)
+	KeyMissUnknown                               // a set fetched after the token arrived lacks it: 401
+	KeyMissRateLimited                           // no fetch within the key wait (budget, Retry-After, waiters): 503
 	KeyMissTimeout                               // the fetch took longer than the key wait: 503
 	KeyMissUnavailable                           // no keys could be had: 503
 )
