@@ -528,14 +528,16 @@ func attackCatalogue(t testing.TB, k *atkKeys, env atkEnv) []attack {
 		{name: "remote/x5u to the attacker", ref: "RFC 8725 §3.10 (SSRF); RFC 7515 §4.1.5", keys: victimSet, check: noFetch,
 			token: attackerTok(`{"alg":"ES256","x5u":"` + attacker + `/cert.pem"}`), want: bearer.ErrSignature, desc: badSig},
 
-		// Made-up kids: within a cooldown, one fetch whatever their number.
-		// The check counts this row's fetches (the first, one key miss),
-		// then floods an in-memory provider with thousands over fake time.
-		{name: "remote/flood of random kids: one fetch per cooldown", ref: "CWE-400; docs/ARCHITECTURE.md (remote keys)", keys: floodSet,
+		// Made-up kids: fetches within the key-miss budget (a burst of 3,
+		// then one per cooldown), whatever their number. The check counts
+		// this row's fetches (the first, one per request: the cooldown is
+		// an hour, the burst allows both), then floods an in-memory
+		// provider with thousands over fake time.
+		{name: "remote/flood of random kids: fetches within the key-miss budget", ref: "CWE-400; docs/ARCHITECTURE.md (remote keys)", keys: floodSet,
 			token: jwt(t, "ES256", k.ec, `{"alg":"ES256","kid":"`+randomKid()+`"}`, claims), want: bearer.ErrUnknownKey, desc: unknownKid,
 			check: func(t *testing.T) {
-				if n := idp.requests("/flood.json"); n != 2 {
-					t.Errorf("%d fetches for two requests with made-up kids, want 2 (the first, one key miss)", n)
+				if n := idp.requests("/flood.json"); n != 3 {
+					t.Errorf("%d fetches for two requests with made-up kids, want 3 (the first, one per request)", n)
 				}
 				floodRandomKids(t)
 			}},

@@ -234,6 +234,11 @@ func (st *remoteStore) miss(ctx context.Context, q keyQuery, s *keySnapshot) ([]
 		case <-r.done:
 			waited = true
 			s = st.snap.Load()
+			if r.err != nil && r.seq > w.arrived {
+				// A fetch that started after the request failed: the
+				// provider is in trouble; the next attempt is scheduled.
+				return st.cannotLook(s, KeyMissUnavailable, st.retryIn(time.Now()))
+			}
 		case <-timer.C:
 			return st.cannotLook(st.snap.Load(), KeyMissTimeout, st.retryIn(time.Now()))
 		case <-ctx.Done():

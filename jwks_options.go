@@ -29,10 +29,11 @@ const (
 	// DefaultKeyMissCooldown is the pace of fetches wanted by unknown
 	// kids (and by Ready, Check and Refresh): after a burst of three, one
 	// per cooldown. Under a flood of made-up kids a source so fetches at
-	// most 23 times in any minute (the burst and 20), 20 in every minute
-	// after the first; and a key the provider has just published verifies
-	// within the cooldown plus one fetch of its first use.
-	DefaultKeyMissCooldown = 3 * time.Second
+	// most 33 times in any minute (the burst and 30); a key the provider
+	// has just published verifies within the cooldown plus one fetch of
+	// its first use; and, the cooldown being shorter than DefaultKeyWait,
+	// a request can always wait for the next fetch (within maxKeyWaiters).
+	DefaultKeyMissCooldown = 2 * time.Second
 	// DefaultKeyWait bounds how long a request waits for a fetch (the
 	// first one, or one its unknown kid triggered) before it is answered.
 	DefaultKeyWait = 3 * time.Second

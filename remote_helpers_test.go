@@ -162,6 +162,18 @@ func (e *events) lastFetch() bearer.FetchEvent {
 	return e.fetches[len(e.fetches)-1]
 }
 
+func (e *events) triggerCount(tr bearer.FetchTrigger) int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	n := 0
+	for _, f := range e.fetches {
+		if f.Trigger == tr {
+			n++
+		}
+	}
+	return n
+}
+
 func (e *events) missCount(o bearer.KeyMissOutcome) int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
