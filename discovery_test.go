@@ -6,6 +6,8 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -57,22 +59,49 @@ func TestDiscoverWithIssuer(t *testing.T) {
 }
 
 // A discovery document naming another issuer is refused: no keys are
-// fetched, requests get 503, Ready says why.
+// fetched, requests get 503, and Ready says why at once (a configuration
+// error: waiting would not mend it), naming both values. Such a source
+// retries on the long backoff, not the short one of a source without keys.
 func TestDiscoverIssuerMismatch(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		srv := newIdP(t, bearertest.ES256, bearertest.WithIssuer("https://other.example"))
-		m := newDiscover(t, srv, nil, anyAudience()...)
-		wantUnavailable(t, send(m, srv.MustMint(bearertest.Claims{"iss": srv.URL})), "")
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		err := m.Ready(ctx)
-		if !errors.Is(err, bearer.ErrIssuerMismatch) || !errors.Is(err, bearer.ErrKeysUnavailable) {
-			t.Fatalf("Ready: %v, want ErrIssuerMismatch and ErrKeysUnavailable", err)
-		}
-		if n := srv.Keys.Requests(); n != 0 {
-			t.Fatalf("%d key fetches, want none", n)
-		}
-	})
+	cases := []struct {
+		name, given string
+		opts        []bearertest.Option
+		hint        bool
+	}{
+		{"another issuer", "", []bearertest.Option{bearertest.WithIssuer("https://other.example")}, false},
+		{"trailing slash", "/", nil, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				srv := newIdP(t, bearertest.ES256, c.opts...)
+				given := srv.URL + c.given
+				m := newMiddleware(t, bearer.Discover(given, bearer.WithHTTPClient(srv.Client())), anyAudience(quiet)...)
+				wantUnavailable(t, send(m, srv.MustMint(bearertest.Claims{"iss": given})), "")
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				defer cancel()
+				start := time.Now()
+				err := m.Ready(ctx)
+				if !errors.Is(err, bearer.ErrIssuerMismatch) || !errors.Is(err, bearer.ErrKeysUnavailable) || errors.Is(err, context.DeadlineExceeded) {
+					t.Fatalf("Ready: %v, want ErrIssuerMismatch and ErrKeysUnavailable", err)
+				}
+				if d := time.Since(start); d != 0 {
+					t.Fatalf("Ready took %v to report the mismatch, want at once", d)
+				}
+				doc := srv.Issuer.Issuer()
+				if msg := err.Error(); !strings.Contains(msg, strconv.Quote(doc)) || !strings.Contains(msg, strconv.Quote(given)) || strings.Contains(msg, "trailing slash") != c.hint {
+					t.Fatalf("Ready: %q, want both %q and %q named (trailing slash hint %v)", msg, doc, given, c.hint)
+				}
+				if err := m.Check(context.Background()); !errors.Is(err, bearer.ErrIssuerMismatch) {
+					t.Fatalf("Check: %v", err)
+				}
+				time.Sleep(time.Minute)
+				if d, k := srv.Discovery.Requests(), srv.Keys.Requests(); d > 12 || k != 0 {
+					t.Fatalf("%d discovery and %d key fetches in a minute, want the long backoff and none", d, k)
+				}
+			})
+		})
+	}
 }
 
 // Discovery failures are retried on the short cap of a source without

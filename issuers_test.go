@@ -118,6 +118,10 @@ func TestIssuersConfigErrors(t *testing.T) {
 		), nil},
 		{"Discover of another issuer", bearer.Issuers(bearer.TrustedIssuer{Issuer: "https://a.example", Keys: bearer.Discover("https://b.example")}), nil},
 		{"nested", bearer.Issuers(bearer.TrustedIssuer{Issuer: "https://a.example", Keys: bearer.Issuers()}), nil},
+		// A nested Issuers that would open on its own: refused as nested.
+		{"nested, valid inside", bearer.Issuers(bearer.TrustedIssuer{Issuer: "https://a.example", Keys: bearer.Issuers(
+			bearer.TrustedIssuer{Issuer: "https://a.example", Keys: bearertest.MustIssuer(bearertest.ES256).KeySource()},
+		)}), nil},
 		{"empty audience", bearer.Issuers(bearer.TrustedIssuer{Issuer: "https://a.example", Keys: remote, Audience: []string{""}}), nil},
 		{"bad source", bearer.Issuers(
 			bearer.TrustedIssuer{Issuer: "https://a.example", Keys: remote},

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -462,7 +463,8 @@ func TestBadAnswersAreFailedFetches(t *testing.T) {
 		{"only unusable keys", func(t *testing.T, srv *bearertest.Server) {
 			srv.Keys.Serve([]byte(`{"keys":[` + octKey + `,` + encKey(t) + `,{"kty":"XYZ","kid":"x"}]}`))
 		}, "no usable key"},
-		{"redirect loop", func(t *testing.T, srv *bearertest.Server) { srv.Keys.Redirect(bearertest.JWKSPath) }, "more than 3 redirects"},
+		// A redirect loop is TestRedirectLimit's, in real time: here, in
+		// fake time, a regression would spin without end instead of failing.
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -836,6 +838,76 @@ func TestRedirects(t *testing.T) {
 		m := newMiddleware(t, bearer.RemoteJWKS(srv.URL+"/old"), anyIssuer(quiet)...)
 		mustReady(t, m)
 		wantOK(t, send(m, iss.MustMint(bearertest.Claims{"sub": "a"})), "a")
+	})
+}
+
+// At most three redirects a fetch: a chain of three is followed, a fourth
+// fails the fetch with ErrRedirect at once. Real time, with a short fetch
+// timeout: without the limit the loop would run until the timeout and the
+// test would fail on the error and the count, not hang.
+func TestRedirectLimit(t *testing.T) {
+	iss := bearertest.MustIssuer(bearertest.ES256)
+	var hops atomic.Int64
+	mux := http.NewServeMux()
+	mux.HandleFunc("/hop/{n}", func(w http.ResponseWriter, r *http.Request) {
+		hops.Add(1)
+		n, _ := strconv.Atoi(r.PathValue("n"))
+		if n == 0 {
+			w.Write(iss.JWKS())
+			return
+		}
+		http.Redirect(w, r, "/hop/"+strconv.Itoa(n-1), http.StatusFound)
+	})
+	mux.HandleFunc("/loop", func(w http.ResponseWriter, r *http.Request) {
+		hops.Add(1)
+		http.Redirect(w, r, "/loop", http.StatusFound)
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	for _, c := range []struct {
+		path  string
+		hops  int64
+		isErr error
+	}{
+		{"/hop/3", 4, nil},
+		{"/hop/4", 4, bearer.ErrRedirect},
+		{"/loop", 4, bearer.ErrRedirect},
+	} {
+		hops.Store(0)
+		obs := newEvents()
+		start := time.Now()
+		newMiddleware(t, bearer.RemoteJWKS(srv.URL+c.path, bearer.WithFetchTimeout(2*time.Second)), anyIssuer(bearer.WithObserver(obs), quiet)...)
+		e := <-obs.fetched
+		if c.isErr == nil && e.Err != nil || c.isErr != nil && !errors.Is(e.Err, c.isErr) {
+			t.Errorf("%s: fetch error %v, want %v", c.path, e.Err, c.isErr)
+		}
+		if n := hops.Load(); n != c.hops {
+			t.Errorf("%s: %d requests, want %d (the first and three redirects)", c.path, n, c.hops)
+		}
+		if d := time.Since(start); d > time.Second {
+			t.Errorf("%s: the fetch took %v; a refused redirect fails at once", c.path, d)
+		}
+	}
+}
+
+// A token whose alg the allowlist refuses is answered "algorithm not
+// allowed" before any key lookup: an unknown kid does not make it fetch.
+func TestDisallowedAlgNoFetch(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := newIdP(t, bearertest.ES256)
+		m := newRemote(t, srv, nil, anyIssuer(bearer.WithAlgorithms("RS256"))...)
+		synctest.Wait()
+		n := srv.Keys.Requests()
+		for range 10 {
+			rec := send(m, mustMintKid(t, srv, randomKid()))
+			wantInvalid(t, rec, "algorithm not allowed")
+		}
+		if _, err := m.Verify(context.Background(), mustMintKid(t, srv, randomKid())); !errors.Is(err, bearer.ErrAlgorithm) {
+			t.Fatalf("Verify: %v, want ErrAlgorithm", err)
+		}
+		if srv.Keys.Requests() != n {
+			t.Fatalf("%d fetches for tokens of a disallowed alg, want none", srv.Keys.Requests()-n)
+		}
 	})
 }
 
