@@ -478,6 +478,7 @@ func TestBadAnswersAreFailedFetches(t *testing.T) {
 				if e := obs.lastFetch(); e.Err == nil || !strings.Contains(e.Err.Error(), c.err) || e.Keys != 0 {
 					t.Fatalf("fetch event %+v, want an error with %q", e, c.err)
 				}
+				m.Close() // without keys it would retry every second for the hour below
 
 				// Warm: the bad answer does not replace the keys.
 				srv2 := newIdP(t, bearertest.ES256)

@@ -3,6 +3,7 @@ package otelbearer_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -284,6 +285,67 @@ func TestRequestsCountedOnceAndCausesOnSpans(t *testing.T) {
 			if strings.Contains(cause, reader1) {
 				t.Error("a span has the token")
 			}
+		}
+	}
+}
+
+// Credentials in a key-source URL never reach an attribute: url.full is
+// the URL with its userinfo redacted.
+func TestCredentialsNotInAttributes(t *testing.T) {
+	reader, obs := setup(t)
+	idp := bearertest.NewServer(bearertest.ES256)
+	defer idp.Close()
+	const user, pass = "alice-the-user", "s3cret-pass"
+	keysURL := strings.Replace(idp.JWKSURL, "://", "://"+user+":"+pass+"@", 1)
+	m, err := bearer.New(bearer.RemoteJWKS(keysURL), bearer.WithObserver(obs), bearer.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if err := m.Ready(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	m.Verify(t.Context(), idp.MustMint(nil))
+	idp.Rotate()
+	m.Verify(t.Context(), idp.MustMint(nil)) // a key miss
+	idp.Keys.Fail(http.StatusInternalServerError)
+	m.Refresh(t.Context()) // a failed fetch
+
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	var all []string
+	for _, sm := range rm.ScopeMetrics {
+		for _, metric := range sm.Metrics {
+			var sets []attribute.Set
+			switch d := metric.Data.(type) {
+			case metricdata.Sum[int64]:
+				for _, p := range d.DataPoints {
+					sets = append(sets, p.Attributes)
+				}
+			case metricdata.Gauge[int64]:
+				for _, p := range d.DataPoints {
+					sets = append(sets, p.Attributes)
+				}
+			case metricdata.Histogram[float64]:
+				for _, p := range d.DataPoints {
+					sets = append(sets, p.Attributes)
+				}
+			}
+			for _, s := range sets {
+				all = append(all, metric.Name+"{"+s.Encoded(attribute.DefaultEncoder())+"}")
+			}
+		}
+	}
+	joined := strings.Join(all, "\n")
+	want := "url.full=" + strings.Replace(idp.JWKSURL, "://", "://xxxxx@", 1)
+	if !strings.Contains(joined, want) || !strings.Contains(joined, "bearer.key_miss.outcome=found") || !strings.Contains(joined, "bearer.outcome=failure") {
+		t.Fatalf("attributes without %s, a key miss or a failed fetch:\n%s", want, joined)
+	}
+	for _, secret := range []string{user, pass} {
+		if strings.Contains(joined, secret) {
+			t.Errorf("%q in the attributes:\n%s", secret, joined)
 		}
 	}
 }
