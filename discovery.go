@@ -19,7 +19,10 @@ import (
 // trailing slash included, §4.3) and an https jwks_uri (http only when the
 // issuer is a loopback host, for tests). Discover also sets the expected
 // issuer: tokens whose iss is not exactly issuerURL are refused, so
-// WithIssuer is not needed (if given, it must name issuerURL).
+// WithIssuer is not needed (if given, it must name issuerURL). A document
+// that names another issuer is a configuration error (ErrIssuerMismatch,
+// naming both values): Middleware.Ready and Check report it at once, and
+// the source retries on the long backoff only.
 //
 // Discovery runs in the background like the key fetches: New does not wait
 // for it, failures are retried with backoff, and until the keys are there

@@ -339,7 +339,7 @@ func TestWaitersBoundedDuringHang(t *testing.T) {
 		}
 		synctest.Wait() // every request waits or has its answer
 		if waiting := flood - answered.Load(); waiting != 256 {
-			t.Fatalf("%d requests wait for the hung fetch, want 256", waiting)
+			t.Errorf("%d requests wait for the hung fetch, want 256", waiting)
 		}
 		time.Sleep(bearer.DefaultKeyWait)
 		wg.Wait()
