@@ -139,3 +139,37 @@ func ExampleMiddleware_Check() {
 	//
 	// 200 ready
 }
+
+func ExampleMiddleware_Refresh() {
+	idp := bearertest.NewServer(bearertest.ES256)
+	defer idp.Close()
+	m, err := bearer.New(bearer.RemoteJWKS(idp.JWKSURL), bearer.WithAudience(bearertest.DefaultAudience))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer m.Close()
+	if err := m.Ready(context.Background()); err != nil {
+		log.Fatal(err)
+	}
+	api := m.Handler(hello)
+	leaked := idp.MustMint(bearertest.Claims{"sub": "alice"})
+	get(api, leaked)
+
+	// The signing key leaked: the provider signs with a new one and
+	// withdraws the old one. Refresh on every instance (from an admin
+	// endpoint, say) stops the old key's tokens at once, instead of at the
+	// next scheduled refresh.
+	old := idp.KeyID()
+	idp.Rotate()
+	idp.Retire(old)
+	if err := m.Refresh(context.Background()); err != nil {
+		log.Print(err) // the fetch failed: the keys at hand are kept; try again
+	}
+	get(api, leaked)
+	get(api, idp.MustMint(bearertest.Claims{"sub": "alice"}))
+	// Output:
+	// 200 hello alice
+	// 401 {"error":"invalid_token","error_description":"unknown signing key"}
+	//   WWW-Authenticate: Bearer error="invalid_token", error_description="unknown signing key"
+	// 200 hello alice
+}
