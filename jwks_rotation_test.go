@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -430,4 +432,102 @@ func TestRefreshIssuersAndStatic(t *testing.T) {
 			t.Fatalf("Refresh of static keys: %v", err)
 		}
 	})
+}
+
+// TestLoadRealTime measures, in real time over loopback TCP, what the
+// tests above show in fake time: the pickup of a new key under a stream of
+// made-up kids, the fetches a minute under that flood, and the goroutines
+// and heap during a provider hang under a flood. It takes about a minute
+// and two busy cores, so it runs only when asked:
+//
+//	BEARER_LOAD=1 go test -run TestLoadRealTime -v .
+func TestLoadRealTime(t *testing.T) {
+	if os.Getenv("BEARER_LOAD") == "" {
+		t.Skip("set BEARER_LOAD=1 to run the real-time load measurement")
+	}
+	srv := bearertest.NewServer(bearertest.ES256)
+	defer srv.Close()
+	m := newMiddleware(t, bearer.RemoteJWKS(srv.JWKSURL), quiet)
+	mustReady(t, m)
+	const rate = 1000
+	junk := make([]string, 256)
+	for i := range junk {
+		junk[i] = mustMintKid(t, srv, randomKid())
+	}
+	flood := func(stop <-chan struct{}) *sync.WaitGroup {
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			tick := time.NewTicker(time.Second / rate)
+			defer tick.Stop()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				case <-tick.C:
+				}
+				wg.Go(func() {
+					if rec := send(m, junk[i%len(junk)]); rec.Code != http.StatusUnauthorized && rec.Code != http.StatusServiceUnavailable {
+						t.Errorf("junk: %d", rec.Code)
+					}
+				})
+			}
+		})
+		return &wg
+	}
+
+	// Pickup under noise, five rotations 7 s apart; fetches over the flood.
+	stop := make(chan struct{})
+	wg := flood(stop)
+	start, before := time.Now(), srv.Keys.Requests()
+	var worst time.Duration
+	for range 5 {
+		time.Sleep(7 * time.Second)
+		srv.Rotate()
+		tok := srv.MustMint(bearertest.Claims{"sub": "new"})
+		first := time.Now()
+		for {
+			rec := send(m, tok)
+			if rec.Code == http.StatusOK {
+				break
+			}
+			if rec.Code != http.StatusServiceUnavailable {
+				t.Fatalf("valid token of the new key: %d after %v", rec.Code, time.Since(first))
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		d := time.Since(first)
+		worst = max(worst, d)
+		t.Logf("new key verified %v after its first use", d.Round(time.Millisecond))
+	}
+	close(stop)
+	wg.Wait()
+	elapsed, fetches := time.Since(start), srv.Keys.Requests()-before
+	t.Logf("%d fetches in %v of %d made-up kids a second (the bound: the burst of 3 and one per %v, %d); worst pickup %v",
+		fetches, elapsed.Round(time.Second), rate, bearer.DefaultKeyMissCooldown, 3+int(elapsed/bearer.DefaultKeyMissCooldown), worst.Round(time.Millisecond))
+	if fetches > 3+int(elapsed/bearer.DefaultKeyMissCooldown)+1 {
+		t.Errorf("%d fetches, over the budget", fetches)
+	}
+	if worst > 5*time.Second {
+		t.Errorf("worst pickup %v, want within 5 s", worst)
+	}
+
+	// A provider hang under the flood: goroutines and heap.
+	srv.Keys.Hang()
+	srv.Rotate()
+	base := runtime.NumGoroutine()
+	stop = make(chan struct{})
+	wg = flood(stop)
+	peak := 0
+	var peakHeap uint64
+	for range 40 {
+		time.Sleep(250 * time.Millisecond)
+		peak = max(peak, runtime.NumGoroutine()-base)
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		peakHeap = max(peakHeap, ms.HeapInuse)
+	}
+	close(stop)
+	wg.Wait()
+	srv.Keys.Recover()
+	t.Logf("during a 10 s hang under %d made-up kids a second: at most %d goroutines above the base, heap in use at most %d MiB", rate, peak, peakHeap>>20)
 }
