@@ -143,7 +143,7 @@ func ExampleMiddleware_Check() {
 func ExampleMiddleware_Refresh() {
 	idp := bearertest.NewServer(bearertest.ES256)
 	defer idp.Close()
-	m, err := bearer.New(bearer.RemoteJWKS(idp.JWKSURL), bearer.WithAudience(bearertest.DefaultAudience))
+	m, err := bearer.New(bearer.RemoteJWKS(idp.JWKSURL), bearer.WithIssuer(idp.URL), bearer.WithAudience(bearertest.DefaultAudience))
 	if err != nil {
 		log.Fatal(err)
 	}

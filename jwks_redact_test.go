@@ -93,7 +93,7 @@ func TestCredentialsRedactedRemoteJWKS(t *testing.T) {
 		srv := newIdP(t, bearertest.ES256)
 		s := newShown()
 		m := newMiddleware(t, bearer.RemoteJWKS(withCredentials(srv.JWKSURL), bearer.WithHTTPClient(srv.Client()), bearer.WithMaxStaleness(time.Hour)),
-			bearer.WithLogger(s.logger()), bearer.WithObserver(s))
+			issuedBy(srv, bearer.WithLogger(s.logger()), bearer.WithObserver(s))...)
 		mustReady(t, m)
 		send(m, mustMintKid(t, srv, randomKid()))
 		srv.Keys.Fail(http.StatusInternalServerError)
@@ -123,7 +123,7 @@ func TestCredentialsRedactedDiscover(t *testing.T) {
 		srv.Discovery.Serve(doc)
 		srv.Keys.Fail(http.StatusBadGateway)
 		s := newShown()
-		m := newMiddleware(t, bearer.Discover(srv.URL, bearer.WithHTTPClient(srv.Client())), bearer.WithLogger(s.logger()), bearer.WithObserver(s))
+		m := newMiddleware(t, bearer.Discover(srv.URL, bearer.WithHTTPClient(srv.Client())), anyAudience(bearer.WithLogger(s.logger()), bearer.WithObserver(s))...)
 		time.Sleep(time.Minute)
 		s.check(t, m.Check(context.Background()))
 	})
@@ -134,7 +134,7 @@ func TestCredentialsRedactedDiscover(t *testing.T) {
 func TestCredentialsRedactedErrors(t *testing.T) {
 	s := newShown()
 	m := newMiddleware(t, bearer.RemoteJWKS(withCredentials("http://127.0.0.1:1/jwks"), bearer.WithKeyWait(100*time.Millisecond)),
-		bearer.WithLogger(s.logger()), bearer.WithObserver(s))
+		anyIssuer(bearer.WithLogger(s.logger()), bearer.WithObserver(s))...)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	readyErr := m.Ready(ctx)
@@ -146,7 +146,7 @@ func TestCredentialsRedactedErrors(t *testing.T) {
 		withCredentials("https://idp.example/?x#y"), // Discover: a query
 	} {
 		for _, src := range []bearer.KeySource{bearer.RemoteJWKS(u), bearer.Discover(u)} {
-			if m, err := bearer.New(src, quiet); err == nil {
+			if m, err := bearer.New(src, anyIssuer(quiet)...); err == nil {
 				m.Close()
 			} else {
 				newErrs = append(newErrs, err)

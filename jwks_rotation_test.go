@@ -23,6 +23,11 @@ import (
 // never refused because the middleware could not look, and every 503 says
 // when a retry can succeed.
 
+// issuedBy returns opts after the issuer and audience of srv's tokens.
+func issuedBy(srv *bearertest.Server, opts ...bearer.Option) []bearer.Option {
+	return append([]bearer.Option{bearer.WithIssuer(srv.URL), bearer.WithAudience(bearertest.DefaultAudience)}, opts...)
+}
+
 // junkStream sends rate requests a second with made-up kids to m until
 // stop is closed, each on its own goroutine as a server would; it checks
 // that each is answered 401 or 503 with a short Retry-After.
@@ -76,7 +81,7 @@ func TestRotationUnderJunkStream(t *testing.T) {
 			t.Run(strconv.Itoa(rate)+"/s+"+phase.String(), func(t *testing.T) {
 				synctest.Test(t, func(t *testing.T) {
 					srv := newIdP(t, bearertest.ES256)
-					m := newRemote(t, srv, nil)
+					m := newRemote(t, srv, nil, issuedBy(srv)...)
 					mustReady(t, m)
 					stop := make(chan struct{})
 					junk := junkStream(t, m, srv, rate, stop)
@@ -117,7 +122,7 @@ func TestRotationUnderJunkStream(t *testing.T) {
 func TestFloodFetchesPerMinute(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := newIdP(t, bearertest.EdDSA)
-		m := newRemote(t, srv, nil)
+		m := newRemote(t, srv, nil, issuedBy(srv)...)
 		mustReady(t, m)
 		before := srv.Keys.Requests()
 		stop := make(chan struct{})
@@ -142,7 +147,7 @@ func TestRetryAfterBounded(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			srv := newIdP(t, bearertest.ES256)
 			srv.Keys.Fail(http.StatusInternalServerError)
-			m := newRemote(t, srv, nil)
+			m := newRemote(t, srv, nil, issuedBy(srv)...)
 			for range 20 {
 				rec := send(m, srv.MustMint(nil))
 				wantUnavailable(t, rec, "")
@@ -156,7 +161,7 @@ func TestRetryAfterBounded(t *testing.T) {
 			srv := newIdP(t, bearertest.ES256)
 			srv.Keys.Fail(http.StatusServiceUnavailable)
 			srv.Keys.SetHeader("Retry-After", "86400")
-			m := newRemote(t, srv, nil)
+			m := newRemote(t, srv, nil, issuedBy(srv)...)
 			wantUnavailable(t, send(m, srv.MustMint(nil)), "30")
 		})
 	})
@@ -165,7 +170,7 @@ func TestRetryAfterBounded(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				srv := newIdP(t, bearertest.ES256)
 				srv.Keys.SetHeader("Cache-Control", maxAge)
-				m := newRemote(t, srv, nil)
+				m := newRemote(t, srv, nil, issuedBy(srv)...)
 				mustReady(t, m)
 				srv.Keys.Hang()
 				srv.Rotate()
@@ -177,7 +182,7 @@ func TestRetryAfterBounded(t *testing.T) {
 	t.Run("key miss, budget spent", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			srv := newIdP(t, bearertest.ES256)
-			m := newRemote(t, srv, []bearer.RemoteOption{bearer.WithKeyMissCooldown(10 * time.Minute)})
+			m := newRemote(t, srv, []bearer.RemoteOption{bearer.WithKeyMissCooldown(10 * time.Minute)}, issuedBy(srv)...)
 			mustReady(t, m)
 			for range 3 { // the burst
 				wantInvalid(t, send(m, mustMintKid(t, srv, randomKid())), "unknown signing key")
@@ -190,7 +195,7 @@ func TestRetryAfterBounded(t *testing.T) {
 	t.Run("keys expired", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			srv := newIdP(t, bearertest.ES256)
-			m := newRemote(t, srv, []bearer.RemoteOption{bearer.WithMaxStaleness(time.Minute)})
+			m := newRemote(t, srv, []bearer.RemoteOption{bearer.WithMaxStaleness(time.Minute)}, issuedBy(srv)...)
 			mustReady(t, m)
 			srv.Keys.Fail(http.StatusInternalServerError)
 			time.Sleep(time.Hour)
@@ -233,7 +238,7 @@ func TestColdStartRecovery(t *testing.T) {
 				srv := newIdP(t, bearertest.ES256)
 				srv.Keys.Fail(http.StatusBadGateway)
 				obs := newEvents()
-				m := newRemote(t, srv, nil, bearer.WithObserver(obs))
+				m := newRemote(t, srv, nil, issuedBy(srv, bearer.WithObserver(obs))...)
 				stop := make(chan struct{})
 				var wg sync.WaitGroup
 				if mode == "traffic" {
@@ -279,7 +284,7 @@ func TestReadyAndCheckPromptFetch(t *testing.T) {
 		srv := newIdP(t, bearertest.ES256)
 		srv.Keys.Fail(http.StatusBadGateway)
 		obs := newEvents()
-		m := newRemote(t, srv, []bearer.RemoteOption{bearer.WithRetryBackoff(time.Minute, time.Minute)}, bearer.WithObserver(obs))
+		m := newRemote(t, srv, []bearer.RemoteOption{bearer.WithRetryBackoff(time.Minute, time.Minute)}, issuedBy(srv, bearer.WithObserver(obs))...)
 		synctest.Wait() // the first fetch failed
 		for range 100 {
 			if err := m.Check(context.Background()); !errors.Is(err, bearer.ErrKeysUnavailable) || !errors.Is(err, bearer.ErrFetch) {
@@ -319,7 +324,7 @@ func TestReadyAndCheckPromptFetch(t *testing.T) {
 func TestWaitersBoundedDuringHang(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := newIdP(t, bearertest.ES256)
-		m := newRemote(t, srv, nil)
+		m := newRemote(t, srv, nil, issuedBy(srv)...)
 		mustReady(t, m)
 		srv.Keys.Hang()
 		const flood = 2000
@@ -354,7 +359,7 @@ func TestWaitersBoundedDuringHang(t *testing.T) {
 func TestRefreshWithdrawsKey(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := newIdP(t, bearertest.ES256)
-		m := newRemote(t, srv, nil)
+		m := newRemote(t, srv, nil, issuedBy(srv)...)
 		mustReady(t, m)
 		old := srv.MustMint(bearertest.Claims{"sub": "old"})
 		wantOK(t, send(m, old), "old")
@@ -414,7 +419,7 @@ func TestRefreshIssuersAndStatic(t *testing.T) {
 			bearer.TrustedIssuer{Issuer: a.URL, Keys: bearer.RemoteJWKS(a.JWKSURL, bearer.WithHTTPClient(a.Client()))},
 			bearer.TrustedIssuer{Keys: bearer.Discover(b.URL, bearer.WithHTTPClient(b.Client()))},
 			bearer.TrustedIssuer{Issuer: static.Issuer(), Keys: static.KeySource()},
-		), quiet)
+		), anyAudience(quiet)...)
 		mustReady(t, m)
 		na, nb := a.Keys.Requests(), b.Keys.Requests()
 		if err := m.Refresh(context.Background()); err != nil {
@@ -427,7 +432,7 @@ func TestRefreshIssuersAndStatic(t *testing.T) {
 		if err := m.Refresh(context.Background()); !errors.Is(err, bearer.ErrFetch) || !strings.Contains(err.Error(), b.URL) {
 			t.Fatalf("Refresh with b failing: %v, want b's ErrFetch", err)
 		}
-		sm := newMiddleware(t, static.KeySource())
+		sm := newMiddleware(t, static.KeySource(), anyIssuer()...)
 		if err := sm.Refresh(context.Background()); err != nil {
 			t.Fatalf("Refresh of static keys: %v", err)
 		}
@@ -447,7 +452,7 @@ func TestLoadRealTime(t *testing.T) {
 	}
 	srv := bearertest.NewServer(bearertest.ES256)
 	defer srv.Close()
-	m := newMiddleware(t, bearer.RemoteJWKS(srv.JWKSURL), quiet)
+	m := newMiddleware(t, bearer.RemoteJWKS(srv.JWKSURL), issuedBy(srv, quiet)...)
 	mustReady(t, m)
 	const rate = 1000
 	junk := make([]string, 256)

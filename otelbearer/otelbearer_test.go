@@ -297,7 +297,7 @@ func TestCredentialsNotInAttributes(t *testing.T) {
 	defer idp.Close()
 	const user, pass = "alice-the-user", "s3cret-pass"
 	keysURL := strings.Replace(idp.JWKSURL, "://", "://"+user+":"+pass+"@", 1)
-	m, err := bearer.New(bearer.RemoteJWKS(keysURL), bearer.WithObserver(obs), bearer.WithLogger(slog.New(slog.DiscardHandler)))
+	m, err := bearer.New(bearer.RemoteJWKS(keysURL), bearer.WithIssuer(idp.URL), bearer.WithAudience(bearertest.DefaultAudience), bearer.WithObserver(obs), bearer.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		t.Fatal(err)
 	}
