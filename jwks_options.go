@@ -203,9 +203,11 @@ func WithKeyMissCooldown(d time.Duration) RemoteOption {
 	}
 }
 
-// WithKeyWait bounds how long a request waits for a fetch in flight: the
-// first one, or one its unknown kid triggered (default DefaultKeyWait).
-// The fetch itself is not cut short: later requests find its keys.
+// WithKeyWait bounds how long a request waits for a fetch: the first one,
+// or one its unknown kid wants (default DefaultKeyWait). A request whose
+// fetch cannot start within it (the key-miss budget, a provider's
+// Retry-After) is answered 503 at once, with the time until it can. The
+// fetch itself is not cut short: later requests find its keys.
 func WithKeyWait(d time.Duration) RemoteOption {
 	return func(c *remoteConfig) error {
 		c.wait = d
