@@ -536,3 +536,24 @@ func TestLoadRealTime(t *testing.T) {
 	srv.Keys.Recover()
 	t.Logf("during a 10 s hang under %d made-up kids a second: at most %d goroutines above the base, heap in use at most %d MiB", rate, peak, peakHeap>>20)
 }
+
+// A key miss whose fetch (started after the request) fails is answered at
+// once, 503 with the time to the next attempt: it does not spend the
+// budget on more fetches while it waits.
+func TestKeyMissFetchFailsAnswersAtOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := newIdP(t, bearertest.ES256)
+		m := newRemote(t, srv, nil, issuedBy(srv)...)
+		mustReady(t, m)
+		old := srv.MustMint(bearertest.Claims{"sub": "old"})
+		srv.Keys.Fail(http.StatusInternalServerError)
+		srv.Rotate()
+		n, start := srv.Keys.Requests(), time.Now()
+		rec := send(m, srv.MustMint(nil))
+		wantUnavailable(t, rec, "1") // the first retry: 0.5 to 1 s
+		if d, fetches := time.Since(start), srv.Keys.Requests()-n; d != 0 || fetches != 1 {
+			t.Fatalf("answered after %v and %d fetches, want at once after 1", d, fetches)
+		}
+		wantOK(t, send(m, old), "old") // the keys at hand are kept
+	})
+}
