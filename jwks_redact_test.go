@@ -30,7 +30,7 @@ func withCredentials(u string) string {
 }
 
 // shown records everything a middleware shows: log lines (through
-// WithLogger and LogObserver, at every level) and events.
+// WithLogger, at every level) and events.
 type shown struct {
 	bearer.Observer
 	mu   sync.Mutex
@@ -38,11 +38,7 @@ type shown struct {
 	text []string
 }
 
-func newShown() *shown {
-	s := &shown{}
-	s.Observer = bearer.LogObserver(s.logger())
-	return s
-}
+func newShown() *shown { return &shown{Observer: bearer.NopObserver{}} }
 
 func (s *shown) Write(p []byte) (int, error) {
 	s.mu.Lock()
