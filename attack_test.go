@@ -473,7 +473,7 @@ func attackCatalogue(t testing.TB, k *atkKeys, env atkEnv) []attack {
 		`{"kty":"XYZ","kid":"future","alg":"ES256","x":"`+b64u.EncodeToString(ecRaw(&k.ecAttacker.PublicKey))+`"}`,
 		`{"kty":"OKP","kid":"x25519","crv":"X25519","x":"`+b64u.EncodeToString(k.ed.Public().(ed25519.PublicKey))+`"}`))
 	victimSet := remote("/jwks.json", jwks(rsaJWK, ecJWK, edJWK))
-	floodSet := remote("/flood.json", jwks(rsaJWK, ecJWK, edJWK), bearer.WithKeyMissCooldown(time.Hour))
+	floodSet := remote("/flood.json", jwks(rsaJWK, ecJWK, edJWK), bearer.RemoteKeyMissCooldown(time.Hour))
 	tenant := idp.url + "/tenant"
 	idp.redirect("/tenant"+bearertest.DiscoveryPath, attacker+bearertest.DiscoveryPath)
 	mixUp := idp.url + "/mixup"

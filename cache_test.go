@@ -190,7 +190,7 @@ func TestTokenCacheKeyReplacedUnderSameKid(t *testing.T) {
 				Body:   io.NopCloser(strings.NewReader(string(body))),
 			}, nil
 		})}
-		m := newMiddleware(t, bearer.RemoteJWKS("https://idp.example/jwks", bearer.WithHTTPClient(client)), anyIssuer(quiet)...)
+		m := newMiddleware(t, bearer.RemoteJWKS("https://idp.example/jwks", bearer.RemoteHTTPClient(client)), anyIssuer(quiet)...)
 		mustReady(t, m)
 		token := oldIss.MustMint(bearertest.Claims{"sub": "ada"})
 		if _, err := m.Verify(ctx, token); err != nil {

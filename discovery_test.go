@@ -18,7 +18,7 @@ import (
 
 func newDiscover(t *testing.T, srv *bearertest.Server, ropts []bearer.RemoteOption, opts ...bearer.Option) *bearer.Middleware {
 	t.Helper()
-	ropts = append([]bearer.RemoteOption{bearer.WithHTTPClient(srv.Client())}, ropts...)
+	ropts = append([]bearer.RemoteOption{bearer.RemoteHTTPClient(srv.Client())}, ropts...)
 	return newMiddleware(t, bearer.Discover(srv.URL, ropts...), append([]bearer.Option{quiet}, opts...)...)
 }
 
@@ -51,7 +51,7 @@ func TestDiscoverWithIssuer(t *testing.T) {
 		mustReady(t, m)
 		wantOK(t, send(m, srv.MustMint(bearertest.Claims{"sub": "a"})), "a")
 
-		_, err := bearer.New(bearer.Discover(srv.URL, bearer.WithHTTPClient(srv.Client())), anyIssuer(bearer.WithIssuer("https://other.example"), quiet)...)
+		_, err := bearer.New(bearer.Discover(srv.URL, bearer.RemoteHTTPClient(srv.Client())), anyIssuer(bearer.WithIssuer("https://other.example"), quiet)...)
 		if err == nil {
 			t.Fatal("New accepted WithIssuer naming another issuer than Discover's")
 		}
@@ -76,7 +76,7 @@ func TestDiscoverIssuerMismatch(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				srv := newIdP(t, bearertest.ES256, c.opts...)
 				given := srv.URL + c.given
-				m := newMiddleware(t, bearer.Discover(given, bearer.WithHTTPClient(srv.Client())), anyAudience(quiet)...)
+				m := newMiddleware(t, bearer.Discover(given, bearer.RemoteHTTPClient(srv.Client())), anyAudience(quiet)...)
 				wantUnavailable(t, send(m, srv.MustMint(bearertest.Claims{"iss": given})), "")
 				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 				defer cancel()
@@ -172,7 +172,7 @@ func TestDiscoverRefusesPlainHTTPJWKSURI(t *testing.T) {
 	}))
 	defer tlsSrv.Close()
 	obs := newEvents()
-	m := newMiddleware(t, bearer.Discover(tlsSrv.URL, bearer.WithHTTPClient(tlsSrv.Client())), anyAudience(bearer.WithObserver(obs), quiet)...)
+	m := newMiddleware(t, bearer.Discover(tlsSrv.URL, bearer.RemoteHTTPClient(tlsSrv.Client())), anyAudience(bearer.WithObserver(obs), quiet)...)
 	e := <-obs.fetched
 	if e.URL != tlsSrv.URL+bearertest.DiscoveryPath || e.Status != http.StatusOK || !errors.Is(e.Err, bearer.ErrInsecureURL) {
 		t.Fatalf("discovery fetch event %+v, want ErrInsecureURL", e)

@@ -465,7 +465,7 @@ func FuzzRemoteJWKS(f *testing.F) {
 		// A key wait longer than any cooldown: a token with a kid the set
 		// lacks waits for a fetch that started after it (free in fake
 		// time) and is refused as unknown, never as unavailable.
-		m, err := bearer.New(bearer.RemoteJWKS("https://idp.example/jwks", bearer.WithHTTPClient(client), bearer.WithKeyWait(time.Hour)),
+		m, err := bearer.New(bearer.RemoteJWKS("https://idp.example/jwks", bearer.RemoteHTTPClient(client), bearer.RemoteKeyWait(time.Hour)),
 			anyIssuer(bearer.WithObserver(events), quiet, bearer.WithClock(func() time.Time { return k.now }))...)
 		if err != nil {
 			t.Fatal(err)
@@ -576,7 +576,7 @@ func FuzzDiscover(f *testing.F) {
 			w.Write(keySet)
 		})}
 		events := newFetches()
-		m, err := bearer.New(bearer.Discover(issuer, bearer.WithHTTPClient(client)), anyAudience(bearer.WithObserver(events), quiet, bearer.WithClock(func() time.Time { return k.now }))...)
+		m, err := bearer.New(bearer.Discover(issuer, bearer.RemoteHTTPClient(client)), anyAudience(bearer.WithObserver(events), quiet, bearer.WithClock(func() time.Time { return k.now }))...)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -20,8 +20,8 @@ func TestIssuers(t *testing.T) {
 		b := newIdP(t, bearertest.RS256, bearertest.WithAudience("api-b"))
 		static := bearertest.MustIssuer(bearertest.EdDSA, bearertest.WithIssuer("https://static.example"), bearertest.WithAudience("api"))
 		m := newMiddleware(t, bearer.Issuers(
-			bearer.TrustedIssuer{Keys: bearer.Discover(a.URL, bearer.WithHTTPClient(a.Client())), Audience: []string{"api-a"}},
-			bearer.TrustedIssuer{Issuer: b.URL, Keys: bearer.RemoteJWKS(b.JWKSURL, bearer.WithHTTPClient(b.Client())), Audience: []string{"api-b"}},
+			bearer.TrustedIssuer{Keys: bearer.Discover(a.URL, bearer.RemoteHTTPClient(a.Client())), Audience: []string{"api-a"}},
+			bearer.TrustedIssuer{Issuer: b.URL, Keys: bearer.RemoteJWKS(b.JWKSURL, bearer.RemoteHTTPClient(b.Client())), Audience: []string{"api-b"}},
 			bearer.TrustedIssuer{Issuer: static.Issuer(), Keys: static.KeySource()},
 		), bearer.WithAudience("api"), quiet)
 		mustReady(t, m)
@@ -52,8 +52,8 @@ func TestUnknownIssuerNoFetch(t *testing.T) {
 		a := newIdP(t, bearertest.ES256)
 		b := newIdP(t, bearertest.ES256)
 		m := newMiddleware(t, bearer.Issuers(
-			bearer.TrustedIssuer{Keys: bearer.Discover(a.URL, bearer.WithHTTPClient(a.Client()))},
-			bearer.TrustedIssuer{Issuer: b.URL, Keys: bearer.RemoteJWKS(b.JWKSURL, bearer.WithHTTPClient(b.Client()))},
+			bearer.TrustedIssuer{Keys: bearer.Discover(a.URL, bearer.RemoteHTTPClient(a.Client()))},
+			bearer.TrustedIssuer{Issuer: b.URL, Keys: bearer.RemoteJWKS(b.JWKSURL, bearer.RemoteHTTPClient(b.Client()))},
 		), anyAudience(quiet)...)
 		single := newRemote(t, a, nil, anyAudience(bearer.WithIssuer(a.URL))...)
 		mustReady(t, m)
@@ -84,8 +84,8 @@ func TestIssuersReadyWaitsForAll(t *testing.T) {
 		b := newIdP(t, bearertest.ES256)
 		b.Keys.Hang()
 		m := newMiddleware(t, bearer.Issuers(
-			bearer.TrustedIssuer{Issuer: a.URL, Keys: bearer.RemoteJWKS(a.JWKSURL, bearer.WithHTTPClient(a.Client()))},
-			bearer.TrustedIssuer{Issuer: b.URL, Keys: bearer.RemoteJWKS(b.JWKSURL, bearer.WithHTTPClient(b.Client()))},
+			bearer.TrustedIssuer{Issuer: a.URL, Keys: bearer.RemoteJWKS(a.JWKSURL, bearer.RemoteHTTPClient(a.Client()))},
+			bearer.TrustedIssuer{Issuer: b.URL, Keys: bearer.RemoteJWKS(b.JWKSURL, bearer.RemoteHTTPClient(b.Client()))},
 		), anyAudience(quiet)...)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()

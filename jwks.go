@@ -126,7 +126,7 @@ type remoteStore struct {
 	cfg          *remoteConfig
 	fetch        *fetcher
 	policy       keyPolicy
-	observer     KeyObserver
+	observer     Observer
 	name         string // the configured URL, credentials redacted
 	issuer       string // Discover: the issuer its tokens must name
 	discoveryURL string

@@ -55,7 +55,7 @@ func TestRefreshKeepsUnchangedKeys(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(*doc.Load()) }))
 	defer srv.Close()
 
-	st, err := RemoteJWKS(srv.URL, WithKeyMissCooldown(time.Nanosecond)).open(sourceEnv{logger: slog.New(slog.DiscardHandler)})
+	st, err := RemoteJWKS(srv.URL, RemoteKeyMissCooldown(time.Nanosecond)).open(sourceEnv{logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,17 +122,17 @@ func TestFreshness(t *testing.T) {
 }
 
 func TestRefreshIntervalWithinLimits(t *testing.T) {
-	c, err := newRemoteConfig([]RemoteOption{WithRefreshLimits(time.Hour, 2*time.Hour)})
+	c, err := newRemoteConfig([]RemoteOption{RemoteRefreshLimits(time.Hour, 2*time.Hour)})
 	if err != nil || c.refresh != time.Hour {
 		t.Fatalf("default refresh with limits [1h, 2h]: %v, %v; want 1h", c, err)
 	}
-	if _, err := newRemoteConfig([]RemoteOption{WithRefreshLimits(time.Hour, 2*time.Hour), WithRefreshInterval(time.Minute)}); err == nil {
+	if _, err := newRemoteConfig([]RemoteOption{RemoteRefreshLimits(time.Hour, 2*time.Hour), RemoteRefreshInterval(time.Minute)}); err == nil {
 		t.Fatal("refresh interval outside the limits accepted")
 	}
 }
 
 func TestBackoff(t *testing.T) {
-	c, err := newRemoteConfig([]RemoteOption{WithRetryBackoff(time.Second, time.Minute)})
+	c, err := newRemoteConfig([]RemoteOption{RemoteRetryBackoff(time.Second, time.Minute)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +160,7 @@ func TestBackoff(t *testing.T) {
 		t.Errorf("backoff without keys, with Retry-After 30s = %v", got)
 	}
 	// A minimum above the short cap gives way to it.
-	slow, _ := newRemoteConfig([]RemoteOption{WithRetryBackoff(time.Hour, time.Hour)})
+	slow, _ := newRemoteConfig([]RemoteOption{RemoteRetryBackoff(time.Hour, time.Hour)})
 	if got := slow.backoff(1, 0, true); got < noKeysMaxBackoff/2 || got > noKeysMaxBackoff {
 		t.Errorf("backoff without keys, minimum 1h = %v, want within the short cap", got)
 	}

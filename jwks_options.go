@@ -70,7 +70,7 @@ type remoteConfig struct {
 	fetchTimeout           time.Duration
 	maxSize                int64
 	refresh                time.Duration
-	refreshSet             bool // WithRefreshInterval was given
+	refreshSet             bool // RemoteRefreshInterval was given
 	minRefresh, maxRefresh time.Duration
 	maxStale               time.Duration
 	cooldown               time.Duration
@@ -121,12 +121,12 @@ func span(what string, lo, hi time.Duration) error {
 	return nil
 }
 
-// WithHTTPClient fetches with c instead of a client of the source's own.
+// RemoteHTTPClient fetches with c instead of a client of the source's own.
 // Its Transport, proxy and TLS settings are used; its Timeout is replaced
-// by WithFetchTimeout's; redirects are checked as always (at most three, to
+// by RemoteFetchTimeout's; redirects are checked as always (at most three, to
 // the same host, never from https to http) before c's own CheckRedirect.
 // Close leaves c's idle connections to its owner.
-func WithHTTPClient(c *http.Client) RemoteOption {
+func RemoteHTTPClient(c *http.Client) RemoteOption {
 	return func(rc *remoteConfig) error {
 		if c == nil {
 			return errors.New("bearer: nil http.Client")
@@ -136,17 +136,17 @@ func WithHTTPClient(c *http.Client) RemoteOption {
 	}
 }
 
-// WithFetchTimeout bounds each fetch attempt (default DefaultFetchTimeout).
-func WithFetchTimeout(d time.Duration) RemoteOption {
+// RemoteFetchTimeout bounds each fetch attempt (default DefaultFetchTimeout).
+func RemoteFetchTimeout(d time.Duration) RemoteOption {
 	return func(c *remoteConfig) error {
 		c.fetchTimeout = d
 		return positive("fetch timeout", d)
 	}
 }
 
-// WithMaxResponseSize bounds a fetched document, in bytes (default
+// RemoteMaxResponseSize bounds a fetched document, in bytes (default
 // DefaultMaxResponseSize). A larger document is a failed fetch.
-func WithMaxResponseSize(n int64) RemoteOption {
+func RemoteMaxResponseSize(n int64) RemoteOption {
 	return func(c *remoteConfig) error {
 		if n <= 0 {
 			return fmt.Errorf("bearer: max response size %d is not positive", n)
@@ -156,30 +156,30 @@ func WithMaxResponseSize(n int64) RemoteOption {
 	}
 }
 
-// WithRefreshInterval sets how long keys stay fresh when the answer says
+// RemoteRefreshInterval sets how long keys stay fresh when the answer says
 // nothing (no Cache-Control max-age, no Expires); default
-// DefaultRefreshInterval, or the nearest of WithRefreshLimits. Refreshes
+// DefaultRefreshInterval, or the nearest of RemoteRefreshLimits. Refreshes
 // start at about 80% of it.
-func WithRefreshInterval(d time.Duration) RemoteOption {
+func RemoteRefreshInterval(d time.Duration) RemoteOption {
 	return func(c *remoteConfig) error {
 		c.refresh, c.refreshSet = d, true
 		return positive("refresh interval", d)
 	}
 }
 
-// WithRefreshLimits clamps the freshness a server asks for with
+// RemoteRefreshLimits clamps the freshness a server asks for with
 // Cache-Control or Expires (defaults DefaultMinRefresh, DefaultMaxRefresh).
-func WithRefreshLimits(min, max time.Duration) RemoteOption {
+func RemoteRefreshLimits(min, max time.Duration) RemoteOption {
 	return func(c *remoteConfig) error {
 		c.minRefresh, c.maxRefresh = min, max
 		return span("refresh limits", min, max)
 	}
 }
 
-// WithMaxStaleness sets how long the last good keys are served past their
+// RemoteMaxStaleness sets how long the last good keys are served past their
 // freshness while fetches fail (default DefaultMaxStaleness). Then the
 // source fails closed: tokens get 503 until a fetch succeeds.
-func WithMaxStaleness(d time.Duration) RemoteOption {
+func RemoteMaxStaleness(d time.Duration) RemoteOption {
 	return func(c *remoteConfig) error {
 		if d < 0 {
 			return fmt.Errorf("bearer: max staleness %v is negative", d)
@@ -189,36 +189,36 @@ func WithMaxStaleness(d time.Duration) RemoteOption {
 	}
 }
 
-// WithKeyMissCooldown sets the pace of the fetches wanted by tokens with an
+// RemoteKeyMissCooldown sets the pace of the fetches wanted by tokens with an
 // unknown kid, by Ready and Check while there are no keys, and by Refresh
 // (default DefaultKeyMissCooldown): a burst of three, then one per
 // cooldown. A longer cooldown means fewer fetches under a flood of made-up
 // kids and a slower pickup of a new key while the flood lasts: such a key
 // verifies within about the cooldown of its first use. Scheduled refreshes
 // do not count against it.
-func WithKeyMissCooldown(d time.Duration) RemoteOption {
+func RemoteKeyMissCooldown(d time.Duration) RemoteOption {
 	return func(c *remoteConfig) error {
 		c.cooldown = d
 		return positive("key miss cooldown", d)
 	}
 }
 
-// WithKeyWait bounds how long a request waits for a fetch: the first one,
+// RemoteKeyWait bounds how long a request waits for a fetch: the first one,
 // or one its unknown kid wants (default DefaultKeyWait). A request whose
 // fetch cannot start within it (the key-miss budget, a provider's
 // Retry-After) is answered 503 at once, with the time until it can. The
 // fetch itself is not cut short: later requests find its keys.
-func WithKeyWait(d time.Duration) RemoteOption {
+func RemoteKeyWait(d time.Duration) RemoteOption {
 	return func(c *remoteConfig) error {
 		c.wait = d
 		return positive("key wait", d)
 	}
 }
 
-// WithRetryBackoff bounds the exponential backoff between failed fetches
+// RemoteRetryBackoff bounds the exponential backoff between failed fetches
 // (defaults DefaultMinBackoff, DefaultMaxBackoff). A Retry-After answer is
 // honoured up to max.
-func WithRetryBackoff(min, max time.Duration) RemoteOption {
+func RemoteRetryBackoff(min, max time.Duration) RemoteOption {
 	return func(c *remoteConfig) error {
 		c.minBackoff, c.maxBackoff = min, max
 		return span("retry backoff", min, max)

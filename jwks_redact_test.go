@@ -88,7 +88,7 @@ func TestCredentialsRedactedRemoteJWKS(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := newIdP(t, bearertest.ES256)
 		s := newShown()
-		m := newMiddleware(t, bearer.RemoteJWKS(withCredentials(srv.JWKSURL), bearer.WithHTTPClient(srv.Client()), bearer.WithMaxStaleness(time.Hour)),
+		m := newMiddleware(t, bearer.RemoteJWKS(withCredentials(srv.JWKSURL), bearer.RemoteHTTPClient(srv.Client()), bearer.RemoteMaxStaleness(time.Hour)),
 			issuedBy(srv, bearer.WithLogger(s.logger()), bearer.WithObserver(s))...)
 		mustReady(t, m)
 		send(m, mustMintKid(t, srv, randomKid()))
@@ -119,7 +119,7 @@ func TestCredentialsRedactedDiscover(t *testing.T) {
 		srv.Discovery.Serve(doc)
 		srv.Keys.Fail(http.StatusBadGateway)
 		s := newShown()
-		m := newMiddleware(t, bearer.Discover(srv.URL, bearer.WithHTTPClient(srv.Client())), anyAudience(bearer.WithLogger(s.logger()), bearer.WithObserver(s))...)
+		m := newMiddleware(t, bearer.Discover(srv.URL, bearer.RemoteHTTPClient(srv.Client())), anyAudience(bearer.WithLogger(s.logger()), bearer.WithObserver(s))...)
 		time.Sleep(time.Minute)
 		s.check(t, m.Check(context.Background()))
 	})
@@ -129,7 +129,7 @@ func TestCredentialsRedactedDiscover(t *testing.T) {
 // URLs that New refuses.
 func TestCredentialsRedactedErrors(t *testing.T) {
 	s := newShown()
-	m := newMiddleware(t, bearer.RemoteJWKS(withCredentials("http://127.0.0.1:1/jwks"), bearer.WithKeyWait(100*time.Millisecond)),
+	m := newMiddleware(t, bearer.RemoteJWKS(withCredentials("http://127.0.0.1:1/jwks"), bearer.RemoteKeyWait(100*time.Millisecond)),
 		anyIssuer(bearer.WithLogger(s.logger()), bearer.WithObserver(s))...)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()

@@ -182,7 +182,7 @@ func TestRetryAfterBounded(t *testing.T) {
 	t.Run("key miss, budget spent", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			srv := newIdP(t, bearertest.ES256)
-			m := newRemote(t, srv, []bearer.RemoteOption{bearer.WithKeyMissCooldown(10 * time.Minute)}, issuedBy(srv)...)
+			m := newRemote(t, srv, []bearer.RemoteOption{bearer.RemoteKeyMissCooldown(10 * time.Minute)}, issuedBy(srv)...)
 			mustReady(t, m)
 			for range 3 { // the burst
 				wantInvalid(t, send(m, mustMintKid(t, srv, randomKid())), "unknown signing key")
@@ -195,7 +195,7 @@ func TestRetryAfterBounded(t *testing.T) {
 	t.Run("keys expired", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			srv := newIdP(t, bearertest.ES256)
-			m := newRemote(t, srv, []bearer.RemoteOption{bearer.WithMaxStaleness(time.Minute)}, issuedBy(srv)...)
+			m := newRemote(t, srv, []bearer.RemoteOption{bearer.RemoteMaxStaleness(time.Minute)}, issuedBy(srv)...)
 			mustReady(t, m)
 			srv.Keys.Fail(http.StatusInternalServerError)
 			time.Sleep(time.Hour)
@@ -284,7 +284,7 @@ func TestReadyAndCheckPromptFetch(t *testing.T) {
 		srv := newIdP(t, bearertest.ES256)
 		srv.Keys.Fail(http.StatusBadGateway)
 		obs := newEvents()
-		m := newRemote(t, srv, []bearer.RemoteOption{bearer.WithRetryBackoff(time.Minute, time.Minute)}, issuedBy(srv, bearer.WithObserver(obs))...)
+		m := newRemote(t, srv, []bearer.RemoteOption{bearer.RemoteRetryBackoff(time.Minute, time.Minute)}, issuedBy(srv, bearer.WithObserver(obs))...)
 		synctest.Wait() // the first fetch failed
 		for range 100 {
 			if err := m.Check(context.Background()); !errors.Is(err, bearer.ErrKeysUnavailable) || !errors.Is(err, bearer.ErrFetch) {
@@ -416,8 +416,8 @@ func TestRefreshIssuersAndStatic(t *testing.T) {
 		b := newIdP(t, bearertest.ES256)
 		static := bearertest.MustIssuer(bearertest.EdDSA, bearertest.WithIssuer("https://static.example"))
 		m := newMiddleware(t, bearer.Issuers(
-			bearer.TrustedIssuer{Issuer: a.URL, Keys: bearer.RemoteJWKS(a.JWKSURL, bearer.WithHTTPClient(a.Client()))},
-			bearer.TrustedIssuer{Keys: bearer.Discover(b.URL, bearer.WithHTTPClient(b.Client()))},
+			bearer.TrustedIssuer{Issuer: a.URL, Keys: bearer.RemoteJWKS(a.JWKSURL, bearer.RemoteHTTPClient(a.Client()))},
+			bearer.TrustedIssuer{Keys: bearer.Discover(b.URL, bearer.RemoteHTTPClient(b.Client()))},
 			bearer.TrustedIssuer{Issuer: static.Issuer(), Keys: static.KeySource()},
 		), anyAudience(quiet)...)
 		mustReady(t, m)

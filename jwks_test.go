@@ -150,7 +150,7 @@ func floodRandomKids(t *testing.T) {
 func TestScheduledRefreshDoesNotSpendKeyMissBudget(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := newIdP(t, bearertest.ES256)
-		m := newRemote(t, srv, []bearer.RemoteOption{bearer.WithRefreshInterval(time.Minute)}, anyIssuer()...)
+		m := newRemote(t, srv, []bearer.RemoteOption{bearer.RemoteRefreshInterval(time.Minute)}, anyIssuer()...)
 		mustReady(t, m)
 		wantInvalid(t, send(m, mustMintKid(t, srv, "nope-1")), "unknown signing key") // spends the budget at 0s
 		if n := srv.Keys.Requests(); n != 2 {
@@ -284,7 +284,7 @@ func TestHungServerBoundedByKeyWait(t *testing.T) {
 		srv := newIdP(t, bearertest.ES256)
 		srv.Keys.Hang()
 		obs := newEvents()
-		m := newRemote(t, srv, []bearer.RemoteOption{bearer.WithKeyWait(time.Second), bearer.WithFetchTimeout(20 * time.Second)}, anyIssuer(bearer.WithObserver(obs))...)
+		m := newRemote(t, srv, []bearer.RemoteOption{bearer.RemoteKeyWait(time.Second), bearer.RemoteFetchTimeout(20 * time.Second)}, anyIssuer(bearer.WithObserver(obs))...)
 		start := time.Now()
 		wantUnavailable(t, send(m, srv.MustMint(nil)), "")
 		if d := time.Since(start); d != time.Second {
@@ -335,7 +335,7 @@ func TestProviderDownAfterWarmUp(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := newIdP(t, bearertest.RS256)
 		obs := newEvents()
-		m := newRemote(t, srv, []bearer.RemoteOption{bearer.WithMaxStaleness(2 * time.Hour)}, anyIssuer(bearer.WithObserver(obs))...)
+		m := newRemote(t, srv, []bearer.RemoteOption{bearer.RemoteMaxStaleness(2 * time.Hour)}, anyIssuer(bearer.WithObserver(obs))...)
 		mustReady(t, m)
 		srv.Keys.Fail(http.StatusInternalServerError)
 
@@ -660,7 +660,7 @@ func TestFailuresAreLogged(t *testing.T) {
 		srv := newIdP(t, bearertest.ES256)
 		var l logs
 		obs := newEvents()
-		m := newMiddleware(t, bearer.RemoteJWKS(srv.JWKSURL, bearer.WithHTTPClient(srv.Client()), bearer.WithMaxStaleness(time.Hour)),
+		m := newMiddleware(t, bearer.RemoteJWKS(srv.JWKSURL, bearer.RemoteHTTPClient(srv.Client()), bearer.RemoteMaxStaleness(time.Hour)),
 			anyIssuer(bearer.WithLogger(slog.New(&l)), bearer.WithObserver(obs))...)
 		mustReady(t, m)
 		srv.Keys.Fail(http.StatusInternalServerError)
@@ -731,15 +731,15 @@ func TestRemoteConfigErrors(t *testing.T) {
 		{"relative", bearer.RemoteJWKS("/jwks"), nil, nil},
 		{"no host name", bearer.RemoteJWKS("https://:443/jwks"), nil, nil},
 		{"malformed", bearer.RemoteJWKS("https://[::1"), nil, nil},
-		{"nil client", bearer.RemoteJWKS("https://idp.example.com/jwks", bearer.WithHTTPClient(nil)), nil, nil},
-		{"zero wait", bearer.RemoteJWKS("https://idp.example.com/jwks", bearer.WithKeyWait(0)), nil, nil},
-		{"negative timeout", bearer.RemoteJWKS("https://idp.example.com/jwks", bearer.WithFetchTimeout(-time.Second)), nil, nil},
-		{"zero size", bearer.RemoteJWKS("https://idp.example.com/jwks", bearer.WithMaxResponseSize(0)), nil, nil},
-		{"inverted limits", bearer.RemoteJWKS("https://idp.example.com/jwks", bearer.WithRefreshLimits(time.Hour, time.Minute)), nil, nil},
-		{"refresh outside limits", bearer.RemoteJWKS("https://idp.example.com/jwks", bearer.WithRefreshInterval(time.Second)), nil, nil},
-		{"inverted backoff", bearer.RemoteJWKS("https://idp.example.com/jwks", bearer.WithRetryBackoff(time.Minute, time.Second)), nil, nil},
-		{"zero cooldown", bearer.RemoteJWKS("https://idp.example.com/jwks", bearer.WithKeyMissCooldown(0)), nil, nil},
-		{"negative staleness", bearer.RemoteJWKS("https://idp.example.com/jwks", bearer.WithMaxStaleness(-1)), nil, nil},
+		{"nil client", bearer.RemoteJWKS("https://idp.example.com/jwks", bearer.RemoteHTTPClient(nil)), nil, nil},
+		{"zero wait", bearer.RemoteJWKS("https://idp.example.com/jwks", bearer.RemoteKeyWait(0)), nil, nil},
+		{"negative timeout", bearer.RemoteJWKS("https://idp.example.com/jwks", bearer.RemoteFetchTimeout(-time.Second)), nil, nil},
+		{"zero size", bearer.RemoteJWKS("https://idp.example.com/jwks", bearer.RemoteMaxResponseSize(0)), nil, nil},
+		{"inverted limits", bearer.RemoteJWKS("https://idp.example.com/jwks", bearer.RemoteRefreshLimits(time.Hour, time.Minute)), nil, nil},
+		{"refresh outside limits", bearer.RemoteJWKS("https://idp.example.com/jwks", bearer.RemoteRefreshInterval(time.Second)), nil, nil},
+		{"inverted backoff", bearer.RemoteJWKS("https://idp.example.com/jwks", bearer.RemoteRetryBackoff(time.Minute, time.Second)), nil, nil},
+		{"zero cooldown", bearer.RemoteJWKS("https://idp.example.com/jwks", bearer.RemoteKeyMissCooldown(0)), nil, nil},
+		{"negative staleness", bearer.RemoteJWKS("https://idp.example.com/jwks", bearer.RemoteMaxStaleness(-1)), nil, nil},
 		{"HMAC only", bearer.RemoteJWKS("https://idp.example.com/jwks"), []bearer.Option{bearer.WithAlgorithms("HS256")}, nil},
 		{"nil logger", bearer.RemoteJWKS("https://idp.example.com/jwks"), []bearer.Option{bearer.WithLogger(nil)}, nil},
 		{"nil observer", bearer.RemoteJWKS("https://idp.example.com/jwks"), []bearer.Option{bearer.WithObserver(nil)}, nil},
@@ -824,7 +824,7 @@ func TestRedirects(t *testing.T) {
 		}))
 		defer tlsSrv.Close()
 		obs := newEvents()
-		newMiddleware(t, bearer.RemoteJWKS(tlsSrv.URL+"/jwks", bearer.WithHTTPClient(tlsSrv.Client())), anyIssuer(bearer.WithObserver(obs), quiet)...)
+		newMiddleware(t, bearer.RemoteJWKS(tlsSrv.URL+"/jwks", bearer.RemoteHTTPClient(tlsSrv.Client())), anyIssuer(bearer.WithObserver(obs), quiet)...)
 		if e := <-obs.fetched; !errors.Is(e.Err, bearer.ErrInsecureURL) || e.Status != 0 {
 			t.Fatalf("fetch event %+v, want ErrInsecureURL", e)
 		}
@@ -877,7 +877,7 @@ func TestRedirectLimit(t *testing.T) {
 		hops.Store(0)
 		obs := newEvents()
 		start := time.Now()
-		newMiddleware(t, bearer.RemoteJWKS(srv.URL+c.path, bearer.WithFetchTimeout(2*time.Second)), anyIssuer(bearer.WithObserver(obs), quiet)...)
+		newMiddleware(t, bearer.RemoteJWKS(srv.URL+c.path, bearer.RemoteFetchTimeout(2*time.Second)), anyIssuer(bearer.WithObserver(obs), quiet)...)
 		e := <-obs.fetched
 		if c.isErr == nil && e.Err != nil || c.isErr != nil && !errors.Is(e.Err, c.isErr) {
 			t.Errorf("%s: fetch error %v, want %v", c.path, e.Err, c.isErr)
@@ -962,7 +962,7 @@ func TestFetchTimeoutPerAttempt(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := newIdP(t, bearertest.ES256)
 		srv.Keys.Hang()
-		newRemote(t, srv, []bearer.RemoteOption{bearer.WithFetchTimeout(20 * time.Second), bearer.WithRetryBackoff(time.Second, time.Second)}, anyIssuer()...)
+		newRemote(t, srv, []bearer.RemoteOption{bearer.RemoteFetchTimeout(20 * time.Second), bearer.RemoteRetryBackoff(time.Second, time.Second)}, anyIssuer()...)
 		time.Sleep(15 * time.Second)
 		synctest.Wait()
 		if n := srv.Keys.Requests(); n != 1 {
@@ -1017,7 +1017,7 @@ func TestLastModified(t *testing.T) {
 
 	// A provider that answers 304 to the first, unconditional request has
 	// sent no keys: the source stays unavailable (and does not crash).
-	cold := newMiddleware(t, bearer.RemoteJWKS(srv.URL, bearer.WithKeyWait(100*time.Millisecond)), anyIssuer(quiet)...)
+	cold := newMiddleware(t, bearer.RemoteJWKS(srv.URL, bearer.RemoteKeyWait(100*time.Millisecond)), anyIssuer(quiet)...)
 	ctx, cancel := context.WithTimeout(t.Context(), 500*time.Millisecond)
 	defer cancel()
 	if err := cold.Ready(ctx); !errors.Is(err, bearer.ErrKeysUnavailable) {

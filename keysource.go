@@ -33,7 +33,7 @@ type sourceEnv struct {
 	// logger and observer hear of a remote source's fetches (WithLogger,
 	// WithObserver); a nil logger means slog.Default().
 	logger   *slog.Logger
-	observer KeyObserver
+	observer Observer
 }
 
 // keyStore is an opened KeySource.

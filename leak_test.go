@@ -63,7 +63,7 @@ func TestCloseDuringHungFetch(t *testing.T) {
 
 	// A fetch timeout far longer than the test: Close must end the fetch,
 	// not wait for it.
-	m, err := bearer.New(bearer.RemoteJWKS(hung.URL, bearer.WithFetchTimeout(time.Hour)), anyIssuer(quiet)...)
+	m, err := bearer.New(bearer.RemoteJWKS(hung.URL, bearer.RemoteFetchTimeout(time.Hour)), anyIssuer(quiet)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +94,7 @@ func TestFailedNewLeavesNoGoroutine(t *testing.T) {
 		"insecure URL": bearer.RemoteJWKS("http://idp.example.com/jwks"),
 		"second issuer fails": bearer.Issuers(
 			bearer.TrustedIssuer{Keys: bearer.Discover(srv.URL)},
-			bearer.TrustedIssuer{Issuer: srv.URL + "/b", Keys: bearer.RemoteJWKS(srv.JWKSURL, bearer.WithKeyWait(-1))},
+			bearer.TrustedIssuer{Issuer: srv.URL + "/b", Keys: bearer.RemoteJWKS(srv.JWKSURL, bearer.RemoteKeyWait(-1))},
 		),
 		"duplicate issuer": bearer.Issuers(
 			bearer.TrustedIssuer{Keys: bearer.Discover(srv.URL)},

@@ -73,7 +73,7 @@ func TestKeySourceLogLines(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := newIdP(t, bearertest.ES256)
 		var l logs
-		m := newMiddleware(t, bearer.Discover(srv.URL, bearer.WithHTTPClient(srv.Client())), anyAudience(bearer.WithLogger(slog.New(&l)))...)
+		m := newMiddleware(t, bearer.Discover(srv.URL, bearer.RemoteHTTPClient(srv.Client())), anyAudience(bearer.WithLogger(slog.New(&l)))...)
 		mustReady(t, m)
 		jwks := srv.JWKSURL
 		discovery := srv.URL + bearertest.DiscoveryPath
@@ -102,7 +102,7 @@ func TestDiscoveryFailureLogLine(t *testing.T) {
 		srv := newIdP(t, bearertest.ES256)
 		srv.Discovery.Fail(http.StatusNotFound)
 		var l logs
-		m := newMiddleware(t, bearer.Discover(srv.URL, bearer.WithHTTPClient(srv.Client())), anyAudience(bearer.WithLogger(slog.New(&l)))...)
+		m := newMiddleware(t, bearer.Discover(srv.URL, bearer.RemoteHTTPClient(srv.Client())), anyAudience(bearer.WithLogger(slog.New(&l)))...)
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		m.Ready(ctx)

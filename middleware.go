@@ -343,7 +343,7 @@ func (m *Middleware) Check(ctx context.Context) error {
 // withdraw the key at the provider, then call Refresh on every instance
 // (from an admin endpoint or a signal handler); tokens of the withdrawn key
 // get 401 from then on, cached ones included. Refresh shares the key-miss
-// budget (WithKeyMissCooldown): under a flood it may wait for the next
+// budget (RemoteKeyMissCooldown): under a flood it may wait for the next
 // allowed fetch, bounded by ctx. For Issuers it refreshes every issuer's
 // keys; static keys need nothing.
 func (m *Middleware) Refresh(ctx context.Context) error {

@@ -420,7 +420,7 @@ func TestErrorHandlerKeepsTheChallenge(t *testing.T) {
 			http.Header{"Www-Authenticate": {`Bearer realm="api", error="insufficient_scope", error_description="insufficient scope", scope="admin"`}}},
 		{"token required by the route", iss.KeySource(), []bearer.Option{bearer.WithMode(bearer.CredentialsOptional)}, nil, "/me", 401,
 			http.Header{"Www-Authenticate": {`Bearer realm="api"`}}},
-		{"keys unavailable", bearer.RemoteJWKS(idp.JWKSURL, bearer.WithHTTPClient(idp.Client()), bearer.WithKeyWait(time.Millisecond)),
+		{"keys unavailable", bearer.RemoteJWKS(idp.JWKSURL, bearer.RemoteHTTPClient(idp.Client()), bearer.RemoteKeyWait(time.Millisecond)),
 			[]bearer.Option{bearer.WithLogger(slog.New(slog.DiscardHandler))}, bearerHeader(idp.MustMint(nil)), "/", 503,
 			http.Header{"Retry-After": nil, "Www-Authenticate": nil}},
 		{"DPoP", iss.KeySource(), []bearer.Option{bearer.WithDPoP(bearer.DPoP{Algorithms: []string{"ES256"}})}, nil, "/", 401,

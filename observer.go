@@ -8,26 +8,6 @@ import (
 	"time"
 )
 
-// KeyObserver is the part of an Observer that hears what the remote key
-// sources (RemoteJWKS, Discover) do, for metrics and alerts. Methods are called
-// synchronously, from a source's own goroutine or, for KeyMiss, from the
-// request's: they must be quick and safe for concurrent use. The core
-// depends on no metrics library; an implementation maps events to its own.
-type KeyObserver interface {
-	// KeysFetched reports each fetch, successful or not: of the JWKS
-	// document and, for Discover, of the discovery document.
-	KeysFetched(FetchEvent)
-	// KeyMiss reports a token whose kid was not in the cached set (or a
-	// token that arrived while there were no keys), and what came of it.
-	KeyMiss(KeyMissEvent)
-	// KeysStale reports a failed refresh after which the last good keys,
-	// past their freshness, are still served.
-	KeysStale(StaleEvent)
-	// KeysExpired reports that the last good keys outlived the maximum
-	// staleness and were dropped: tokens get 503 until a fetch succeeds.
-	KeysExpired(StaleEvent)
-}
-
 // FetchTrigger says why a remote source fetched.
 type FetchTrigger uint8
 
@@ -124,7 +104,7 @@ const failureLogEvery = 10 * time.Minute
 // warnings rate-limited. Only the source's own goroutine uses it.
 type fetchLog struct {
 	logger   *slog.Logger
-	observer KeyObserver
+	observer Observer
 	url      string // the configured URL, for log lines
 
 	// The document fetched last: failures are reported with the URL that
@@ -257,7 +237,7 @@ func WithLogger(l *slog.Logger) Option {
 
 // Observer is told what the middleware does, for metrics, logs and alerts:
 // how each request was authenticated, each request a rule refused, and
-// what the remote key sources do (the KeyObserver methods). WithObserver
+// what the remote key sources do (the Keys methods and KeyMiss). WithObserver
 // sets one; without one nothing is called and nothing is paid. Methods are
 // called synchronously, on the request's goroutine or a key source's: they
 // must be quick, safe for concurrent use, and keep nothing of a *Token past
@@ -299,7 +279,21 @@ type Observer interface {
 	// lacks a scope or fails a rule, 401 for a request the Mode let
 	// through without a token. t is nil when there is no token.
 	AccessDenied(ctx context.Context, t *Token, e *Error)
-	KeyObserver
+	// KeysFetched reports each fetch of a remote key source (RemoteJWKS,
+	// Discover), successful or not: of the JWKS document and, for
+	// Discover, of the discovery document.
+	KeysFetched(FetchEvent)
+	// KeyMiss reports a token whose kid was not in the cached set (or a
+	// token that arrived while there were no keys), and what came of it.
+	// It is called on the request's goroutine; the other key events on
+	// the source's own.
+	KeyMiss(KeyMissEvent)
+	// KeysStale reports a failed refresh after which the last good keys,
+	// past their freshness, are still served.
+	KeysStale(StaleEvent)
+	// KeysExpired reports that the last good keys outlived the maximum
+	// staleness and were dropped: tokens get 503 until a fetch succeeds.
+	KeysExpired(StaleEvent)
 }
 
 // NopObserver does nothing. Embed it in an Observer of your own.

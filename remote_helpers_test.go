@@ -33,7 +33,7 @@ func newIdP(t *testing.T, alg bearertest.Algorithm, opts ...bearertest.Option) *
 // newRemote returns a middleware verifying with srv's JWKS.
 func newRemote(t *testing.T, srv *bearertest.Server, ropts []bearer.RemoteOption, opts ...bearer.Option) *bearer.Middleware {
 	t.Helper()
-	ropts = append([]bearer.RemoteOption{bearer.WithHTTPClient(srv.Client())}, ropts...)
+	ropts = append([]bearer.RemoteOption{bearer.RemoteHTTPClient(srv.Client())}, ropts...)
 	return newMiddleware(t, bearer.RemoteJWKS(srv.JWKSURL, ropts...), append([]bearer.Option{quiet}, opts...)...)
 }
 

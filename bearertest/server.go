@@ -57,7 +57,7 @@ type Server struct {
 // InMemory makes NewServer serve over in-memory connections instead of TCP,
 // so that the server works inside a testing/synctest bubble, where time
 // advances only while every goroutine waits: only the server's Client can
-// reach it then (pass it with bearer.WithHTTPClient). Create and close such
+// reach it then (pass it with bearer.RemoteHTTPClient). Create and close such
 // a server inside the bubble. NewIssuer ignores this option.
 func InMemory() Option { return func(i *Issuer) { i.inMemory = true } }
 

@@ -167,7 +167,7 @@ func KeysUnavailable(t testing.TB) *Fixture {
 	fetched := fetches{c: make(chan bearer.FetchEvent, 1)}
 	// A request waits at most the key wait for a fetch in flight; none is,
 	// but a short one bounds the test if that changes.
-	keys := bearer.RemoteJWKS(srv.JWKSURL, bearer.WithKeyWait(time.Second))
+	keys := bearer.RemoteJWKS(srv.JWKSURL, bearer.RemoteKeyWait(time.Second))
 	f := newFixture(t, srv.Issuer, keys, []bearer.Option{
 		bearer.WithLogger(slog.New(slog.DiscardHandler)), // the failures are the point
 		bearer.WithObserver(fetched),
