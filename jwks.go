@@ -18,54 +18,10 @@ import (
 //
 // New checks the configuration, starts the first fetch and returns without
 // waiting for it; Middleware.Ready waits for the keys, Middleware.Check
-// reports whether they are there. Requests never fetch in steady state:
-// they read the current key set without locks. The source:
-//
-//   - refreshes ahead of expiry (at about 80% of the freshness the answer's
-//     Cache-Control max-age or Expires asks for, clamped, else of
-//     DefaultRefreshInterval), with conditional requests (ETag,
-//     Last-Modified); after a failure it retries with exponential backoff
-//     and jitter (up to DefaultMaxBackoff while keys are at hand),
-//     honouring Retry-After;
-//   - fetches when a token names a kid it does not know, so that a newly
-//     published key verifies on its first request. Such a token is
-//     refused as an unknown key (401) only once a fetch that started after
-//     it arrived has not brought the key; until then it waits for that
-//     fetch (bounded by DefaultKeyWait and its context), or, when it
-//     cannot, gets 503 with a Retry-After of seconds: it is never refused
-//     because the source did not look. These fetches come from a budget
-//     (a burst of three, then one per DefaultKeyMissCooldown), shared
-//     with Ready, Check and Refresh, so that a flood of made-up kids costs
-//     the provider at most 33 fetches a minute, while a new key still
-//     verifies within the cooldown (and one fetch) of its first use. At
-//     most 256 requests wait for fetches; more are answered at once.
-//     Tokens without a kid, and bad signatures under a known kid, never
-//     cause a fetch;
-//   - keeps serving the last good keys through any failure for up to
-//     DefaultMaxStaleness past their freshness, then fails closed. A failed
-//     fetch (any status but 200 or 304, an over-size, malformed or empty
-//     set, a set with no usable key) never replaces good keys;
-//   - keeps only public signature keys it can use (RSA of 2048 bits or
-//     more, ECDSA P-256/384/521, Ed25519), honouring each key's use,
-//     key_ops and alg; unusable keys are skipped one by one and reported,
-//     symmetric keys and published private keys (disclosed: anyone could
-//     sign with them) are always refused;
-//   - follows at most three redirects, to the same host only and never from
-//     https to http: keys come from the host the configuration names.
-//
-// A request that finds no keys (the first fetch has not succeeded, or the
-// keys expired) waits for a fetch in flight for at most DefaultKeyWait, then
-// fails with ErrKeysUnavailable: a 503 answer with Retry-After, since the
-// token may be fine. Without keys, failed fetches are retried every 0.75
-// to 1.5 s (or at the provider's Retry-After), so that keys come soon
-// after the provider does. Every Retry-After says when a retry can
-// succeed, and is at most 30 s. Middleware.Refresh fetches at once, for an
-// operator who must stop a withdrawn key before the next refresh. Close
-// stops the background work.
-//
-// Credentials in url (https://user:password@…, which net/http sends as
-// Basic authentication) are never shown: logs, errors and events carry
-// the URL with xxxxx in place of its userinfo.
+// reports whether they are there, Middleware.Refresh fetches at once, and
+// Close stops the background work. How the source refreshes, rotates,
+// fails and bounds its fetches is in the package documentation, "Remote
+// keys".
 func RemoteJWKS(url string, opts ...RemoteOption) KeySource {
 	return &remoteSource{url: url, opts: slices.Clone(opts)}
 }
