@@ -91,7 +91,7 @@
 //     fetch (any status but 200 or 304, an over-size, malformed or empty
 //     set, a set with no usable key) never replaces good keys;
 //   - keeps only public signature keys it can use (RSA of 2048 to 4096 bits,
-//     more, ECDSA P-256/384/521, Ed25519), honouring each key's use,
+//     ECDSA P-256/384/521, Ed25519), honouring each key's use,
 //     key_ops and alg; unusable keys are skipped one by one and reported,
 //     symmetric keys and published private keys (disclosed: anyone could
 //     sign with them) are always refused;
