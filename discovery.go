@@ -2,11 +2,12 @@ package bearer
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/bearerauth/bearer/internal/strictjson"
 )
 
 // Discover verifies tokens of the OpenID Connect provider issuerURL: it
@@ -59,14 +60,13 @@ func (st *remoteStore) discover(ctx context.Context, trigger FetchTrigger) (answ
 }
 
 // jwksURIOf checks a discovery document against issuer and returns its
-// jwks_uri.
+// jwks_uri. The document is read as strictly as a token's claims: a member
+// named twice (where encoding/json would take the last) makes it malformed,
+// so no reader can take another issuer or jwks_uri from it than this one.
 func jwksURIOf(doc []byte, issuer string) (string, error) {
-	var meta struct {
-		Issuer  string `json:"issuer"`
-		JWKSURI string `json:"jwks_uri"`
-	}
-	if err := json.Unmarshal(doc, &meta); err != nil {
-		return "", fmt.Errorf("%w: malformed discovery document: %w", ErrFetch, err)
+	meta, ok := readDiscovery(string(doc))
+	if !ok {
+		return "", fmt.Errorf("%w: malformed discovery document (not a JSON object, a member named twice, or issuer or jwks_uri not a string)", ErrFetch)
 	}
 	if meta.Issuer != issuer {
 		hint := ""
@@ -87,4 +87,38 @@ func jwksURIOf(doc []byte, issuer string) (string, error) {
 		return "", fmt.Errorf("%w: jwks_uri %s", ErrInsecureURL, redactedURL(u))
 	}
 	return meta.JWKSURI, nil
+}
+
+// discoveryDocument is what Discover reads of an OpenID Provider's
+// metadata (OpenID Connect Discovery 1.0 §3).
+type discoveryDocument struct {
+	Issuer, JWKSURI string
+}
+
+// readDiscovery reads issuer and jwks_uri with the strict scanner.
+func readDiscovery(doc string) (discoveryDocument, bool) {
+	var d discoveryDocument
+	var s strictjson.Scanner
+	if !s.Reset(doc) {
+		return d, false
+	}
+	for {
+		name, v, dup, ok := s.Next()
+		if !ok {
+			break
+		}
+		if dup {
+			return d, false
+		}
+		switch name {
+		case "issuer":
+			ok = readString(v, &d.Issuer)
+		case "jwks_uri":
+			ok = readString(v, &d.JWKSURI)
+		}
+		if !ok {
+			return d, false
+		}
+	}
+	return d, s.Valid()
 }

@@ -181,3 +181,43 @@ func TestDiscoverRefusesPlainHTTPJWKSURI(t *testing.T) {
 		t.Fatalf("Check: %v", err)
 	}
 }
+
+// A discovery document is read as strictly as a token: a member named twice
+// (exactly or under case folding), where encoding/json would take the last,
+// leaves the source without keys and fetches nothing. The scheme of
+// jwks_uri is case-insensitive (RFC 3986 §3.1).
+func TestDiscoverDocumentReadStrictly(t *testing.T) {
+	for name, c := range map[string]struct {
+		doc  string
+		keys bool
+	}{
+		"jwks_uri twice":       {`{"issuer":"ISSUER","jwks_uri":"https://evil.example/keys","jwks_uri":"JWKS"}`, false},
+		"issuer twice":         {`{"issuer":"https://evil.example","issuer":"ISSUER","jwks_uri":"JWKS"}`, false},
+		"issuer, then Issuer":  {`{"issuer":"ISSUER","Issuer":"https://evil.example","jwks_uri":"JWKS"}`, false},
+		"issuer not a string":  {`{"issuer":["ISSUER"],"jwks_uri":"JWKS"}`, false},
+		"the control":          {`{"issuer":"ISSUER","jwks_uri":"JWKS"}`, true},
+		"scheme in mixed case": {`{"issuer":"ISSUER","jwks_uri":"MIXED"}`, true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var tlsSrv *httptest.Server
+			iss := bearertest.MustIssuer(bearertest.ES256)
+			tlsSrv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == "/keys" {
+					w.Write(iss.JWKS())
+					return
+				}
+				doc := strings.ReplaceAll(c.doc, "ISSUER", tlsSrv.URL)
+				doc = strings.ReplaceAll(doc, "MIXED", "hTtPs"+strings.TrimPrefix(tlsSrv.URL, "https")+"/keys")
+				w.Write([]byte(strings.ReplaceAll(doc, "JWKS", tlsSrv.URL+"/keys")))
+			}))
+			defer tlsSrv.Close()
+			m := newMiddleware(t, bearer.Discover(tlsSrv.URL, bearer.RemoteHTTPClient(tlsSrv.Client())), anyAudience(quiet)...)
+			// Enough for a good document on loopback; a bad one never brings keys.
+			ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+			defer cancel()
+			if err := m.Ready(ctx); (err == nil) != c.keys {
+				t.Fatalf("Ready: %v, want keys %v", err, c.keys)
+			}
+		})
+	}
+}

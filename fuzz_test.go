@@ -555,6 +555,9 @@ func FuzzDiscover(f *testing.F) {
 		`{"issuer":"https://idp.example","jwks_uri":"https://://idp.example/keys"}`,
 		`{"issuer":"https://idp.example","jwks_uri":"https://idp.example:/keys#k"}`,
 		`[]`, `null`, `{"issuer":["https://idp.example"]}`,
+		`{"issuer":"https://idp.example","jwks_uri":"hTtps://idp.example/keys"}`,
+		`{"issuer":"https://idp.example","jwks_uri":"https://evil.example/keys","jwks_uri":"https://idp.example/keys"}`,
+		`{"issuer":"https://idp.example","Issuer":"https://evil.example","jwks_uri":"https://idp.example/keys"}`,
 	} {
 		f.Add([]byte(doc))
 	}
@@ -608,7 +611,10 @@ func FuzzDiscover(f *testing.F) {
 			Issuer  string `json:"issuer"`
 			JWKSURI string `json:"jwks_uri"`
 		}
-		if err := json.Unmarshal(doc, &meta); err != nil || meta.Issuer != issuer || !strings.HasPrefix(meta.JWKSURI, "https://") {
+		err = json.Unmarshal(doc, &meta)
+		// URL schemes are case-insensitive (RFC 3986 §3.1): "hTtps" is https.
+		u, uerr := url.Parse(meta.JWKSURI)
+		if err != nil || meta.Issuer != issuer || uerr != nil || u.Scheme != "https" {
 			t.Fatalf("keys from the document %q (%v)", doc, err)
 		}
 		// The request is the document's URL as net/http sends it: escaped,
