@@ -6,7 +6,7 @@ replace github.com/bearerauth/bearer => ../
 
 require (
 	github.com/auth0/go-jwt-middleware/v2 v2.3.1
-	github.com/bearerauth/bearer v0.0.0-00010101000000-000000000000
+	github.com/bearerauth/bearer v0.1.0
 	github.com/go-chi/jwtauth/v5 v5.3.3
 	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/labstack/echo-jwt/v4 v4.4.0
@@ -42,8 +42,8 @@ require (
 )
 
 require (
-	github.com/bearerauth/bearer/adapters/echobearer v0.0.0-00010101000000-000000000000
-	github.com/bearerauth/bearer/adapters/ginbearer v0.0.0-00010101000000-000000000000
+	github.com/bearerauth/bearer/adapters/echobearer v0.1.0
+	github.com/bearerauth/bearer/adapters/ginbearer v0.1.0
 	github.com/decred/dcrd/dcrec/secp256k1/v4 v4.4.1 // indirect
 	github.com/gin-gonic/gin v1.12.0
 	github.com/goccy/go-json v0.11.2 // indirect

@@ -3,7 +3,7 @@ module github.com/bearerauth/bearer/conformance
 go 1.26.4
 
 require (
-	github.com/bearerauth/bearer v0.0.0
+	github.com/bearerauth/bearer v0.1.0
 	github.com/c2sp/wycheproof v0.0.0-20260902155932-3fa63dd0344a
 	github.com/lestrrat-go/jwx/v3 v3.4.0
 )

@@ -6,7 +6,7 @@ replace github.com/bearerauth/bearer => ../
 
 require (
 	connectrpc.com/connect v1.21.0
-	github.com/bearerauth/bearer v0.0.0
+	github.com/bearerauth/bearer v0.1.0
 	github.com/gin-gonic/gin v1.12.0
 	github.com/go-chi/chi/v5 v5.5.0
 	github.com/labstack/echo/v4 v4.16.0
@@ -67,12 +67,12 @@ require (
 )
 
 require (
-	github.com/bearerauth/bearer/adapters/connectbearer v0.0.0
-	github.com/bearerauth/bearer/adapters/echobearer v0.0.0
-	github.com/bearerauth/bearer/adapters/ginbearer v0.0.0
-	github.com/bearerauth/bearer/adapters/grpcbearer v0.0.0
-	github.com/bearerauth/bearer/adapters/mcpbearer v0.0.0
-	github.com/bearerauth/bearer/otelbearer v0.0.0
+	github.com/bearerauth/bearer/adapters/connectbearer v0.1.0
+	github.com/bearerauth/bearer/adapters/echobearer v0.1.0
+	github.com/bearerauth/bearer/adapters/ginbearer v0.1.0
+	github.com/bearerauth/bearer/adapters/grpcbearer v0.1.0
+	github.com/bearerauth/bearer/adapters/mcpbearer v0.1.0
+	github.com/bearerauth/bearer/otelbearer v0.1.0
 	github.com/decred/dcrd/dcrec/secp256k1/v4 v4.4.1 // indirect
 	github.com/goccy/go-json v0.11.2 // indirect
 	github.com/lestrrat-go/blackmagic v1.0.4 // indirect

@@ -4,7 +4,7 @@ go 1.25.0
 
 replace github.com/bearerauth/bearer => ../..
 
-require github.com/bearerauth/bearer v0.0.0-00010101000000-000000000000
+require github.com/bearerauth/bearer v0.1.0
 
 require go.uber.org/goleak v1.3.0
 

@@ -5,7 +5,7 @@ go 1.25.0
 replace github.com/bearerauth/bearer => ../..
 
 require (
-	github.com/bearerauth/bearer v0.0.0
+	github.com/bearerauth/bearer v0.1.0
 	github.com/redis/go-redis/v9 v9.20.1
 	go.uber.org/goleak v1.3.0
 )
