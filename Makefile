@@ -8,10 +8,20 @@ FUZZTIME ?= 10s
 # minimizing; a failing input is still written to testdata/fuzz.
 FUZZMINIMIZETIME ?= 60s
 
-.PHONY: test vet staticcheck race fmt bench tidy fuzz vectors
+# The tests that count allocations skip under -race (the race detector
+# allocates on its own): allocs runs them without it, in each package that
+# has one (compiling only those keeps it short).
+ALLOCTESTS := Allocations|CostsNothing
 
-## test: gofmt, go vet, staticcheck and go test -race in every module (what CI runs)
-test: fmt vet staticcheck race
+.PHONY: test vet staticcheck race allocs fmt bench tidy fuzz vectors modcheck apicheck release
+
+## test: gofmt, go vet, staticcheck, go test -race, the allocation tests and modcheck in every module (what CI runs)
+test: fmt vet staticcheck race allocs modcheck
+	@if [ -z "$$REDIS_ADDR" ] && ! command -v redis-server >/dev/null; then \
+		echo; \
+		echo "!!! The Redis tests of revocation/redisrevoke were SKIPPED: no redis-server on PATH and no REDIS_ADDR."; \
+		echo "!!! Install redis-server (CI does) or set REDIS_ADDR=host:port to run them."; \
+	fi
 
 fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -22,8 +32,17 @@ vet:
 staticcheck:
 	@set -e; for m in $(MODULES); do echo "== staticcheck $$m"; (cd $$m && go run $(STATICCHECK) ./...); done
 
+# Per test binary: a test that spins in fake time (a lost redirect limit,
+# say) fails with its goroutines dumped in minutes, not at go test's
+# default 10 minutes; the slowest binary, the core's, takes about a minute.
+RACETIMEOUT ?= 5m
 race:
-	@set -e; for m in $(MODULES); do echo "== test -race $$m"; (cd $$m && go test -race -count=1 ./...); done
+	@set -e; for m in $(MODULES); do echo "== test -race $$m"; (cd $$m && go test -race -count=1 -timeout $(RACETIMEOUT) ./...); done
+
+allocs:
+	@set -e; for d in $$(grep -rlE --include='*_test.go' '^func Test[A-Za-z0-9_]*($(ALLOCTESTS))' . | xargs -n1 dirname | sort -u); do \
+		echo "== allocations $$d"; (cd $$d && go test -count=1 -run '^Test[A-Za-z0-9_]*($(ALLOCTESTS))' .); \
+	done
 
 ## fuzz: every fuzz target of every module, each for $(FUZZTIME) (CI runs 5s each, without minimizing)
 fuzz:
@@ -47,3 +66,20 @@ bench:
 
 tidy:
 	@set -e; for m in $(MODULES); do (cd $$m && go mod tidy); done
+
+## modcheck: every module requires the in-repository modules at one version, with a replace to
+## its directory; go mod tidy changes nothing, with the replaces and with the requirements alone
+modcheck:
+	@go run -C tools ./release -root .. check
+	@go run -C tools ./release -root .. tidy
+
+## apicheck: exported-API changes of every published module since its last release tag (gorelease)
+apicheck:
+	@go run -C tools ./release -root .. apicheck
+
+## release: make release VERSION=v0.1.0 sets every in-repository requirement to VERSION,
+## verifies (modcheck), commits and tags every published module, all or none.
+## DRYRUN=1 verifies and changes nothing; VERSION=next is the next untagged version.
+release:
+	@test -n "$(VERSION)" || { echo "usage: make release VERSION=vX.Y.Z [DRYRUN=1]"; exit 2; }
+	@go run -C tools ./release -root .. tag $(if $(DRYRUN),-dry-run) $(VERSION)
