@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 
 	"golang.org/x/mod/modfile"
@@ -39,7 +42,10 @@ func checkCommand(root string) error {
 //     they would build something else than what was tested), or one that
 //     requires an unpublished module;
 //   - a published module whose go directive differs from the core's, or an
-//     unpublished one below it.
+//     unpublished one below it;
+//   - a published module without a LICENSE identical to the root's: the
+//     module proxy packs only a module's own directory, and pkg.go.dev shows
+//     a licence only from the module's zip.
 func check(repo repository, want string) (string, error) {
 	var problems []error
 	problem := func(m repoModule, format string, args ...any) {
@@ -82,6 +88,11 @@ func check(repo repository, want string) (string, error) {
 				problem(m, "replace %s => %s %s, want => %s", rp.Old.Path, rp.New.Path, rp.New.Version, relativeDir(m, dep))
 			}
 		}
+		if m.Published() && m.Dir != "." {
+			if err := sameLicense(repo.Root, m.Dir); err != nil {
+				problem(m, "%v", err)
+			}
+		}
 		if m.File.Go == nil {
 			problem(m, "no go directive")
 			continue
@@ -110,4 +121,17 @@ func check(repo repository, want string) (string, error) {
 		return v, nil
 	}
 	return "", nil
+}
+
+// sameLicense fails unless dir holds a copy of the root's LICENSE.
+func sameLicense(root, dir string) error {
+	want, err := os.ReadFile(filepath.Join(root, "LICENSE"))
+	if err != nil {
+		return err
+	}
+	got, err := os.ReadFile(filepath.Join(root, dir, "LICENSE"))
+	if err != nil || !bytes.Equal(got, want) {
+		return fmt.Errorf("%s/LICENSE is not a copy of the root's LICENSE (cp LICENSE %s/)", dir, dir)
+	}
+	return nil
 }
