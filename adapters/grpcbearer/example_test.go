@@ -2,11 +2,19 @@ package grpcbearer_test
 
 import (
 	"context"
+	"fmt"
+	"net"
 
 	"github.com/bearerauth/bearer"
 	"github.com/bearerauth/bearer/adapters/grpcbearer"
 	"github.com/bearerauth/bearer/bearertest"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/test/bufconn"
 )
 
 func Example() {
@@ -20,15 +28,42 @@ func Example() {
 	defer m.Close()
 
 	scopes := grpcbearer.WithScopes(map[string][]string{
-		"/orders.v1.Orders/Cancel": {"orders:write"},
+		"/grpc.health.v1.Health/Check": {"health:read"},
 	})
 	srv := grpc.NewServer(
 		grpc.ChainUnaryInterceptor(grpcbearer.UnaryServerInterceptor(m, scopes)),
 		grpc.ChainStreamInterceptor(grpcbearer.StreamServerInterceptor(m, scopes)),
 	)
 	defer srv.Stop()
-	// Register the services, then srv.Serve(lis). In a handler:
-	_ = func(ctx context.Context) string { return bearer.Subject(ctx) }
+	// Your services here; in a handler, bearer.FromContext(ctx) is the token.
+	healthpb.RegisterHealthServer(srv, health.NewServer())
+	lis := bufconn.Listen(1 << 20) // in memory; a service listens with net.Listen
+	go srv.Serve(lis)
+
+	conn, err := grpc.NewClient("passthrough:///in-memory",
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		panic(err)
+	}
+	defer conn.Close()
+	client := healthpb.NewHealthClient(conn)
+	for _, token := range []string{
+		"", // no token
+		issuer.MustMint(bearertest.Claims{"sub": "alice", "scope": "health:read"}),
+		issuer.MustMint(bearertest.Claims{"sub": "bob"}), // valid, without the scope
+	} {
+		ctx := context.Background()
+		if token != "" {
+			ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token)
+		}
+		_, err := client.Check(ctx, &healthpb.HealthCheckRequest{})
+		fmt.Println(status.Code(err))
+	}
+	// Output:
+	// Unauthenticated
+	// OK
+	// PermissionDenied
 }
 
 // Rules other than scopes, per method.
