@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -44,6 +45,16 @@ var shared struct {
 // sharedAddr returns the address of the Redis the tests share.
 func sharedAddr(t testing.TB) string {
 	t.Helper()
+	addr, err := sharedRedis()
+	if err != nil {
+		unavailable(t, "no Redis: %v", err)
+	}
+	return addr
+}
+
+// sharedRedis starts the Redis the tests share, once, unless REDIS_ADDR
+// names one.
+func sharedRedis() (string, error) {
 	shared.once.Do(func() {
 		if addr := os.Getenv("REDIS_ADDR"); addr != "" {
 			shared.addr, shared.err = addr, ping(addr)
@@ -59,15 +70,27 @@ func sharedAddr(t testing.TB) string {
 			shared.addr = shared.server.addr
 		}
 	})
-	if shared.err != nil {
-		unavailable(t, "no Redis: %v", shared.err)
-	}
-	return shared.addr
+	return shared.addr, shared.err
 }
 
+// TestMain gives the examples the shared Redis in REDIS_ADDR, as a
+// service would get its address. An example cannot skip: without a Redis
+// they are left out with -skip, saying so, as the tests skip (in CI they
+// run, and fail).
 func TestMain(m *testing.M) {
 	if os.Getenv("REDIS_CLUSTER_ADDRS") == "" && os.Getenv("BEARER_CI") == "" {
 		fmt.Fprintln(os.Stderr, "WARNING: "+noClusterMessage)
+	}
+	flag.Parse()
+	if addr, err := sharedRedis(); err == nil {
+		os.Setenv("REDIS_ADDR", addr)
+	} else if os.Getenv("BEARER_CI") == "" {
+		fmt.Fprintf(os.Stderr, "no Redis (%v): the examples are skipped; install redis-server or set REDIS_ADDR to run them\n", err)
+		skip := "^Example"
+		if prev := flag.Lookup("test.skip").Value.String(); prev != "" {
+			skip = prev + "|" + skip
+		}
+		flag.Set("test.skip", skip)
 	}
 	code := m.Run()
 	if shared.server != nil {
