@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"io/fs"
 	"os"
@@ -109,4 +110,29 @@ func relativeDir(from, to repoModule) string {
 // sameDir reports whether two replace targets name the same directory.
 func sameDir(a, b string) bool {
 	return path.Clean(a) == path.Clean(b)
+}
+
+// requireAt sets every in-repository requirement of the go.mod file at
+// gomod to version, as a release does.
+func requireAt(repo repository, gomod, version string) error {
+	data, err := os.ReadFile(gomod)
+	if err != nil {
+		return err
+	}
+	f, err := modfile.Parse(gomod, data, nil)
+	if err != nil {
+		return err
+	}
+	for _, r := range f.Require {
+		if _, ok := repo.inRepo(r.Mod.Path); ok && r.Mod.Version != version {
+			if err := f.AddRequire(r.Mod.Path, version); err != nil {
+				return err
+			}
+		}
+	}
+	out, err := f.Format()
+	if err != nil || bytes.Equal(out, data) {
+		return err
+	}
+	return os.WriteFile(gomod, out, 0o644)
 }

@@ -58,7 +58,8 @@ func (p fileProxy) URL() string {
 
 // buildProxy writes the zip of every module at version from rev into dir,
 // and serves the published ones. The zips are made from `git archive` of
-// rev: what a tag of that commit would publish, without untracked files.
+// rev, with the in-repository requirements set to version: what a release
+// of that commit would publish, without untracked files.
 func buildProxy(repo repository, version, rev, dir string) (fileProxy, error) {
 	p := fileProxy{Dir: dir, Version: version, zips: map[string]string{}}
 	export := dir + ".export" // beside the tree, not served
@@ -69,6 +70,9 @@ func buildProxy(repo repository, version, rev, dir string) (fileProxy, error) {
 		return p, err
 	}
 	for _, m := range repo.Modules {
+		if err := requireAt(repo, filepath.Join(export, filepath.FromSlash(m.Dir), "go.mod"), version); err != nil {
+			return p, err
+		}
 		escaped, err := module.EscapePath(m.Path)
 		if err != nil {
 			return p, err

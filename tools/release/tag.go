@@ -115,12 +115,8 @@ func prepareRelease(work, version string, dryRun bool) (string, error) {
 		return "", err
 	}
 	for _, m := range repo.Modules {
-		for _, r := range m.File.Require {
-			if _, ok := repo.inRepo(r.Mod.Path); ok && r.Mod.Version != version {
-				if out, err := goCommand(filepath.Join(work, m.Dir), nil, "mod", "edit", "-require="+r.Mod.Path+"@"+version); err != nil {
-					return "", fmt.Errorf("%s: %s", m.Dir, out)
-				}
-			}
+		if err := requireAt(repo, filepath.Join(work, m.Dir, "go.mod"), version); err != nil {
+			return "", err
 		}
 	}
 	if repo, err = readRepository(work); err != nil {

@@ -226,7 +226,13 @@ func lastLines(s string, n int) string {
 // goCommand runs the go command in dir with env added and returns its
 // combined output.
 func goCommand(dir string, env []string, args ...string) (string, error) {
-	cmd := exec.Command("go", args...)
+	return command(dir, env, "go", args...)
+}
+
+// command runs a program in dir with env added and returns its combined
+// output.
+func command(dir string, env []string, name string, args ...string) (string, error) {
+	cmd := exec.Command(name, args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
 	var out bytes.Buffer
