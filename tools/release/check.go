@@ -16,16 +16,23 @@ import (
 // checkCommand fails unless the modules' requirements on each other are
 // consistent (see check).
 func checkCommand(root string) error {
-	repo, err := readRepository(root)
-	if err != nil {
-		return err
-	}
-	version, err := check(repo, "")
+	repo, version, err := readChecked(root)
 	if err != nil {
 		return err
 	}
 	fmt.Printf("%d modules consistent: in-repository requirements at %s, go %s\n", len(repo.Modules), version, repo.Modules[0].File.Go.Version)
 	return nil
+}
+
+// readChecked reads the repository at root and checks it: it returns the
+// modules and the version they require each other at.
+func readChecked(root string) (repository, string, error) {
+	repo, err := readRepository(root)
+	if err != nil {
+		return repo, "", err
+	}
+	version, err := check(repo, "")
+	return repo, version, err
 }
 
 // check returns the one version every module requires the in-repository

@@ -72,11 +72,7 @@ func readRepository(root string) (repository, error) {
 		if d.IsDir() || d.Name() != "go.mod" {
 			return nil
 		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		f, err := modfile.Parse(p, data, nil)
+		f, _, err := parseGoMod(p)
 		if err != nil {
 			return err
 		}
@@ -115,11 +111,7 @@ func sameDir(a, b string) bool {
 // requireAt sets every in-repository requirement of the go.mod file at
 // gomod to version, as a release does.
 func requireAt(repo repository, gomod, version string) error {
-	data, err := os.ReadFile(gomod)
-	if err != nil {
-		return err
-	}
-	f, err := modfile.Parse(gomod, data, nil)
+	f, data, err := parseGoMod(gomod)
 	if err != nil {
 		return err
 	}
@@ -135,4 +127,14 @@ func requireAt(repo repository, gomod, version string) error {
 		return err
 	}
 	return os.WriteFile(gomod, out, 0o644)
+}
+
+// parseGoMod reads and parses the go.mod file at gomod.
+func parseGoMod(gomod string) (*modfile.File, []byte, error) {
+	data, err := os.ReadFile(gomod)
+	if err != nil {
+		return nil, nil, err
+	}
+	f, err := modfile.Parse(gomod, data, nil)
+	return f, data, err
 }

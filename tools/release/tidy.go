@@ -18,11 +18,7 @@ import (
 // in development (the replaces lead to the working tree) and with the
 // requirements alone (as a consumer resolves them).
 func tidyCommand(root string) error {
-	repo, err := readRepository(root)
-	if err != nil {
-		return err
-	}
-	version, err := check(repo, "")
+	repo, version, err := readChecked(root)
 	if err != nil {
 		return err
 	}
@@ -113,11 +109,7 @@ func (c *consumer) unpack(m repoModule) (string, *modfile.File, error) {
 		return "", nil, err
 	}
 	gomod := filepath.Join(dir, "go.mod")
-	data, err := os.ReadFile(gomod)
-	if err != nil {
-		return "", nil, err
-	}
-	f, err := modfile.Parse(gomod, data, nil)
+	f, _, err := parseGoMod(gomod)
 	if err != nil {
 		return "", nil, err
 	}
@@ -129,7 +121,8 @@ func (c *consumer) unpack(m repoModule) (string, *modfile.File, error) {
 		}
 	}
 	f.Cleanup()
-	if data, err = f.Format(); err == nil {
+	data, err := f.Format()
+	if err == nil {
 		err = os.WriteFile(gomod, data, 0o644)
 	}
 	return dir, f, err
@@ -152,11 +145,7 @@ func (c *consumer) tidyAlone() error {
 			failed = append(failed, fmt.Errorf("%s: go mod tidy with the requirements alone:\n%s", m.Dir, out))
 			continue
 		}
-		data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
-		if err != nil {
-			return err
-		}
-		after, err := modfile.Parse("go.mod", data, nil)
+		after, _, err := parseGoMod(filepath.Join(dir, "go.mod"))
 		if err != nil {
 			return err
 		}
