@@ -43,7 +43,7 @@ func git(dir string, args ...string) (string, error) {
 }
 
 // fileProxy is a GOPROXY=file:// tree (the layout of `go help
-// goproxy`) serving the published modules at one version, built from a
+// goproxy`) serving the published modules at one version when asked for it, built from a
 // revision of the repository, plus every module's zip for unpacking.
 type fileProxy struct {
 	Dir     string
@@ -106,8 +106,9 @@ func buildProxy(repo repository, version, rev, dir string) (fileProxy, error) {
 			Version string
 			Time    time.Time
 		}{version, time.Now().UTC().Truncate(time.Second)})
+		// No list file: a query for the latest version goes on to the
+		// public proxy, so gorelease compares with what is published.
 		for name, data := range map[string][]byte{
-			"list":            []byte(version + "\n"),
 			version + ".info": info,
 			version + ".mod":  mod,
 		} {
