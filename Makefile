@@ -34,7 +34,7 @@ staticcheck:
 
 # Per test binary: a test that spins in fake time (a lost redirect limit,
 # say) fails with its goroutines dumped in minutes, not at go test's
-# default 10 minutes; the slowest binary, the core's, takes about a minute.
+# default 10 minutes; the slowest binary, the core's, takes under a minute.
 RACETIMEOUT ?= 5m
 race:
 	@set -e; for m in $(MODULES); do echo "== test -race $$m"; (cd $$m && go test -race -count=1 -timeout $(RACETIMEOUT) ./...); done
