@@ -22,6 +22,11 @@ test: fmt vet staticcheck race allocs modcheck
 		echo "!!! The Redis tests of revocation/redisrevoke were SKIPPED: no redis-server on PATH and no REDIS_ADDR."; \
 		echo "!!! Install redis-server (CI does) or set REDIS_ADDR=host:port to run them."; \
 	fi
+	@if [ -z "$$REDIS_CLUSTER_ADDRS" ]; then \
+		echo; \
+		echo "!!! The Redis Cluster tests of revocation/redisrevoke were SKIPPED: no REDIS_CLUSTER_ADDRS."; \
+		echo "!!! Start one with: eval \"\$$(.ci/redis-cluster start)\" (CI does)."; \
+	fi
 
 fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
