@@ -6,7 +6,7 @@ replace github.com/bearerauth/bearer => ../..
 
 require (
 	connectrpc.com/connect v1.21.0
-	github.com/bearerauth/bearer v0.0.0-00010101000000-000000000000
+	github.com/bearerauth/bearer v0.1.0
 	go.uber.org/goleak v1.3.0
 	google.golang.org/protobuf v1.36.11
 )

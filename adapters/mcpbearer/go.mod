@@ -5,7 +5,7 @@ go 1.25.0
 replace github.com/bearerauth/bearer => ../..
 
 require (
-	github.com/bearerauth/bearer v0.0.0-00010101000000-000000000000
+	github.com/bearerauth/bearer v0.1.0
 	github.com/modelcontextprotocol/go-sdk v1.8.0
 	github.com/segmentio/encoding v0.5.4
 	go.uber.org/goleak v1.3.0
