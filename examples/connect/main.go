@@ -36,7 +36,7 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:8086", "listen address")
 	flag.Parse()
 
-	issuer, auth, err := demo.Auth("connect-example")
+	issuer, auth, err := newAuth()
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -85,4 +85,23 @@ Try (the Connect protocol, JSON):
 
 Ctrl-C stops it.
 `, addr, admin, user)
+}
+
+// newAuth returns the demo's identity provider and the example's
+// middleware, which trusts it. With a real provider, its keys come from
+// bearer.RemoteJWKS(jwksURL) or bearer.Discover(issuerURL) in place of
+// issuer.KeySource(), and WithIssuer names its exact iss.
+func newAuth() (*bearertest.Issuer, *bearer.Middleware, error) {
+	issuer, err := demo.Issuer("connect-example")
+	if err != nil {
+		return nil, nil, err
+	}
+	auth, err := bearer.New(issuer.KeySource(),
+		bearer.WithIssuer(issuer.Issuer()),
+		bearer.WithAudience("connect-example"),
+		bearer.WithRealm("connect-example"))
+	if err != nil {
+		return nil, nil, err
+	}
+	return issuer, auth, nil
 }

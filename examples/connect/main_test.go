@@ -15,7 +15,7 @@ import (
 // TestClient calls the service with Connect clients in each protocol (gRPC
 // over HTTP/2), and as curl does, without the Connect protocol header.
 func TestClient(t *testing.T) {
-	issuer, auth, err := demo.Auth("connect-example")
+	issuer, auth, err := newAuth()
 	if err != nil {
 		t.Fatal(err)
 	}

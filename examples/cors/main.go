@@ -56,7 +56,7 @@ type app struct {
 }
 
 func newApp() (*app, error) {
-	issuer, auth, err := demo.Auth(audience)
+	issuer, auth, err := newAuth()
 	if err != nil {
 		return nil, err
 	}
@@ -105,4 +105,23 @@ Try:
 
 Ctrl-C stops it.
 `, addr, origin, user)
+}
+
+// newAuth returns the demo's identity provider and the example's
+// middleware, which trusts it. With a real provider, its keys come from
+// bearer.RemoteJWKS(jwksURL) or bearer.Discover(issuerURL) in place of
+// issuer.KeySource(), and WithIssuer names its exact iss.
+func newAuth() (*bearertest.Issuer, *bearer.Middleware, error) {
+	issuer, err := demo.Issuer(audience)
+	if err != nil {
+		return nil, nil, err
+	}
+	auth, err := bearer.New(issuer.KeySource(),
+		bearer.WithIssuer(issuer.Issuer()),
+		bearer.WithAudience(audience),
+		bearer.WithRealm(audience))
+	if err != nil {
+		return nil, nil, err
+	}
+	return issuer, auth, nil
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/bearerauth/bearer"
 	"github.com/bearerauth/bearer/adapters/echobearer"
+	"github.com/bearerauth/bearer/bearertest"
 	"github.com/bearerauth/bearer/examples/internal/demo"
 	"github.com/labstack/echo/v4"
 )
@@ -23,7 +24,7 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:8081", "listen address")
 	flag.Parse()
 
-	issuer, auth, err := demo.Auth("echo-example")
+	issuer, auth, err := newAuth()
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -58,4 +59,23 @@ func routes(auth *bearer.Middleware) *echo.Echo {
 		return c.JSON(http.StatusOK, echo.Map{"requests": 42, "by": bearer.Subject(c.Request().Context())})
 	})
 	return e
+}
+
+// newAuth returns the demo's identity provider and the example's
+// middleware, which trusts it. With a real provider, its keys come from
+// bearer.RemoteJWKS(jwksURL) or bearer.Discover(issuerURL) in place of
+// issuer.KeySource(), and WithIssuer names its exact iss.
+func newAuth() (*bearertest.Issuer, *bearer.Middleware, error) {
+	issuer, err := demo.Issuer("echo-example")
+	if err != nil {
+		return nil, nil, err
+	}
+	auth, err := bearer.New(issuer.KeySource(),
+		bearer.WithIssuer(issuer.Issuer()),
+		bearer.WithAudience("echo-example"),
+		bearer.WithRealm("echo-example"))
+	if err != nil {
+		return nil, nil, err
+	}
+	return issuer, auth, nil
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/bearerauth/bearer"
 	"github.com/bearerauth/bearer/adapters/ginbearer"
+	"github.com/bearerauth/bearer/bearertest"
 	"github.com/bearerauth/bearer/examples/internal/demo"
 	"github.com/gin-gonic/gin"
 )
@@ -24,7 +25,7 @@ func main() {
 	flag.Parse()
 	gin.SetMode(gin.ReleaseMode)
 
-	issuer, auth, err := demo.Auth("gin-example")
+	issuer, auth, err := newAuth()
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -57,4 +58,23 @@ func routes(auth *bearer.Middleware) *gin.Engine {
 		c.JSON(http.StatusOK, gin.H{"requests": 42, "by": tok.Subject()})
 	})
 	return r
+}
+
+// newAuth returns the demo's identity provider and the example's
+// middleware, which trusts it. With a real provider, its keys come from
+// bearer.RemoteJWKS(jwksURL) or bearer.Discover(issuerURL) in place of
+// issuer.KeySource(), and WithIssuer names its exact iss.
+func newAuth() (*bearertest.Issuer, *bearer.Middleware, error) {
+	issuer, err := demo.Issuer("gin-example")
+	if err != nil {
+		return nil, nil, err
+	}
+	auth, err := bearer.New(issuer.KeySource(),
+		bearer.WithIssuer(issuer.Issuer()),
+		bearer.WithAudience("gin-example"),
+		bearer.WithRealm("gin-example"))
+	if err != nil {
+		return nil, nil, err
+	}
+	return issuer, auth, nil
 }

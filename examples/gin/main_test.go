@@ -8,7 +8,7 @@ import (
 
 // TestRoutes calls the example's routes as its printed commands do.
 func TestRoutes(t *testing.T) {
-	issuer, auth, err := demo.Auth("gin-example")
+	issuer, auth, err := newAuth()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/bearerauth/bearer"
 	"github.com/bearerauth/bearer/adapters/grpcbearer"
+	"github.com/bearerauth/bearer/bearertest"
 	"github.com/bearerauth/bearer/examples/internal/demo"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -55,7 +56,7 @@ func main() {
 }
 
 func serve(ctx context.Context, addr string) error {
-	issuer, auth, err := demo.Auth("grpc-example")
+	issuer, auth, err := newAuth()
 	if err != nil {
 		return err
 	}
@@ -217,4 +218,23 @@ func countdown(ctx context.Context, out io.Writer, conn *grpc.ClientConn, method
 		}
 		fmt.Fprintln(out, msg.GetValue())
 	}
+}
+
+// newAuth returns the demo's identity provider and the example's
+// middleware, which trusts it. With a real provider, its keys come from
+// bearer.RemoteJWKS(jwksURL) or bearer.Discover(issuerURL) in place of
+// issuer.KeySource(), and WithIssuer names its exact iss.
+func newAuth() (*bearertest.Issuer, *bearer.Middleware, error) {
+	issuer, err := demo.Issuer("grpc-example")
+	if err != nil {
+		return nil, nil, err
+	}
+	auth, err := bearer.New(issuer.KeySource(),
+		bearer.WithIssuer(issuer.Issuer()),
+		bearer.WithAudience("grpc-example"),
+		bearer.WithRealm("grpc-example"))
+	if err != nil {
+		return nil, nil, err
+	}
+	return issuer, auth, nil
 }

@@ -64,7 +64,7 @@ func TestClientExitStatus(t *testing.T) {
 // its address and the demo's tokens.
 func start(t *testing.T) (addr, admin, user string) {
 	t.Helper()
-	issuer, auth, err := demo.Auth("grpc-example")
+	issuer, auth, err := newAuth()
 	if err != nil {
 		t.Fatal(err)
 	}

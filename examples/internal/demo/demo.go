@@ -15,26 +15,14 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/bearerauth/bearer"
 	"github.com/bearerauth/bearer/bearertest"
 )
 
-// Auth returns a test issuer whose tokens are for the audience name, and a
-// middleware that trusts it, with name as its realm. Close the middleware
-// when done.
-func Auth(name string) (*bearertest.Issuer, *bearer.Middleware, error) {
-	issuer, err := bearertest.NewIssuer(bearertest.ES256, bearertest.WithAudience(name))
-	if err != nil {
-		return nil, nil, err
-	}
-	auth, err := bearer.New(issuer.KeySource(),
-		bearer.WithIssuer(issuer.Issuer()),
-		bearer.WithAudience(name),
-		bearer.WithRealm(name))
-	if err != nil {
-		return nil, nil, err
-	}
-	return issuer, auth, nil
+// Issuer returns the demo's identity provider: a test issuer, with keys
+// made on the spot, whose tokens are for audience. Each example builds its
+// own middleware that trusts it, as a service trusts a real provider.
+func Issuer(audience string) (*bearertest.Issuer, error) {
+	return bearertest.NewIssuer(bearertest.ES256, bearertest.WithAudience(audience))
 }
 
 // Tokens mints the demo's two tokens, valid for an hour: alice's, with
