@@ -54,7 +54,7 @@ fuzz:
 	@set -e; for d in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
 		for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$d/*_test.go | sed 's/^func //' | sort -u); do \
 			echo "== fuzz $$f ($$d) for $(FUZZTIME)"; \
-			(cd $$d && go test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) .); \
+			.ci/fuzz $$d $$f $(FUZZTIME) $(FUZZMINIMIZETIME); \
 		done; \
 	done
 
