@@ -6,11 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"reflect"
 	"slices"
 	"strings"
-
-	"github.com/bearerauth/bearer/internal/strictjson"
 )
 
 // A Rule decides whether a verified token may use a route. It returns nil
@@ -134,47 +131,20 @@ func insufficientScope(scopes []string) *Error {
 
 var errClaim = &Error{Code: CodeInsufficientScope, Description: "insufficient privileges", Status: http.StatusForbidden, Err: ErrInsufficientScope}
 
-// ClaimEquals requires the claim name to equal one of values, compared as
-// JSON values: ClaimEquals("tenant", "acme"), ClaimEquals("email_verified", true).
+// ClaimEquals requires the top-level claim name to equal one of values,
+// compared as JSON values: ClaimEquals("tenant", "acme"),
+// ClaimEquals("email_verified", true). It is Claim(name).Equals(values...);
+// Claim reaches nested claims.
 func ClaimEquals(name string, values ...any) Rule {
-	want := make([]any, len(values))
-	for i, v := range values {
-		want[i] = jsonValue(v)
-	}
-	return func(t *Token) error {
-		got, ok := t.Claim(name)
-		if ok {
-			for _, w := range want {
-				if reflect.DeepEqual(got, w) {
-					return nil
-				}
-			}
-		}
-		return errClaim
-	}
+	return Claim(name).Equals(values...)
 }
 
-// ClaimIncludes requires the claim name to include value: as an element of
-// an array of strings (roles, groups), or as a word of a string whose
-// words are separated by spaces (U+0020 only: any other white space is
-// part of a word). An array with anything but strings in it includes
-// nothing.
-func ClaimIncludes(name, value string) Rule {
-	return func(t *Token) error {
-		raw, _ := strictjson.Find(t.payload, name)
-		if !isWordsValue(raw) {
-			return errClaim
-		}
-		found := false
-		eachWord(raw, func(s string) bool {
-			found = s == value
-			return !found
-		})
-		if !found {
-			return errClaim
-		}
-		return nil
-	}
+// ClaimIncludes requires the top-level claim name to include at least one
+// of values (see ClaimPath.Includes): ClaimIncludes("roles", "admin",
+// "support"). It is Claim(name).Includes(values...); Claim reaches nested
+// claims, such as Keycloak's realm_access.roles.
+func ClaimIncludes(name string, values ...string) Rule {
+	return Claim(name).Includes(values...)
 }
 
 // jsonValue returns v as encoding/json would decode it into an any, so that
