@@ -94,6 +94,16 @@ func openTrusted(ti TrustedIssuer, env sourceEnv, ms *multiStore) (keyStore, err
 		store.close()
 		return nil, fmt.Errorf("bearer: issuer %q listed twice", iss)
 	}
+	if is, ok := store.(*introspectionStore); ok {
+		// An opaque token has no iss to select its issuer by: it goes to
+		// the one introspection endpoint, never to another issuer's.
+		if ms.opaque != nil {
+			store.close()
+			return nil, fmt.Errorf("bearer: issuer %q: a second Introspection source (opaque tokens name no issuer)", iss)
+		}
+		is.bindIssuer(iss)
+		ms.opaque = is
+	}
 	ms.byIssuer[iss] = store
 	ms.audiences[iss] = nil
 	if len(ti.Audience) > 0 {
@@ -107,7 +117,10 @@ type multiStore struct {
 	byIssuer  map[string]keyStore
 	audiences map[string][]string // nil: WithAudience applies
 	stores    []keyStore
+	opaque    *introspectionStore // the issuer whose opaque tokens are introspected, or nil
 }
+
+func (ms *multiStore) introspection() *introspectionStore { return ms.opaque }
 
 func (ms *multiStore) keys(ctx context.Context, q keyQuery) ([]*verifyKey, error) {
 	s, ok := ms.byIssuer[q.iss]

@@ -52,6 +52,13 @@ func (m *Middleware) verify(ctx context.Context, raw string) (t *Token, cached b
 	if len(raw) > m.maxSize {
 		return nil, false, errTooLarge
 	}
+	// An opaque token goes to the introspection endpoint, if there is one,
+	// and never into the verified-token cache, which holds JWTs only.
+	if o, ok := m.keys.(opaqueTokens); ok && !isCompactJWS(raw) {
+		if st := o.introspection(); st != nil {
+			return m.verifyOpaque(ctx, st, raw)
+		}
+	}
 	h, cacheable := m.cache.hash(raw)
 	if cacheable {
 		if t, hit, err := m.verifyCached(ctx, h, raw); hit {

@@ -236,6 +236,16 @@ func (i *Issuer) MustMint(claims Claims) string {
 // crit, jku ...) over the defaults alg, kid and typ "JWT". A header
 // parameter set to nil removes it.
 func (i *Issuer) MintWithHeader(header map[string]any, claims Claims) (string, error) {
+	payload, err := json.Marshal(i.withDefaults(claims))
+	if err != nil {
+		return "", fmt.Errorf("bearertest: claims: %w", err)
+	}
+	return i.Sign(header, payload)
+}
+
+// withDefaults returns claims over the defaults iss, aud, iat and exp; a
+// claim set to nil removes its default.
+func (i *Issuer) withDefaults(claims Claims) Claims {
 	now := i.clock()
 	all := Claims{"iss": i.iss, "iat": now.Unix(), "exp": now.Add(i.ttl).Unix()}
 	if len(i.audience) == 1 {
@@ -250,11 +260,7 @@ func (i *Issuer) MintWithHeader(header map[string]any, claims Claims) (string, e
 			all[name] = v
 		}
 	}
-	payload, err := json.Marshal(all)
-	if err != nil {
-		return "", fmt.Errorf("bearertest: claims: %w", err)
-	}
-	return i.Sign(header, payload)
+	return all
 }
 
 // Sign signs payload, any bytes, with the signing key, under the default

@@ -19,7 +19,7 @@ const (
 // Server is an identity provider for tests: an httptest.Server that
 // publishes the keys of its Issuer as a JWKS document and an OpenID Connect
 // discovery document naming it. Rotate and Retire change what it publishes;
-// its Keys and Discovery endpoints fail, hang or serve anything on demand,
+// its Keys, Discovery and Introspection endpoints fail, hang or serve anything on demand,
 // and count the requests they get. It is safe for concurrent use.
 //
 //	srv := bearertest.NewServer(bearertest.RS256)
@@ -44,8 +44,17 @@ type Server struct {
 	// If-None-Match.
 	Keys *Endpoint
 	// Discovery is the OpenID Connect discovery endpoint: its document
-	// names the issuer and JWKSURL as jwks_uri.
+	// names the issuer, JWKSURL as jwks_uri and IntrospectionURL as
+	// introspection_endpoint.
 	Discovery *Endpoint
+	// Introspection is the token introspection endpoint (RFC 7662) at
+	// IntrospectionURL: it answers for the tokens of MintOpaque, in JSON
+	// or, when asked, as a JWT signed by the Issuer (RFC 9701).
+	Introspection *Endpoint
+	// IntrospectionURL is URL + IntrospectionPath.
+	IntrospectionURL string
+
+	intro introspection
 
 	srv     *httptest.Server
 	client  *http.Client
@@ -77,9 +86,12 @@ func NewServer(alg Algorithm, opts ...Option) *Server {
 	s := &Server{Issuer: iss, closing: make(chan struct{})}
 	s.Keys = &Endpoint{closing: s.closing, release: make(chan struct{})}
 	s.Discovery = &Endpoint{closing: s.closing, release: make(chan struct{})}
+	s.Introspection = &Endpoint{closing: s.closing, release: make(chan struct{})}
+	s.intro.tokens = make(map[string]Claims)
 	mux := http.NewServeMux()
 	mux.Handle("GET "+JWKSPath, s.Keys.handler(s.serveJWKS))
 	mux.Handle("GET "+DiscoveryPath, s.Discovery.handler(s.serveDiscovery))
+	mux.Handle("POST "+IntrospectionPath, s.Introspection.handler(s.serveIntrospection))
 	s.srv = httptest.NewUnstartedServer(mux)
 	if iss.inMemory {
 		// The closed TCP listener's address stays the URL: a loopback
@@ -91,6 +103,7 @@ func NewServer(alg Algorithm, opts ...Option) *Server {
 	}
 	s.URL = "http://" + s.srv.Listener.Addr().String()
 	s.JWKSURL = s.URL + JWKSPath
+	s.IntrospectionURL = s.URL + IntrospectionPath
 	if iss.iss == "" {
 		iss.iss = s.URL
 	}
@@ -135,6 +148,7 @@ func (s *Server) serveDiscovery(_ *Endpoint, w http.ResponseWriter, _ *http.Requ
 	doc, _ := json.Marshal(map[string]any{
 		"issuer":                                s.Issuer.Issuer(),
 		"jwks_uri":                              s.JWKSURL,
+		"introspection_endpoint":                s.IntrospectionURL,
 		"response_types_supported":              []string{"code"},
 		"subject_types_supported":               []string{"public"},
 		"id_token_signing_alg_values_supported": []string{string(s.Algorithm())},
