@@ -112,3 +112,15 @@ func (p ClaimPath) Includes(values ...string) Rule {
 		return nil
 	}
 }
+
+// Exists requires a claim at p, of any value but null: for roles kept as
+// the member names of an object, as zitadel keeps them
+// (Claim("urn:zitadel:iam:org:project:roles", "admin").Exists()).
+func (p ClaimPath) Exists() Rule {
+	return func(t *Token) error {
+		if raw, ok := p.raw(t); !ok || raw == "null" {
+			return errClaim
+		}
+		return nil
+	}
+}

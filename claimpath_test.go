@@ -24,6 +24,7 @@ func TestClaimPathRules(t *testing.T) {
 	route("/entra", bearer.ClaimIncludes("roles", "Orders.Read", "Orders.Write"))
 	route("/tenant", bearer.Claim("org", "id").Equals("acme"))
 	route("/verified", bearer.Claim("ext", "email", "verified").Equals(true))
+	route("/zitadel", bearer.Claim("urn:zitadel:iam:org:project:roles", "admin").Exists())
 	srv := serve(t, mux)
 
 	rows := []struct {
@@ -52,6 +53,10 @@ func TestClaimPathRules(t *testing.T) {
 		{"/tenant", bearertest.Claims{"org": "acme"}, false},
 		{"/verified", bearertest.Claims{"ext": map[string]any{"email": map[string]any{"verified": true}}}, true},
 		{"/verified", bearertest.Claims{"ext": map[string]any{"email": map[string]any{"verified": "true"}}}, false},
+		{"/zitadel", bearertest.Claims{"urn:zitadel:iam:org:project:roles": map[string]any{"admin": map[string]any{"2190": "acme.zitadel.cloud"}}}, true},
+		{"/zitadel", bearertest.Claims{"urn:zitadel:iam:org:project:roles": map[string]any{"admin": nil}}, false},
+		{"/zitadel", bearertest.Claims{"urn:zitadel:iam:org:project:roles": map[string]any{"user": map[string]any{}}}, false},
+		{"/zitadel", bearertest.Claims{"urn:zitadel:iam:org:project:roles": []string{"admin"}}, false},
 	}
 	for _, r := range rows {
 		got := call(t, srv.URL+r.path, bearerHeader(iss.MustMint(r.claims)))
