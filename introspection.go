@@ -311,6 +311,13 @@ func (st *introspectionStore) ready(ctx context.Context, wait bool) error {
 	return st.keyStore.ready(ctx, wait)
 }
 
+func (st *introspectionStore) refetch(ctx context.Context) error {
+	if st.keyStore == nil {
+		return nil
+	}
+	return st.keyStore.refetch(ctx)
+}
+
 func (st *introspectionStore) issuers() map[string][]string {
 	if st.discover {
 		return map[string][]string{st.issuer: nil}
@@ -456,7 +463,8 @@ func (st *introspectionStore) call(ctx context.Context, m *Middleware, raw strin
 
 // token builds the token of an answer.
 func (st *introspectionStore) token(m *Middleware, raw, body, issuer string) (*Token, error) {
-	t := &Token{raw: raw, header: "{}", payload: body, m: m}
+	t := &Token{m: m}
+	t.raw, t.header, t.payload = raw, "{}", body
 	if err := t.readClaims(m.scopeClaim); err != nil {
 		return nil, errIntrospection(errors.New("malformed answer"), 0)
 	}

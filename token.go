@@ -10,7 +10,9 @@ import (
 	"github.com/bearerauth/bearer/internal/strictjson"
 )
 
-// Token is a verified JWT. It is immutable: accessors return copies, so
+// Token is a verified JWT, or an opaque token the authorization server
+// said is active (Introspection), whose claims are the members of that
+// answer and whose Header is empty. It is immutable: accessors return copies, so
 // nothing a handler does to what it gets can change what another request
 // sees. Tokens come only from the middleware (Handler, Admit, Verify).
 type Token struct {
