@@ -22,6 +22,9 @@ import (
 // Close stops the background work. How the source refreshes, rotates,
 // fails and bounds its fetches is in the package documentation, "Remote
 // keys".
+//
+// One RemoteJWKS value used by several middlewares fetches for all of
+// them: see KeySource.
 func RemoteJWKS(url string, opts ...RemoteOption) KeySource {
 	return &remoteSource{url: url, opts: slices.Clone(opts)}
 }
@@ -30,9 +33,11 @@ type remoteSource struct {
 	url      string // the JWKS URL, or for Discover the issuer
 	discover bool
 	opts     []RemoteOption
+	shared   sharedStores // the stores its middlewares share (jwks_shared.go)
 }
 
-func (s *remoteSource) open(env sourceEnv) (keyStore, error) {
+// start opens a store of its own for env.
+func (s *remoteSource) start(env sourceEnv) (*remoteStore, error) {
 	cfg, err := newRemoteConfig(s.opts)
 	if err != nil {
 		return nil, err

@@ -17,9 +17,11 @@ import (
 )
 
 // KeySource is where the middleware finds the keys that verify tokens:
-// Secret, PublicKey, KeySetJSON, RemoteJWKS, Discover or Issuers. A KeySource is a description;
-// New opens it, and Close releases what it started, so one KeySource value
-// may serve several middlewares, each with its own state.
+// Secret, PublicKey, KeySetJSON, RemoteJWKS, Discover, Introspection or
+// Issuers. New opens it, and Close releases what it started, so one
+// KeySource value may serve several middlewares. A RemoteJWKS or Discover
+// value is opened once for all of them (per WithAlgorithms allowlist):
+// one fetcher, one key cache, stopped by the last Close.
 type KeySource interface {
 	open(env sourceEnv) (keyStore, error)
 }
