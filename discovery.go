@@ -46,7 +46,7 @@ func (st *remoteStore) discover(ctx context.Context, trigger FetchTrigger) (answ
 	a, err := st.fetch.get(ctx, st.discoveryURL, nil)
 	var jwksURL string
 	if err == nil {
-		jwksURL, err = jwksURIOf(a.body, st.issuer)
+		jwksURL, err = jwksURIOf(a.body, st.issuer, st.cfg.insecureHTTP)
 	}
 	if ctx.Err() != nil {
 		return a, ctx.Err()
@@ -60,10 +60,12 @@ func (st *remoteStore) discover(ctx context.Context, trigger FetchTrigger) (answ
 }
 
 // jwksURIOf checks a discovery document against issuer and returns its
-// jwks_uri. The document is read as strictly as a token's claims: a member
-// named twice (where encoding/json would take the last) makes it malformed,
-// so no reader can take another issuer or jwks_uri from it than this one.
-func jwksURIOf(doc []byte, issuer string) (string, error) {
+// jwks_uri; insecure (RemoteInsecureHTTPForDevelopment) accepts an http
+// jwks_uri of an http issuer. The document is read as strictly as a
+// token's claims: a member named twice (where encoding/json would take the
+// last) makes it malformed, so no reader can take another issuer or
+// jwks_uri from it than this one.
+func jwksURIOf(doc []byte, issuer string, insecure bool) (string, error) {
 	meta, ok := readDiscovery(string(doc))
 	if !ok {
 		return "", fmt.Errorf("%w: malformed discovery document (not a JSON object, a member named twice, or issuer or jwks_uri not a string)", ErrFetch)
@@ -78,12 +80,12 @@ func jwksURIOf(doc []byte, issuer string) (string, error) {
 	if meta.JWKSURI == "" {
 		return "", fmt.Errorf("%w: discovery document has no jwks_uri", ErrFetch)
 	}
-	u, err := checkURL(meta.JWKSURI)
+	u, err := checkRemoteURL(meta.JWKSURI, insecure)
 	if err != nil {
 		return "", err
 	}
 	// http is for tests on loopback: a real issuer may not send us there.
-	if iu, _ := checkURL(issuer); u.Scheme != "https" && iu.Scheme == "https" {
+	if iu, _ := checkRemoteURL(issuer, insecure); u.Scheme != "https" && iu.Scheme == "https" {
 		return "", fmt.Errorf("%w: jwks_uri %s", ErrInsecureURL, redactedURL(u))
 	}
 	return meta.JWKSURI, nil

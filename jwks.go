@@ -45,7 +45,7 @@ func (s *remoteSource) start(env sourceEnv) (*remoteStore, error) {
 	if env.allow != 0 && env.allow&asymmetricAlgs == 0 {
 		return nil, errors.New("bearer: WithAlgorithms allows no asymmetric algorithm for remote keys")
 	}
-	u, err := checkURL(s.url)
+	u, err := checkRemoteURL(s.url, cfg.insecureHTTP)
 	if err != nil {
 		return nil, err
 	}
@@ -64,6 +64,9 @@ func (s *remoteSource) start(env sourceEnv) (*remoteStore, error) {
 		name:     redact(s.url),
 		kick:     make(chan struct{}, 1),
 		stopped:  make(chan struct{}),
+	}
+	st.fetch.warn = func(u string) {
+		logger.Warn("bearer: fetching over plain http (RemoteInsecureHTTPForDevelopment): anyone on the network path can replace the keys; never in production", "url", redact(u))
 	}
 	if s.discover {
 		st.issuer = s.url

@@ -48,6 +48,25 @@ func checkURL(raw string) (*url.URL, error) {
 	return u, nil
 }
 
+// checkRemoteURL is checkURL that, with insecure
+// (RemoteInsecureHTTPForDevelopment), also accepts http to any host.
+func checkRemoteURL(raw string, insecure bool) (*url.URL, error) {
+	u, err := checkURL(raw)
+	if err != nil && insecure && errors.Is(err, ErrInsecureURL) {
+		if u, perr := url.Parse(raw); perr == nil && u.Scheme == "http" {
+			return u, nil
+		}
+	}
+	return u, err
+}
+
+// isPlainRemote reports whether raw is an http URL of a host that is not
+// loopback: what RemoteInsecureHTTPForDevelopment warns of.
+func isPlainRemote(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && u.Scheme == "http" && !isLoopback(u.Hostname())
+}
+
 func checkScheme(u *url.URL) error {
 	switch {
 	case u.Scheme == "https":
@@ -120,10 +139,14 @@ type fetcher struct {
 	own     *http.Transport // the transport the source made, closed by close; nil for a user's client
 	timeout time.Duration
 	maxSize int64
+	// insecure allows http to any host (RemoteInsecureHTTPForDevelopment);
+	// warn is told of each such fetch.
+	insecure bool
+	warn     func(url string)
 }
 
 func newFetcher(c *remoteConfig) *fetcher {
-	f := &fetcher{timeout: c.fetchTimeout, maxSize: c.maxSize}
+	f := &fetcher{timeout: c.fetchTimeout, maxSize: c.maxSize, insecure: c.insecureHTTP}
 	var client http.Client
 	if c.client != nil {
 		client = *c.client
@@ -151,7 +174,7 @@ func newFetcher(c *remoteConfig) *fetcher {
 		if via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
 			return fmt.Errorf("%w: redirect from https to %s", ErrInsecureURL, redactedURL(req.URL))
 		}
-		if err := checkScheme(req.URL); err != nil {
+		if err := checkScheme(req.URL); err != nil && !(f.insecure && req.URL.Scheme == "http") {
 			return err
 		}
 		if next != nil {
@@ -183,6 +206,9 @@ type answer struct {
 func (f *fetcher) get(ctx context.Context, u string, conditional http.Header) (answer, error) {
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
+	if f.insecure && f.warn != nil && isPlainRemote(u) {
+		f.warn(u)
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return answer{}, fmt.Errorf("%w: %w", ErrFetch, redactError(err))

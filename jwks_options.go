@@ -76,6 +76,7 @@ type remoteConfig struct {
 	cooldown               time.Duration
 	wait                   time.Duration
 	minBackoff, maxBackoff time.Duration
+	insecureHTTP           bool // RemoteInsecureHTTPForDevelopment
 }
 
 func newRemoteConfig(opts []RemoteOption) (*remoteConfig, error) {
@@ -132,6 +133,22 @@ func RemoteHTTPClient(c *http.Client) RemoteOption {
 			return errors.New("bearer: nil http.Client")
 		}
 		rc.client = c
+		return nil
+	}
+}
+
+// RemoteInsecureHTTPForDevelopment lets the source fetch its keys (and, for
+// Discover, the discovery document) over plain http from any host, for a
+// development set-up where the provider has no TLS: Keycloak at
+// http://keycloak:8080 in docker-compose. Never use it in production:
+// anyone on the network path can replace the keys and so mint tokens the
+// service accepts. Every fetch over plain http to a host that is not
+// loopback logs a warning. Without it, https is required (http only on
+// loopback); with it, a redirect from https to http, and an https issuer
+// whose discovery document names an http jwks_uri, are still refused.
+func RemoteInsecureHTTPForDevelopment() RemoteOption {
+	return func(rc *remoteConfig) error {
+		rc.insecureHTTP = true
 		return nil
 	}
 }
