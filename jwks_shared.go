@@ -34,9 +34,19 @@ func (s *remoteSource) open(env sourceEnv) (keyStore, error) {
 	sh := &s.shared
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
+	logger := env.logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	var id uint64
 	r, ok := sh.stores[env.allow]
-	if !ok {
+	if ok {
+		id = r.sinks.add(logger, env.observer)
+	} else {
+		// The first middleware hears of the first fetch, which starts
+		// with the store: its sink is there before.
 		fan := &sinks{}
+		id = fan.add(logger, env.observer)
 		shared := env
 		shared.logger = slog.New(fanHandler{sinks: fan})
 		shared.observer = fanObserver{s: fan}
@@ -51,11 +61,6 @@ func (s *remoteSource) open(env sourceEnv) (keyStore, error) {
 		sh.stores[env.allow] = r
 	}
 	r.users++
-	logger := env.logger
-	if logger == nil {
-		logger = slog.Default()
-	}
-	id := r.sinks.add(logger, env.observer)
 	h := &remoteHandle{remoteStore: r.st}
 	h.release = func() error {
 		sh.mu.Lock()
