@@ -91,10 +91,11 @@ func jwksURIOf(doc []byte, issuer string, insecure bool) (string, error) {
 	return meta.JWKSURI, nil
 }
 
-// discoveryDocument is what Discover reads of an OpenID Provider's
-// metadata (OpenID Connect Discovery 1.0 §3).
+// discoveryDocument is what Discover and IntrospectionDiscover read of
+// an OpenID Provider's metadata (OpenID Connect Discovery 1.0 §3, RFC 8414
+// §2).
 type discoveryDocument struct {
-	Issuer, JWKSURI string
+	Issuer, JWKSURI, IntrospectionEndpoint string
 }
 
 // readDiscovery reads issuer and jwks_uri with the strict scanner.
@@ -117,6 +118,8 @@ func readDiscovery(doc string) (discoveryDocument, bool) {
 			ok = readString(v, &d.Issuer)
 		case "jwks_uri":
 			ok = readString(v, &d.JWKSURI)
+		case "introspection_endpoint":
+			ok = readString(v, &d.IntrospectionEndpoint)
 		}
 		if !ok {
 			return d, false

@@ -3,7 +3,6 @@ package bearer
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -586,25 +585,22 @@ func (st *introspectionStore) discoverEndpoint(ctx context.Context) (string, err
 	if err != nil || int64(len(b)) > st.cfg.maxSize {
 		return "", fmt.Errorf("%w: %s: unreadable or over-size document", ErrFetch, u)
 	}
-	var meta struct {
-		Issuer   string `json:"issuer"`
-		Endpoint string `json:"introspection_endpoint"`
-	}
-	if err := json.Unmarshal(b, &meta); err != nil {
-		return "", fmt.Errorf("%w: malformed metadata: %w", ErrFetch, err)
+	meta, ok := readDiscovery(string(b))
+	if !ok {
+		return "", fmt.Errorf("%w: malformed metadata (not a JSON object, a member named twice, or a member not a string)", ErrFetch)
 	}
 	if meta.Issuer != st.issuer {
 		return "", fmt.Errorf("%w: %q, not %q", ErrIssuerMismatch, meta.Issuer, st.issuer)
 	}
-	if meta.Endpoint == "" {
+	if meta.IntrospectionEndpoint == "" {
 		return "", fmt.Errorf("%w: metadata has no introspection_endpoint", ErrFetch)
 	}
-	e, err := checkURL(meta.Endpoint)
+	e, err := checkURL(meta.IntrospectionEndpoint)
 	if err != nil {
 		return "", err
 	}
 	if iu, _ := checkURL(st.issuer); e.Scheme != "https" && iu.Scheme == "https" {
 		return "", fmt.Errorf("%w: introspection_endpoint %s", ErrInsecureURL, e.Redacted())
 	}
-	return meta.Endpoint, nil
+	return meta.IntrospectionEndpoint, nil
 }

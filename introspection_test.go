@@ -301,6 +301,17 @@ func TestIntrospectionDiscover(t *testing.T) {
 	}
 	wantInvalid(t, send(m, srv.MintOpaque(bearertest.Claims{"iss": "https://evil.example"})), "issuer not accepted")
 
+	// Metadata naming its endpoint twice is malformed, whichever a reader
+	// would take.
+	dup := newIntrospectionIdP(t)
+	dup.Discovery.Serve([]byte(`{"issuer":"` + dup.URL + `","introspection_endpoint":"` + dup.IntrospectionURL + `","introspection_endpoint":"` + srv.IntrospectionURL + `"}`))
+	m = newMiddleware(t, bearer.IntrospectionDiscover(dup.URL, bearer.ClientSecretPost("orders-api", "s3cret")),
+		bearer.WithAudience(bearertest.DefaultAudience))
+	before := srv.Introspection.Requests()
+	if rec := send(m, dup.MintOpaque(nil)); rec.Code != 503 || dup.Introspection.Requests() != 0 || srv.Introspection.Requests() != before {
+		t.Errorf("metadata with two endpoints: %d", rec.Code)
+	}
+
 	other := newIntrospectionIdP(t, bearertest.WithIssuer("https://idp.example.com"))
 	m = newMiddleware(t, bearer.IntrospectionDiscover(other.URL, bearer.ClientSecretPost("orders-api", "s3cret")),
 		bearer.WithAudience(bearertest.DefaultAudience))
