@@ -429,3 +429,27 @@ func BenchmarkIntrospection(b *testing.B) {
 	run("jwt-cached", jwt, srv.MustMint(claims))
 	run("jwt-ES256-uncached", uncached, srv.MustMint(claims))
 }
+
+// A flood of made-up opaque tokens, each of which needs a call, reaches
+// the endpoint at most IntrospectionConcurrency calls at a time; the
+// requests beyond wait within the timeout, then get 503.
+func TestIntrospectionConcurrencyBound(t *testing.T) {
+	srv := newIntrospectionIdP(t)
+	m := introspectionMiddleware(t, srv, []bearer.IntrospectionOption{bearer.IntrospectionConcurrency(2), bearer.IntrospectionTimeout(300 * time.Millisecond)})
+	srv.Introspection.Hang()
+	var wg sync.WaitGroup
+	codes := make([]int, 10)
+	for i := range codes {
+		wg.Go(func() { codes[i] = send(m, fmt.Sprintf("op_made-up-%d", i)).Code })
+	}
+	time.Sleep(150 * time.Millisecond) // every request has arrived; the first calls hang
+	if n := srv.Introspection.Requests(); n != 2 {
+		t.Errorf("%d calls in flight for a bound of 2", n)
+	}
+	wg.Wait()
+	for i, c := range codes {
+		if c != 503 {
+			t.Errorf("request %d: %d, want 503", i, c)
+		}
+	}
+}
