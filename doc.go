@@ -25,6 +25,9 @@
 //	require a token behind an optional Mode    bearer.RequireToken(h)
 //	read the token in a handler                bearer.FromContext(ctx), bearer.ClaimsFrom[T](ctx)
 //	check rules inside a handler               bearer.Authorize(ctx, rules...)
+//	rule on a nested claim                     bearer.Claim("realm_access", "roles").Includes("admin")
+//	refuse ID tokens offered as access tokens  bearer.WithoutIDTokens()
+//	verify opaque tokens (RFC 7662)            bearer.Introspection(endpoint, bearer.ClientSecretBasic(id, secret))
 //	verify a token without HTTP                m.Verify(ctx, raw)
 //	verify a request, answer it yourself       m.Admit(r), then m.WriteError(w, r, err)
 //	write an adapter for a framework           m.ServePreflight, m.Admit or m.AdmitHeader, m.HandleError or m.SetErrorHeaders
@@ -33,8 +36,8 @@
 // # Secure defaults
 //
 // New refuses a configuration that would accept tokens meant for another
-// service: it needs WithAudience and WithIssuer (Discover and Issuers bind
-// the issuer), unless WithoutAudienceCheck or WithoutIssuerCheck waive the
+// service: it needs WithAudience and WithIssuer (Discover,
+// IntrospectionDiscover and Issuers bind the issuer), unless WithoutAudienceCheck or WithoutIssuerCheck waive the
 // check by name. exp is required unless WithExpiryOptional, the key decides the
 // algorithm, remote keys come over https only, and options that conflict
 // are an error (ErrConfig), never a silent override.
