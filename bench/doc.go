@@ -2,5 +2,5 @@
 // through net/http handlers, on the same token for every contender.
 //
 // Run it with `make bench` at the repository root; cmd/ratios turns the
-// output of `go test -bench` into the ratio table of the README.
+// output of `go test -bench` into the ratio table of docs/performance.md.
 package bench

@@ -123,7 +123,7 @@ func TestCluster(t *testing.T) {
 // with cluster-node-timeout 1000, and the instances back within another
 // second), so that the test can require no 503 for revocation status
 // without depending on how fast a loaded machine fails over. The default,
-// 5 s, was enough in every run measured (see the README).
+// 5 s, was enough in every run measured (see docs/redis.md).
 const failoverStaleness = 10 * time.Second
 
 // dpopInstance is an instance that also checks DPoP proofs, with its replay
