@@ -757,7 +757,7 @@ func privateHalfDropped(t *testing.T) {
 			case *byte:
 				runtime.AddCleanup(w, done, collected)
 			}
-			m, err := bearer.New(bearer.PublicKey(priv), anyIssuer(bearer.WithClock(func() time.Time { return k.now }))...)
+			m, err := bearer.New(bearer.PublicKey(priv), anyIssuerAnyAudience(bearer.WithClock(func() time.Time { return k.now }))...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -1050,7 +1050,7 @@ func TestDPoPAttacks(t *testing.T) {
 			status:  200},
 	} {
 		t.Run(a.name, func(t *testing.T) {
-			srv := serve(t, newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithDPoP(a.cfg))...).Handler(whoami))
+			srv := serve(t, newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience(bearer.WithDPoP(a.cfg))...).Handler(whoami))
 			for _, b := range a.before {
 				if got := dpopCall(t, "GET", srv.URL+b.path, "DPoP", b.token, b.proof(srv.URL+b.path)); got.status != 200 {
 					t.Fatalf("before: %d %s", got.status, got.challenge)
@@ -1085,7 +1085,7 @@ func TestKeyBoundAttacks(t *testing.T) {
 		srv := newIdP(t, bearertest.RS256)
 		srv.Keys.Serve(withKeys(t, srv.JWKS(), jwkRSA("big", "RS256", big), jwkRSA("wide", "RS256", wideE)))
 		obs := newEvents()
-		m := newRemote(t, srv, nil, anyIssuer(bearer.WithObserver(obs))...)
+		m := newRemote(t, srv, nil, anyIssuerAnyAudience(bearer.WithObserver(obs))...)
 		mustReady(t, m)
 		e := obs.lastFetch()
 		if e.Keys != 1 || len(e.Skipped) != 2 {
@@ -1277,7 +1277,7 @@ func TestAttacksClaimsAndKeys(t *testing.T) {
 
 	// A handler's struct gets a member only under its exact name: a lone
 	// "Sub" or "ſub" left Subject() empty but filled `json:"sub"`.
-	m, err := bearer.New(secret, anyIssuer(bearer.WithClock(func() time.Time { return k.now }), quiet)...)
+	m, err := bearer.New(secret, anyIssuerAnyAudience(bearer.WithClock(func() time.Time { return k.now }), quiet)...)
 	if err != nil {
 		t.Fatal(err)
 	}

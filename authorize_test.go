@@ -12,7 +12,7 @@ import (
 
 func TestRules(t *testing.T) {
 	iss := bearertest.MustIssuer(bearertest.EdDSA)
-	m := newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithRealm("api"))...)
+	m := newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience(bearer.WithRealm("api"))...)
 	denied := func(scope string) (string, string) {
 		if scope == "" {
 			return `Bearer realm="api", error="insufficient_scope", error_description="insufficient privileges"`,
@@ -98,7 +98,7 @@ func TestRules(t *testing.T) {
 
 func TestScopeClaimName(t *testing.T) {
 	iss := bearertest.MustIssuer(bearertest.HS256)
-	m := newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithScopeClaim("permissions"))...)
+	m := newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience(bearer.WithScopeClaim("permissions"))...)
 	srv := serve(t, m.Handler(bearer.RequireScopes("read:orders")(whoami)))
 	if got := call(t, srv.URL, bearerHeader(iss.MustMint(bearertest.Claims{"permissions": []string{"read:orders"}}))); got.status != 200 || got.body != " read:orders" {
 		t.Errorf("permissions: %d %q", got.status, got.body)

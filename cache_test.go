@@ -97,7 +97,7 @@ func TestTokenCacheHitServesTheSameToken(t *testing.T) {
 				t.Errorf("cached token lost its claims: tier %v, scopes %v", tier, cached.last().Scopes())
 			}
 
-			uncached := newCacheServer(t, newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithTokenCache(0))...))
+			uncached := newCacheServer(t, newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience(bearer.WithTokenCache(0))...))
 			wantServed(t, uncached.get(t, token), "ada")
 			first = uncached.last()
 			wantServed(t, uncached.get(t, token), "ada")
@@ -113,7 +113,7 @@ func TestTokenCacheRechecksTimeOnEveryHit(t *testing.T) {
 	c := newClock(start)
 	iss := bearertest.MustIssuer(bearertest.ES256, bearertest.WithClock(c.Now), bearertest.WithTTL(time.Minute))
 	token := iss.MustMint(bearertest.Claims{"sub": "ada", "nbf": start.Unix()})
-	m := newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithClock(c.Now), bearer.WithLeeway(10*time.Second))...)
+	m := newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience(bearer.WithClock(c.Now), bearer.WithLeeway(10*time.Second))...)
 	s := newCacheServer(t, m)
 
 	wantServed(t, s.get(t, token), "ada")
@@ -142,7 +142,7 @@ func TestTokenCacheFollowsTheKeySource(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx := context.Background()
 		srv := newIdP(t, bearertest.ES256)
-		m := newRemote(t, srv, nil, anyIssuer()...)
+		m := newRemote(t, srv, nil, anyIssuerAnyAudience()...)
 		mustReady(t, m)
 		old := srv.MustMint(bearertest.Claims{"sub": "ada"})
 		first, err := m.Verify(ctx, old)
@@ -190,7 +190,7 @@ func TestTokenCacheKeyReplacedUnderSameKid(t *testing.T) {
 				Body:   io.NopCloser(strings.NewReader(string(body))),
 			}, nil
 		})}
-		m := newMiddleware(t, bearer.RemoteJWKS("https://idp.example/jwks", bearer.RemoteHTTPClient(client)), anyIssuer(quiet)...)
+		m := newMiddleware(t, bearer.RemoteJWKS("https://idp.example/jwks", bearer.RemoteHTTPClient(client)), anyIssuerAnyAudience(quiet)...)
 		mustReady(t, m)
 		token := oldIss.MustMint(bearertest.Claims{"sub": "ada"})
 		if _, err := m.Verify(ctx, token); err != nil {
@@ -217,7 +217,7 @@ func TestTokenCacheChecksRevocationOnEveryHit(t *testing.T) {
 	iss := bearertest.MustIssuer(bearertest.HS256)
 	token := iss.MustMint(bearertest.Claims{"sub": "ada", "jti": "t-1"})
 	revoker := newMemoryRevoker(t)
-	m := newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithRevocation(revoker))...)
+	m := newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience(bearer.WithRevocation(revoker))...)
 	s := newCacheServer(t, m)
 	wantServed(t, s.get(t, token), "ada")
 	wantServed(t, s.get(t, token), "ada")
@@ -267,7 +267,7 @@ func TestTokenCacheRunsValidatorsOnEveryHit(t *testing.T) {
 	token := iss.MustMint(bearertest.Claims{"sub": "ada", "jti": "t-1"})
 	var calls atomic.Int32
 	var revoked sync.Map
-	m := newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithValidator(func(ctx context.Context, tok *bearer.Token) error {
+	m := newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience(bearer.WithValidator(func(ctx context.Context, tok *bearer.Token) error {
 		calls.Add(1)
 		if _, ok := revoked.Load(tok.ID()); ok {
 			return errors.New("revoked")
@@ -287,7 +287,7 @@ func TestTokenCacheRunsValidatorsOnEveryHit(t *testing.T) {
 
 func TestTokenCacheIsBounded(t *testing.T) {
 	iss := bearertest.MustIssuer(bearertest.HS256)
-	m := newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithTokenCache(8))...)
+	m := newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience(bearer.WithTokenCache(8))...)
 	s := newCacheServer(t, m)
 	for i := range 100 {
 		sub := fmt.Sprint("user-", i)
@@ -298,7 +298,7 @@ func TestTokenCacheIsBounded(t *testing.T) {
 	}
 
 	// Tokens over 4 KiB are verified every time and never kept.
-	m = newMiddleware(t, iss.KeySource(), anyIssuer()...)
+	m = newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience()...)
 	s = newCacheServer(t, m)
 	big := iss.MustMint(bearertest.Claims{"sub": "ada", "groups": strings.Repeat("g", 4<<10)})
 	wantServed(t, s.get(t, big), "ada")
@@ -309,7 +309,7 @@ func TestTokenCacheIsBounded(t *testing.T) {
 }
 
 func TestWithTokenCacheRefusesNegativeSize(t *testing.T) {
-	if _, err := bearer.New(bearer.Secret(make([]byte, 32)), anyIssuer(bearer.WithTokenCache(-1))...); err == nil {
+	if _, err := bearer.New(bearer.Secret(make([]byte, 32)), anyIssuerAnyAudience(bearer.WithTokenCache(-1))...); err == nil {
 		t.Error("WithTokenCache(-1) accepted")
 	}
 }
@@ -318,7 +318,7 @@ func TestWithTokenCacheRefusesNegativeSize(t *testing.T) {
 // subject, never another's, while entries are replaced under them.
 func TestTokenCacheConcurrentUse(t *testing.T) {
 	iss := bearertest.MustIssuer(bearertest.HS256)
-	m := newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithTokenCache(4))...)
+	m := newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience(bearer.WithTokenCache(4))...)
 	s := newCacheServer(t, m)
 	tokens := make([]string, 16)
 	for i := range tokens {
@@ -363,7 +363,7 @@ func TestTokenCacheTellsTheObserver(t *testing.T) {
 	iss := bearertest.MustIssuer(bearertest.EdDSA)
 	token := iss.MustMint(bearertest.Claims{"sub": "ada"})
 	rec := &recorder{}
-	s := newCacheServer(t, newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithObserver(rec))...))
+	s := newCacheServer(t, newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience(bearer.WithObserver(rec))...))
 	for range 3 {
 		wantServed(t, s.get(t, token), "ada")
 	}

@@ -79,7 +79,7 @@ func TestJunkAllocations(t *testing.T) {
 		t.Skip("the race detector changes allocation counts")
 	}
 	k := sharedAtkKeys()
-	m, err := bearer.New(bearer.Secret(k.secret), anyIssuer(bearer.WithClock(func() time.Time { return k.now }), quiet)...)
+	m, err := bearer.New(bearer.Secret(k.secret), anyIssuerAnyAudience(bearer.WithClock(func() time.Time { return k.now }), quiet)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +100,7 @@ func TestJunkAllocations(t *testing.T) {
 // a normal token of the same size, all refused at the signature.
 func BenchmarkJunk(b *testing.B) {
 	k := sharedAtkKeys()
-	m, err := bearer.New(bearer.Secret(k.secret), anyIssuer(bearer.WithClock(func() time.Time { return k.now }), quiet)...)
+	m, err := bearer.New(bearer.Secret(k.secret), anyIssuerAnyAudience(bearer.WithClock(func() time.Time { return k.now }), quiet)...)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -145,7 +145,7 @@ func tenKeys(tb testing.TB) (bearer.KeySource, *rsa.PrivateKey) {
 func BenchmarkKidless(b *testing.B) {
 	k := sharedAtkKeys()
 	ks, last := tenKeys(b)
-	m, err := bearer.New(ks, anyIssuer(bearer.WithClock(func() time.Time { return k.now }), quiet, bearer.WithTokenCache(0))...)
+	m, err := bearer.New(ks, anyIssuerAnyAudience(bearer.WithClock(func() time.Time { return k.now }), quiet, bearer.WithTokenCache(0))...)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -51,7 +51,7 @@ func TestDiscoverWithIssuer(t *testing.T) {
 		mustReady(t, m)
 		wantOK(t, send(m, srv.MustMint(bearertest.Claims{"sub": "a"})), "a")
 
-		_, err := bearer.New(bearer.Discover(srv.URL, bearer.RemoteHTTPClient(srv.Client())), anyIssuer(bearer.WithIssuer("https://other.example"), quiet)...)
+		_, err := bearer.New(bearer.Discover(srv.URL, bearer.RemoteHTTPClient(srv.Client())), anyIssuerAnyAudience(bearer.WithIssuer("https://other.example"), quiet)...)
 		if err == nil {
 			t.Fatal("New accepted WithIssuer naming another issuer than Discover's")
 		}

@@ -52,7 +52,7 @@ func TestDPoP(t *testing.T) {
 	iss := bearertest.MustIssuer(bearertest.RS256, bearertest.WithClock(clock))
 	key := bearertest.MustDPoPKey(bearertest.ES256, bearertest.WithClock(clock))
 	other := bearertest.MustDPoPKey(bearertest.EdDSA, bearertest.WithClock(clock))
-	m := newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithClock(clock), bearer.WithRealm("api"), bearer.WithDPoP(bearer.DPoP{}))...)
+	m := newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience(bearer.WithClock(clock), bearer.WithRealm("api"), bearer.WithDPoP(bearer.DPoP{}))...)
 	srv := serve(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tok, _ := bearer.FromContext(r.Context())
 		io.WriteString(w, tok.Subject()+" "+tok.DPoPThumbprint())
@@ -171,7 +171,7 @@ func TestDPoP(t *testing.T) {
 func TestDPoPRequired(t *testing.T) {
 	iss := bearertest.MustIssuer(bearertest.ES256)
 	key := bearertest.MustDPoPKey(bearertest.EdDSA)
-	m := newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithDPoP(bearer.DPoP{Required: true, Algorithms: []string{"EdDSA"}}))...)
+	m := newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience(bearer.WithDPoP(bearer.DPoP{Required: true, Algorithms: []string{"EdDSA"}}))...)
 	srv := serve(t, m.Handler(whoami))
 	bound := iss.MustMint(bearertest.Claims{"sub": "alice", "cnf": key.Confirmation()})
 	plain := iss.MustMint(bearertest.Claims{"sub": "bob"})
@@ -191,7 +191,7 @@ func TestDPoPRequired(t *testing.T) {
 		t.Errorf("proof algorithm outside the list: %d %s", got.status, got.challenge)
 	}
 	for _, algs := range [][]string{{"HS256"}, {"none"}, {}} {
-		if _, err := bearer.New(iss.KeySource(), anyIssuer(bearer.WithDPoP(bearer.DPoP{Algorithms: algs}))...); err == nil {
+		if _, err := bearer.New(iss.KeySource(), anyIssuerAnyAudience(bearer.WithDPoP(bearer.DPoP{Algorithms: algs}))...); err == nil {
 			t.Errorf("DPoP algorithms %q accepted", algs)
 		}
 	}
@@ -200,7 +200,7 @@ func TestDPoPRequired(t *testing.T) {
 func TestDPoPDisabledRefusesBoundTokens(t *testing.T) {
 	iss := bearertest.MustIssuer(bearertest.ES256)
 	key := bearertest.MustDPoPKey(bearertest.ES256)
-	m := newMiddleware(t, iss.KeySource(), anyIssuer()...)
+	m := newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience()...)
 	srv := serve(t, m.Handler(whoami))
 	bound := iss.MustMint(bearertest.Claims{"cnf": key.Confirmation()})
 	got := dpopCall(t, "GET", srv.URL, "Bearer", bound, key.MustProof("GET", srv.URL, bound))
@@ -221,7 +221,7 @@ func TestDPoPNonces(t *testing.T) {
 	iss := bearertest.MustIssuer(bearertest.ES256)
 	key := bearertest.MustDPoPKey(bearertest.ES256)
 	nonces := bearer.HMACNonces([]byte("a shared secret of the instances"), time.Minute)
-	m := newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithDPoP(bearer.DPoP{Nonces: nonces}))...)
+	m := newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience(bearer.WithDPoP(bearer.DPoP{Nonces: nonces}))...)
 	srv := serve(t, m.Handler(whoami))
 	tok := iss.MustMint(bearertest.Claims{"sub": "alice", "cnf": key.Confirmation()})
 
@@ -242,7 +242,7 @@ func TestDPoPNonces(t *testing.T) {
 	c = key.ProofClaims("GET", srv.URL, tok)
 	c["nonce"] = nonce
 	proof, _ = key.ProofWith(nil, c)
-	stranger := newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithDPoP(bearer.DPoP{Nonces: bearer.HMACNonces(nil, time.Minute)}))...)
+	stranger := newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience(bearer.WithDPoP(bearer.DPoP{Nonces: bearer.HMACNonces(nil, time.Minute)}))...)
 	if got := dpopCall(t, "GET", serve(t, stranger.Handler(whoami)).URL, "DPoP", tok, proof); got.status != 401 {
 		t.Errorf("foreign nonce: %d", got.status)
 	}
@@ -261,7 +261,7 @@ func TestDPoPReplayWithClockBehind(t *testing.T) {
 	clock := func() time.Time { return then }
 	iss := bearertest.MustIssuer(bearertest.ES256, bearertest.WithClock(clock))
 	key := bearertest.MustDPoPKey(bearertest.ES256, bearertest.WithClock(clock))
-	srv := serve(t, newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithClock(clock), bearer.WithDPoP(bearer.DPoP{}))...).Handler(whoami))
+	srv := serve(t, newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience(bearer.WithClock(clock), bearer.WithDPoP(bearer.DPoP{}))...).Handler(whoami))
 	tok := iss.MustMint(bearertest.Claims{"sub": "alice", "cnf": key.Confirmation()})
 	proof := key.MustProof("GET", srv.URL+"/orders", tok)
 	if got := dpopCall(t, "GET", srv.URL+"/orders", "DPoP", tok, proof); got.status != 200 {
@@ -277,8 +277,8 @@ func TestDPoPBaseURLAndSharedReplay(t *testing.T) {
 	key := bearertest.MustDPoPKey(bearertest.ES256)
 	replay := bearer.NewMemoryReplayCache(1000)
 	cfg := bearer.DPoP{BaseURL: "https://api.example.com/v1", Replay: replay}
-	a := serve(t, newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithDPoP(cfg))...).Handler(whoami))
-	b := serve(t, newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithDPoP(cfg))...).Handler(whoami))
+	a := serve(t, newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience(bearer.WithDPoP(cfg))...).Handler(whoami))
+	b := serve(t, newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience(bearer.WithDPoP(cfg))...).Handler(whoami))
 	tok := iss.MustMint(bearertest.Claims{"sub": "alice", "cnf": key.Confirmation()})
 
 	// Behind a proxy the proof names the public URL, not the server's.
@@ -292,7 +292,7 @@ func TestDPoPBaseURLAndSharedReplay(t *testing.T) {
 	if got := dpopCall(t, "PUT", b.URL+"/orders/7", "DPoP", tok, key.MustProof("PUT", b.URL+"/orders/7", tok)); got.status != 401 || !strings.Contains(got.challenge, "URL mismatch") {
 		t.Errorf("server's own URL behind a proxy: %d %s", got.status, got.challenge)
 	}
-	if _, err := bearer.New(iss.KeySource(), anyIssuer(bearer.WithDPoP(bearer.DPoP{BaseURL: "api.example.com"}))...); err == nil {
+	if _, err := bearer.New(iss.KeySource(), anyIssuerAnyAudience(bearer.WithDPoP(bearer.DPoP{BaseURL: "api.example.com"}))...); err == nil {
 		t.Error("relative BaseURL accepted")
 	}
 }
@@ -303,7 +303,7 @@ func TestDPoPProofLimits(t *testing.T) {
 	tok := iss.MustMint(bearertest.Claims{"sub": "alice", "cnf": key.Confirmation()})
 
 	t.Run("WithMaxTokenSize bounds proofs", func(t *testing.T) {
-		m := newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithDPoP(bearer.DPoP{}), bearer.WithMaxTokenSize(len(tok)+1))...)
+		m := newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience(bearer.WithDPoP(bearer.DPoP{}), bearer.WithMaxTokenSize(len(tok)+1))...)
 		srv := serve(t, m.Handler(whoami))
 		c := key.ProofClaims("GET", srv.URL, tok)
 		c["pad"] = strings.Repeat("x", len(tok))
@@ -313,7 +313,7 @@ func TestDPoPProofLimits(t *testing.T) {
 		}
 	})
 	t.Run("jti length", func(t *testing.T) {
-		m := newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithDPoP(bearer.DPoP{}))...)
+		m := newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience(bearer.WithDPoP(bearer.DPoP{}))...)
 		srv := serve(t, m.Handler(whoami))
 		c := key.ProofClaims("GET", srv.URL, tok)
 		c["jti"] = strings.Repeat("j", 257)
@@ -323,7 +323,7 @@ func TestDPoPProofLimits(t *testing.T) {
 		}
 	})
 	t.Run("replay cache full", func(t *testing.T) {
-		m := newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithDPoP(bearer.DPoP{Replay: bearer.NewMemoryReplayCache(1)}))...)
+		m := newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience(bearer.WithDPoP(bearer.DPoP{Replay: bearer.NewMemoryReplayCache(1)}))...)
 		srv := serve(t, m.Handler(whoami))
 		if got := dpopCall(t, "GET", srv.URL, "DPoP", tok, key.MustProof("GET", srv.URL, tok)); got.status != 200 {
 			t.Fatalf("first proof: %d %s", got.status, got.challenge)
@@ -369,7 +369,7 @@ func TestMemoryReplayCacheExpiry(t *testing.T) {
 func BenchmarkDPoPProof(b *testing.B) {
 	iss := bearertest.MustIssuer(bearertest.HS256)
 	key := bearertest.MustDPoPKey(bearertest.ES256)
-	m := benchMiddleware(b, iss.KeySource(), anyIssuer(bearer.WithDPoP(bearer.DPoP{}))...)
+	m := benchMiddleware(b, iss.KeySource(), anyIssuerAnyAudience(bearer.WithDPoP(bearer.DPoP{}))...)
 	const url = "https://api.example/orders"
 	tok := iss.MustMint(bearertest.Claims{"sub": "alice", "cnf": key.Confirmation()})
 	b.ReportAllocs()
@@ -391,7 +391,7 @@ func BenchmarkDPoPProof(b *testing.B) {
 func BenchmarkDPoPHugeKey(b *testing.B) {
 	iss := bearertest.MustIssuer(bearertest.HS256)
 	key := bearertest.MustDPoPKey(bearertest.ES256)
-	m := benchMiddleware(b, iss.KeySource(), anyIssuer(bearer.WithDPoP(bearer.DPoP{}))...)
+	m := benchMiddleware(b, iss.KeySource(), anyIssuerAnyAudience(bearer.WithDPoP(bearer.DPoP{}))...)
 	const url = "https://api.example/orders"
 	for _, c := range []struct{ name, token string }{
 		{"bound token", iss.MustMint(bearertest.Claims{"sub": "alice", "cnf": key.Confirmation()})},
@@ -491,7 +491,7 @@ func TestDPoPBindingBeforeSignature(t *testing.T) {
 	iss := bearertest.MustIssuer(bearertest.ES256)
 	key := bearertest.MustDPoPKey(bearertest.ES256)
 	stranger := bearertest.MustDPoPKey(bearertest.ES256)
-	srv := serve(t, newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithDPoP(bearer.DPoP{}))...).Handler(whoami))
+	srv := serve(t, newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience(bearer.WithDPoP(bearer.DPoP{}))...).Handler(whoami))
 	url := srv.URL + "/orders"
 	bound := iss.MustMint(bearertest.Claims{"sub": "alice", "cnf": key.Confirmation()})
 	plain := iss.MustMint(bearertest.Claims{"sub": "bob"})
@@ -546,7 +546,7 @@ func TestDPoPBindingBeforeSignature(t *testing.T) {
 func TestDPoPHTUNormalization(t *testing.T) {
 	iss := bearertest.MustIssuer(bearertest.ES256)
 	key := bearertest.MustDPoPKey(bearertest.ES256)
-	srv := serve(t, newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithDPoP(bearer.DPoP{BaseURL: "https://api.example.com"}))...).Handler(whoami))
+	srv := serve(t, newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience(bearer.WithDPoP(bearer.DPoP{BaseURL: "https://api.example.com"}))...).Handler(whoami))
 	tok := iss.MustMint(bearertest.Claims{"sub": "alice", "cnf": key.Confirmation()})
 	for _, c := range []struct {
 		name, path, htu string
@@ -587,7 +587,7 @@ func TestDPoPReplayBounds(t *testing.T) {
 
 	t.Run("stored after the binding check", func(t *testing.T) {
 		stranger := bearertest.MustDPoPKey(bearertest.ES256)
-		srv := serve(t, newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithDPoP(bearer.DPoP{Replay: bearer.NewMemoryReplayCache(1)}))...).Handler(whoami))
+		srv := serve(t, newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience(bearer.WithDPoP(bearer.DPoP{Replay: bearer.NewMemoryReplayCache(1)}))...).Handler(whoami))
 		for range 3 { // a token holder's proofs with another key take no room
 			if got := dpopCall(t, "GET", srv.URL, "DPoP", tok, stranger.MustProof("GET", srv.URL, tok)); got.status != 401 {
 				t.Fatalf("proof by a stranger: %d %s", got.status, got.challenge)
@@ -598,7 +598,7 @@ func TestDPoPReplayBounds(t *testing.T) {
 		}
 	})
 	t.Run("one key's share", func(t *testing.T) {
-		srv := serve(t, newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithDPoP(bearer.DPoP{Replay: bearer.NewMemoryReplayCache(32)}))...).Handler(whoami))
+		srv := serve(t, newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience(bearer.WithDPoP(bearer.DPoP{Replay: bearer.NewMemoryReplayCache(32)}))...).Handler(whoami))
 		for i := range 2 { // 32/16
 			if got := dpopCall(t, "GET", srv.URL, "DPoP", tok, key.MustProof("GET", srv.URL, tok)); got.status != 200 {
 				t.Fatalf("proof %d: %d %s", i, got.status, got.challenge)
@@ -650,7 +650,7 @@ func TestHMACNoncesClock(t *testing.T) {
 	iss := bearertest.MustIssuer(bearertest.ES256, bearertest.WithClock(clock))
 	key := bearertest.MustDPoPKey(bearertest.ES256, bearertest.WithClock(clock))
 	nonces := bearer.HMACNonces([]byte("a shared secret of the instances"), time.Minute)
-	srv := serve(t, newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithClock(clock), bearer.WithDPoP(bearer.DPoP{Nonces: nonces}))...).Handler(whoami))
+	srv := serve(t, newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience(bearer.WithClock(clock), bearer.WithDPoP(bearer.DPoP{Nonces: nonces}))...).Handler(whoami))
 	tok := iss.MustMint(bearertest.Claims{"sub": "alice", "cnf": key.Confirmation(), "exp": now.Add(24 * time.Hour).Unix()})
 	nonce := func() string {
 		t.Helper()
@@ -696,7 +696,7 @@ func TestDPoPReplayOnTheMiddlewareClock(t *testing.T) {
 		clock := func() time.Time { return frozen }
 		iss := bearertest.MustIssuer(bearertest.ES256, bearertest.WithClock(clock))
 		key := bearertest.MustDPoPKey(bearertest.ES256, bearertest.WithClock(clock))
-		m := newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithClock(clock), bearer.WithDPoP(bearer.DPoP{}))...)
+		m := newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience(bearer.WithClock(clock), bearer.WithDPoP(bearer.DPoP{}))...)
 		const url = "https://api.example/orders"
 		tok := iss.MustMint(bearertest.Claims{"sub": "alice", "cnf": key.Confirmation()})
 		proof := key.MustProof("GET", url, tok)

@@ -150,7 +150,7 @@ func FuzzVerify(f *testing.F) {
 	}
 	var verifiers []verifier
 	for _, s := range sources {
-		m, err := bearer.New(s.src, anyIssuer(append([]bearer.Option{bearer.WithClock(func() time.Time { return k.now })}, s.opts...)...)...)
+		m, err := bearer.New(s.src, anyIssuerAnyAudience(append([]bearer.Option{bearer.WithClock(func() time.Time { return k.now })}, s.opts...)...)...)
 		if err != nil {
 			f.Fatal(err)
 		}
@@ -347,7 +347,7 @@ func FuzzKeySetJSON(f *testing.F) {
 		if err != nil {
 			return
 		}
-		m, err := bearer.New(src, anyIssuer(bearer.WithClock(func() time.Time { return k.now }))...)
+		m, err := bearer.New(src, anyIssuerAnyAudience(bearer.WithClock(func() time.Time { return k.now }))...)
 		if err != nil {
 			if !errors.Is(err, bearer.ErrNoUsableKey) {
 				t.Fatalf("New: %v, want ErrNoUsableKey", err)
@@ -466,7 +466,7 @@ func FuzzRemoteJWKS(f *testing.F) {
 		// lacks waits for a fetch that started after it (free in fake
 		// time) and is refused as unknown, never as unavailable.
 		m, err := bearer.New(bearer.RemoteJWKS("https://idp.example/jwks", bearer.RemoteHTTPClient(client), bearer.RemoteKeyWait(time.Hour)),
-			anyIssuer(bearer.WithObserver(events), quiet, bearer.WithClock(func() time.Time { return k.now }))...)
+			anyIssuerAnyAudience(bearer.WithObserver(events), quiet, bearer.WithClock(func() time.Time { return k.now }))...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -681,7 +681,7 @@ func FuzzDPoPProof(f *testing.F) {
 	} {
 		f.Add(p)
 	}
-	m, err := bearer.New(bearer.Secret(k.secret), anyIssuer(bearer.WithClock(func() time.Time { return now }), bearer.WithDPoP(bearer.DPoP{}))...)
+	m, err := bearer.New(bearer.Secret(k.secret), anyIssuerAnyAudience(bearer.WithClock(func() time.Time { return now }), bearer.WithDPoP(bearer.DPoP{}))...)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -814,7 +814,7 @@ func FuzzClaimsView(f *testing.F) {
 	} {
 		f.Add(seed)
 	}
-	m, err := bearer.New(bearer.Secret(secret), anyIssuer(bearer.WithExpiryOptional(), bearer.WithDPoP(bearer.DPoP{}), quiet)...)
+	m, err := bearer.New(bearer.Secret(secret), anyIssuerAnyAudience(bearer.WithExpiryOptional(), bearer.WithDPoP(bearer.DPoP{}), quiet)...)
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -130,7 +130,7 @@ func TestCredentialsRedactedDiscover(t *testing.T) {
 func TestCredentialsRedactedErrors(t *testing.T) {
 	s := newShown()
 	m := newMiddleware(t, bearer.RemoteJWKS(withCredentials("http://127.0.0.1:1/jwks"), bearer.RemoteKeyWait(100*time.Millisecond)),
-		anyIssuer(bearer.WithLogger(s.logger()), bearer.WithObserver(s))...)
+		anyIssuerAnyAudience(bearer.WithLogger(s.logger()), bearer.WithObserver(s))...)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	readyErr := m.Ready(ctx)
@@ -142,7 +142,7 @@ func TestCredentialsRedactedErrors(t *testing.T) {
 		withCredentials("https://idp.example/?x#y"), // Discover: a query
 	} {
 		for _, src := range []bearer.KeySource{bearer.RemoteJWKS(u), bearer.Discover(u)} {
-			if m, err := bearer.New(src, anyIssuer(quiet)...); err == nil {
+			if m, err := bearer.New(src, anyIssuerAnyAudience(quiet)...); err == nil {
 				m.Close()
 			} else {
 				newErrs = append(newErrs, err)

@@ -432,7 +432,7 @@ func TestRefreshIssuersAndStatic(t *testing.T) {
 		if err := m.Refresh(context.Background()); !errors.Is(err, bearer.ErrFetch) || !strings.Contains(err.Error(), b.URL) {
 			t.Fatalf("Refresh with b failing: %v, want b's ErrFetch", err)
 		}
-		sm := newMiddleware(t, static.KeySource(), anyIssuer()...)
+		sm := newMiddleware(t, static.KeySource(), anyIssuerAnyAudience()...)
 		if err := sm.Refresh(context.Background()); err != nil {
 			t.Fatalf("Refresh of static keys: %v", err)
 		}

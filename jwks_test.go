@@ -48,7 +48,7 @@ func TestRotationPickedUpOnFirstUse(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := newIdP(t, bearertest.ES256)
 		obs := newEvents()
-		m := newRemote(t, srv, nil, anyIssuer(bearer.WithObserver(obs))...)
+		m := newRemote(t, srv, nil, anyIssuerAnyAudience(bearer.WithObserver(obs))...)
 		mustReady(t, m)
 		old := srv.MustMint(bearertest.Claims{"sub": "old"})
 		wantOK(t, send(m, old), "old")
@@ -92,7 +92,7 @@ func floodRandomKids(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := newIdP(t, bearertest.EdDSA)
 		obs := newEvents()
-		m := newRemote(t, srv, nil, anyIssuer(bearer.WithObserver(obs))...)
+		m := newRemote(t, srv, nil, anyIssuerAnyAudience(bearer.WithObserver(obs))...)
 		mustReady(t, m)
 
 		flood := func() (unknown, unavailable int) {
@@ -150,7 +150,7 @@ func floodRandomKids(t *testing.T) {
 func TestScheduledRefreshDoesNotSpendKeyMissBudget(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := newIdP(t, bearertest.ES256)
-		m := newRemote(t, srv, []bearer.RemoteOption{bearer.RemoteRefreshInterval(time.Minute)}, anyIssuer()...)
+		m := newRemote(t, srv, []bearer.RemoteOption{bearer.RemoteRefreshInterval(time.Minute)}, anyIssuerAnyAudience()...)
 		mustReady(t, m)
 		wantInvalid(t, send(m, mustMintKid(t, srv, "nope-1")), "unknown signing key") // spends the budget at 0s
 		if n := srv.Keys.Requests(); n != 2 {
@@ -172,7 +172,7 @@ func TestScheduledRefreshDoesNotSpendKeyMissBudget(t *testing.T) {
 func TestNoFetchWithoutKidOrForBadSignature(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := newIdP(t, bearertest.ES256)
-		m := newRemote(t, srv, nil, anyIssuer()...)
+		m := newRemote(t, srv, nil, anyIssuerAnyAudience()...)
 		mustReady(t, m)
 
 		good := srv.MustMint(nil)
@@ -206,7 +206,7 @@ func TestNoKeysNoKidNeverFetches(t *testing.T) {
 		srv := newIdP(t, bearertest.ES256)
 		srv.Keys.Fail(http.StatusInternalServerError)
 		obs := newEvents()
-		m := newRemote(t, srv, nil, anyIssuer(bearer.WithObserver(obs))...)
+		m := newRemote(t, srv, nil, anyIssuerAnyAudience(bearer.WithObserver(obs))...)
 		noKid, err := srv.MintWithHeader(map[string]any{"kid": nil}, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -240,7 +240,7 @@ func TestColdStartRequestsShareOneFetch(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := newIdP(t, bearertest.RS256)
 		srv.Keys.Hang()
-		m := newRemote(t, srv, nil, anyIssuer()...)
+		m := newRemote(t, srv, nil, anyIssuerAnyAudience()...)
 		tokens := make([]string, 100)
 		for i := range tokens {
 			tokens[i] = srv.MustMint(bearertest.Claims{"sub": fmt.Sprint("user", i)})
@@ -284,7 +284,7 @@ func TestHungServerBoundedByKeyWait(t *testing.T) {
 		srv := newIdP(t, bearertest.ES256)
 		srv.Keys.Hang()
 		obs := newEvents()
-		m := newRemote(t, srv, []bearer.RemoteOption{bearer.RemoteKeyWait(time.Second), bearer.RemoteFetchTimeout(20 * time.Second)}, anyIssuer(bearer.WithObserver(obs))...)
+		m := newRemote(t, srv, []bearer.RemoteOption{bearer.RemoteKeyWait(time.Second), bearer.RemoteFetchTimeout(20 * time.Second)}, anyIssuerAnyAudience(bearer.WithObserver(obs))...)
 		start := time.Now()
 		wantUnavailable(t, send(m, srv.MustMint(nil)), "")
 		if d := time.Since(start); d != time.Second {
@@ -314,7 +314,7 @@ func TestWaitEndsWithRequestContext(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := newIdP(t, bearertest.ES256)
 		srv.Keys.Hang()
-		m := newRemote(t, srv, nil, anyIssuer()...)
+		m := newRemote(t, srv, nil, anyIssuerAnyAudience()...)
 		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 		defer cancel()
 		_, err := m.Verify(ctx, srv.MustMint(nil))
@@ -335,7 +335,7 @@ func TestProviderDownAfterWarmUp(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := newIdP(t, bearertest.RS256)
 		obs := newEvents()
-		m := newRemote(t, srv, []bearer.RemoteOption{bearer.RemoteMaxStaleness(2 * time.Hour)}, anyIssuer(bearer.WithObserver(obs))...)
+		m := newRemote(t, srv, []bearer.RemoteOption{bearer.RemoteMaxStaleness(2 * time.Hour)}, anyIssuerAnyAudience(bearer.WithObserver(obs))...)
 		mustReady(t, m)
 		srv.Keys.Fail(http.StatusInternalServerError)
 
@@ -375,7 +375,7 @@ func TestProviderDownFromStart(t *testing.T) {
 		srv.Keys.Fail(http.StatusServiceUnavailable)
 		srv.Keys.SetHeader("Retry-After", "120")
 		start := time.Now()
-		m := newRemote(t, srv, nil, anyIssuer()...)
+		m := newRemote(t, srv, nil, anyIssuerAnyAudience()...)
 		// The provider's 120 s, bounded: clients come back within 30 s.
 		wantUnavailable(t, send(m, srv.MustMint(nil)), "30")
 		time.Sleep(95 * time.Second)
@@ -409,7 +409,7 @@ func TestProviderDownFromStart(t *testing.T) {
 func TestBackoffIsExponential(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := newIdP(t, bearertest.ES256)
-		m := newRemote(t, srv, nil, anyIssuer()...)
+		m := newRemote(t, srv, nil, anyIssuerAnyAudience()...)
 		mustReady(t, m)
 		srv.Keys.Fail(http.StatusBadGateway)
 		if err := m.Refresh(context.Background()); !errors.Is(err, bearer.ErrFetch) || !strings.Contains(err.Error(), "status 502") {
@@ -431,7 +431,7 @@ func TestNoKeysRetriesOnShortCap(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := newIdP(t, bearertest.ES256)
 		srv.Keys.Fail(http.StatusBadGateway)
-		newRemote(t, srv, nil, anyIssuer()...)
+		newRemote(t, srv, nil, anyIssuerAnyAudience()...)
 		time.Sleep(10 * time.Minute)
 		n := srv.Keys.Requests()
 		time.Sleep(time.Minute)
@@ -473,7 +473,7 @@ func TestBadAnswersAreFailedFetches(t *testing.T) {
 				srv := newIdP(t, bearertest.ES256)
 				c.apply(t, srv)
 				obs := newEvents()
-				m := newRemote(t, srv, nil, anyIssuer(bearer.WithObserver(obs))...)
+				m := newRemote(t, srv, nil, anyIssuerAnyAudience(bearer.WithObserver(obs))...)
 				wantUnavailable(t, send(m, srv.MustMint(nil)), "")
 				if e := obs.lastFetch(); e.Err == nil || !strings.Contains(e.Err.Error(), c.err) || e.Keys != 0 {
 					t.Fatalf("fetch event %+v, want an error with %q", e, c.err)
@@ -482,7 +482,7 @@ func TestBadAnswersAreFailedFetches(t *testing.T) {
 
 				// Warm: the bad answer does not replace the keys.
 				srv2 := newIdP(t, bearertest.ES256)
-				m2 := newRemote(t, srv2, nil, anyIssuer()...)
+				m2 := newRemote(t, srv2, nil, anyIssuerAnyAudience()...)
 				mustReady(t, m2)
 				c.apply(t, srv2)
 				time.Sleep(time.Hour)
@@ -512,7 +512,7 @@ func TestUnusableKeysBesideGoodOnesAreSkipped(t *testing.T) {
 		srv := newIdP(t, bearertest.RS256)
 		srv.Keys.Serve(withKeys(t, srv.JWKS(), `{"kty":"XYZ","kid":"future","crv":"none"}`, octKey, encKey(t)))
 		obs := newEvents()
-		m := newRemote(t, srv, nil, anyIssuer(bearer.WithObserver(obs))...)
+		m := newRemote(t, srv, nil, anyIssuerAnyAudience(bearer.WithObserver(obs))...)
 		mustReady(t, m)
 		wantOK(t, send(m, srv.MustMint(bearertest.Claims{"sub": "a"})), "a")
 
@@ -541,7 +541,7 @@ func TestMaxAgeZeroIsClamped(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := newIdP(t, bearertest.ES256)
 		srv.Keys.SetHeader("Cache-Control", "public, max-age=0")
-		m := newRemote(t, srv, nil, anyIssuer()...)
+		m := newRemote(t, srv, nil, anyIssuerAnyAudience()...)
 		mustReady(t, m)
 		tok := srv.MustMint(bearertest.Claims{"sub": "a"})
 		for range 10 {
@@ -576,7 +576,7 @@ func TestCacheHeadersSetRefresh(t *testing.T) {
 				if c.header != "" {
 					srv.Keys.SetHeader(c.header, c.value)
 				}
-				m := newRemote(t, srv, nil, anyIssuer()...)
+				m := newRemote(t, srv, nil, anyIssuerAnyAudience()...)
 				mustReady(t, m)
 				time.Sleep(c.quiet)
 				if n := srv.Keys.Requests(); n != 1 {
@@ -597,7 +597,7 @@ func TestNotModifiedKeepsKeys(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := newIdP(t, bearertest.ES256)
 		obs := newEvents()
-		m := newRemote(t, srv, nil, anyIssuer(bearer.WithObserver(obs))...)
+		m := newRemote(t, srv, nil, anyIssuerAnyAudience(bearer.WithObserver(obs))...)
 		mustReady(t, m)
 		time.Sleep(13 * time.Minute)
 		if srv.Keys.Requests() != 2 || srv.Keys.NotModified() != 1 {
@@ -629,7 +629,7 @@ func TestNotModifiedKeepsKeys(t *testing.T) {
 func TestRetryAfterHonoured(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := newIdP(t, bearertest.ES256)
-		m := newRemote(t, srv, nil, anyIssuer()...)
+		m := newRemote(t, srv, nil, anyIssuerAnyAudience()...)
 		mustReady(t, m)
 		srv.Keys.Fail(http.StatusTooManyRequests)
 		srv.Keys.SetHeader("Retry-After", "90")
@@ -661,7 +661,7 @@ func TestFailuresAreLogged(t *testing.T) {
 		var l logs
 		obs := newEvents()
 		m := newMiddleware(t, bearer.RemoteJWKS(srv.JWKSURL, bearer.RemoteHTTPClient(srv.Client()), bearer.RemoteMaxStaleness(time.Hour)),
-			anyIssuer(bearer.WithLogger(slog.New(&l)), bearer.WithObserver(obs))...)
+			anyIssuerAnyAudience(bearer.WithLogger(slog.New(&l)), bearer.WithObserver(obs))...)
 		mustReady(t, m)
 		srv.Keys.Fail(http.StatusInternalServerError)
 		time.Sleep(2 * time.Hour)
@@ -697,7 +697,7 @@ func TestReadyAndCheck(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := newIdP(t, bearertest.ES256)
 		srv.Keys.Hang()
-		m := newRemote(t, srv, nil, anyIssuer()...)
+		m := newRemote(t, srv, nil, anyIssuerAnyAudience()...)
 		if err := m.Check(context.Background()); !errors.Is(err, bearer.ErrKeysUnavailable) {
 			t.Fatalf("Check: %v", err)
 		}
@@ -748,7 +748,7 @@ func TestRemoteConfigErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			m, err := bearer.New(c.keys, anyIssuer(c.opts...)...)
+			m, err := bearer.New(c.keys, anyIssuerAnyAudience(c.opts...)...)
 			if err == nil {
 				m.Close()
 				t.Fatal("New succeeded")
@@ -760,7 +760,7 @@ func TestRemoteConfigErrors(t *testing.T) {
 	}
 	// Loopback hosts may use plain http, for tests.
 	for _, u := range []string{"http://localhost:1/jwks", "http://127.0.0.1:1/jwks", "http://[::1]:1/jwks"} {
-		m, err := bearer.New(bearer.RemoteJWKS(u), anyIssuer(quiet)...)
+		m, err := bearer.New(bearer.RemoteJWKS(u), anyIssuerAnyAudience(quiet)...)
 		if err != nil {
 			t.Fatalf("New(%s): %v", u, err)
 		}
@@ -807,7 +807,7 @@ func TestRedirects(t *testing.T) {
 		defer b.Close()
 		a.Keys.Redirect(b.JWKSURL)
 		obs := newEvents()
-		m := newMiddleware(t, bearer.RemoteJWKS(a.JWKSURL), anyIssuer(bearer.WithObserver(obs), quiet)...)
+		m := newMiddleware(t, bearer.RemoteJWKS(a.JWKSURL), anyIssuerAnyAudience(bearer.WithObserver(obs), quiet)...)
 		e := <-obs.fetched
 		if !errors.Is(e.Err, bearer.ErrRedirect) || e.Status != 0 {
 			t.Fatalf("fetch event %+v, want ErrRedirect", e)
@@ -824,7 +824,7 @@ func TestRedirects(t *testing.T) {
 		}))
 		defer tlsSrv.Close()
 		obs := newEvents()
-		newMiddleware(t, bearer.RemoteJWKS(tlsSrv.URL+"/jwks", bearer.RemoteHTTPClient(tlsSrv.Client())), anyIssuer(bearer.WithObserver(obs), quiet)...)
+		newMiddleware(t, bearer.RemoteJWKS(tlsSrv.URL+"/jwks", bearer.RemoteHTTPClient(tlsSrv.Client())), anyIssuerAnyAudience(bearer.WithObserver(obs), quiet)...)
 		if e := <-obs.fetched; !errors.Is(e.Err, bearer.ErrInsecureURL) || e.Status != 0 {
 			t.Fatalf("fetch event %+v, want ErrInsecureURL", e)
 		}
@@ -836,7 +836,7 @@ func TestRedirects(t *testing.T) {
 		mux.HandleFunc("/new", func(w http.ResponseWriter, r *http.Request) { w.Write(iss.JWKS()) })
 		srv := httptest.NewServer(mux)
 		defer srv.Close()
-		m := newMiddleware(t, bearer.RemoteJWKS(srv.URL+"/old"), anyIssuer(quiet)...)
+		m := newMiddleware(t, bearer.RemoteJWKS(srv.URL+"/old"), anyIssuerAnyAudience(quiet)...)
 		mustReady(t, m)
 		wantOK(t, send(m, iss.MustMint(bearertest.Claims{"sub": "a"})), "a")
 	})
@@ -877,7 +877,7 @@ func TestRedirectLimit(t *testing.T) {
 		hops.Store(0)
 		obs := newEvents()
 		start := time.Now()
-		newMiddleware(t, bearer.RemoteJWKS(srv.URL+c.path, bearer.RemoteFetchTimeout(2*time.Second)), anyIssuer(bearer.WithObserver(obs), quiet)...)
+		newMiddleware(t, bearer.RemoteJWKS(srv.URL+c.path, bearer.RemoteFetchTimeout(2*time.Second)), anyIssuerAnyAudience(bearer.WithObserver(obs), quiet)...)
 		e := <-obs.fetched
 		if c.isErr == nil && e.Err != nil || c.isErr != nil && !errors.Is(e.Err, c.isErr) {
 			t.Errorf("%s: fetch error %v, want %v", c.path, e.Err, c.isErr)
@@ -896,7 +896,7 @@ func TestRedirectLimit(t *testing.T) {
 func TestDisallowedAlgNoFetch(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := newIdP(t, bearertest.ES256)
-		m := newRemote(t, srv, nil, anyIssuer(bearer.WithAlgorithms("RS256"))...)
+		m := newRemote(t, srv, nil, anyIssuerAnyAudience(bearer.WithAlgorithms("RS256"))...)
 		synctest.Wait()
 		n := srv.Keys.Requests()
 		for range 10 {
@@ -936,7 +936,7 @@ func TestKidlessKeyDoesNotHideRotation(t *testing.T) {
 		return b
 	}
 	srv.Keys.Serve(withKidless())
-	m := newMiddleware(t, bearer.RemoteJWKS(srv.JWKSURL), anyIssuer(quiet)...)
+	m := newMiddleware(t, bearer.RemoteJWKS(srv.JWKSURL), anyIssuerAnyAudience(quiet)...)
 	mustReady(t, m)
 	before := srv.Keys.Requests()
 
@@ -962,7 +962,7 @@ func TestFetchTimeoutPerAttempt(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := newIdP(t, bearertest.ES256)
 		srv.Keys.Hang()
-		newRemote(t, srv, []bearer.RemoteOption{bearer.RemoteFetchTimeout(20 * time.Second), bearer.RemoteRetryBackoff(time.Second, time.Second)}, anyIssuer()...)
+		newRemote(t, srv, []bearer.RemoteOption{bearer.RemoteFetchTimeout(20 * time.Second), bearer.RemoteRetryBackoff(time.Second, time.Second)}, anyIssuerAnyAudience()...)
 		time.Sleep(15 * time.Second)
 		synctest.Wait()
 		if n := srv.Keys.Requests(); n != 1 {
@@ -998,7 +998,7 @@ func TestLastModified(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 
-	m := newMiddleware(t, bearer.RemoteJWKS(srv.URL), anyIssuer(quiet)...)
+	m := newMiddleware(t, bearer.RemoteJWKS(srv.URL), anyIssuerAnyAudience(quiet)...)
 	mustReady(t, m)
 	// An unknown kid: one key-miss fetch, conditional, answered 304.
 	if _, err := m.Verify(t.Context(), mintHeader(t, iss, map[string]any{"kid": "rotated"}, nil)); !errors.Is(err, bearer.ErrUnknownKey) {
@@ -1017,7 +1017,7 @@ func TestLastModified(t *testing.T) {
 
 	// A provider that answers 304 to the first, unconditional request has
 	// sent no keys: the source stays unavailable (and does not crash).
-	cold := newMiddleware(t, bearer.RemoteJWKS(srv.URL, bearer.RemoteKeyWait(100*time.Millisecond)), anyIssuer(quiet)...)
+	cold := newMiddleware(t, bearer.RemoteJWKS(srv.URL, bearer.RemoteKeyWait(100*time.Millisecond)), anyIssuerAnyAudience(quiet)...)
 	ctx, cancel := context.WithTimeout(t.Context(), 500*time.Millisecond)
 	defer cancel()
 	if err := cold.Ready(ctx); !errors.Is(err, bearer.ErrKeysUnavailable) {

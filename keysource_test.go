@@ -63,7 +63,7 @@ func TestKeySetJSON(t *testing.T) {
 		json.RawMessage(`{"kty":"RSA","kid":"weak","e":"AQAB","n":"`+base64.RawURLEncoding.EncodeToString(weakRSA(t).N.Bytes())+`"}`),
 		jwkJSON(t, bearertest.MustIssuer(bearertest.RS256).PublicKey(), map[string]any{"kid": "wrap", "alg": "RSA-OAEP"}),
 	)
-	m := newMiddleware(t, mustKeySet(t, doc), anyIssuer()...)
+	m := newMiddleware(t, mustKeySet(t, doc), anyIssuerAnyAudience()...)
 
 	for _, iss := range []*bearertest.Issuer{rs, es, ed} {
 		if _, err := m.Verify(ctx, iss.MustMint(nil)); err != nil {
@@ -94,7 +94,7 @@ func TestKeySetSharedKid(t *testing.T) {
 		jwkJSON(t, a.PublicKey(), map[string]any{"kid": "shared"}),
 		jwkJSON(t, b.PublicKey(), map[string]any{"kid": "shared"}),
 	)
-	m := newMiddleware(t, mustKeySet(t, doc), anyIssuer()...)
+	m := newMiddleware(t, mustKeySet(t, doc), anyIssuerAnyAudience()...)
 	for _, iss := range []*bearertest.Issuer{a, b} {
 		if _, err := m.Verify(context.Background(), mintHeader(t, iss, map[string]any{"kid": "shared"}, nil)); err != nil {
 			t.Errorf("%s: %v", iss.Algorithm(), err)
@@ -104,11 +104,11 @@ func TestKeySetSharedKid(t *testing.T) {
 
 func TestKeySetSymmetric(t *testing.T) {
 	hs := bearertest.MustIssuer(bearertest.HS256)
-	m := newMiddleware(t, mustKeySet(t, hs.JWKS()), anyIssuer()...)
+	m := newMiddleware(t, mustKeySet(t, hs.JWKS()), anyIssuerAnyAudience()...)
 	verify(t, m, hs.MustMint(nil))
 
 	short := keySet(jwkJSON(t, make([]byte, 16), map[string]any{"kid": "short"}))
-	if _, err := bearer.New(mustKeySet(t, short), anyIssuer()...); !errors.Is(err, bearer.ErrNoUsableKey) {
+	if _, err := bearer.New(mustKeySet(t, short), anyIssuerAnyAudience()...); !errors.Is(err, bearer.ErrNoUsableKey) {
 		t.Errorf("short oct key: %v", err)
 	}
 }
@@ -120,7 +120,7 @@ func TestKeySetJSONErrors(t *testing.T) {
 		}
 	}
 	onlyEnc := keySet(jwkJSON(t, bearertest.MustIssuer(bearertest.RS256).PublicKey(), map[string]any{"use": "enc"}))
-	if _, err := bearer.New(mustKeySet(t, onlyEnc), anyIssuer()...); !errors.Is(err, bearer.ErrNoUsableKey) {
+	if _, err := bearer.New(mustKeySet(t, onlyEnc), anyIssuerAnyAudience()...); !errors.Is(err, bearer.ErrNoUsableKey) {
 		t.Errorf("only an encryption key: %v", err)
 	}
 }
@@ -129,29 +129,29 @@ func TestPublicKey(t *testing.T) {
 	ctx := context.Background()
 	t.Run("private key reduced to public", func(t *testing.T) {
 		es := bearertest.MustIssuer(bearertest.ES256)
-		m := newMiddleware(t, bearer.PublicKey(es.PrivateKey()), anyIssuer()...)
+		m := newMiddleware(t, bearer.PublicKey(es.PrivateKey()), anyIssuerAnyAudience()...)
 		if _, err := m.Verify(ctx, es.MustMint(nil)); err != nil {
 			t.Error(err)
 		}
 	})
 	t.Run("curve decides the algorithm", func(t *testing.T) {
 		p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
-		m := newMiddleware(t, bearer.PublicKey(&p384.PublicKey), anyIssuer()...)
+		m := newMiddleware(t, bearer.PublicKey(&p384.PublicKey), anyIssuerAnyAudience()...)
 		es256 := bearertest.MustIssuer(bearertest.ES256)
 		if _, err := m.Verify(ctx, es256.MustMint(nil)); !errors.Is(err, bearer.ErrAlgorithm) {
 			t.Errorf("ES256 token on a P-384 key: %v", err)
 		}
 	})
 	t.Run("RSA shorter than 2048 bits", func(t *testing.T) {
-		if _, err := bearer.New(bearer.PublicKey(&weakRSA(t).PublicKey), anyIssuer()...); !errors.Is(err, bearer.ErrWeakKey) {
+		if _, err := bearer.New(bearer.PublicKey(&weakRSA(t).PublicKey), anyIssuerAnyAudience()...); !errors.Is(err, bearer.ErrWeakKey) {
 			t.Errorf("New: %v, want ErrWeakKey", err)
 		}
 	})
 	t.Run("RSA key verifies RS and PS", func(t *testing.T) {
 		rs := bearertest.MustIssuer(bearertest.RS256)
-		m := newMiddleware(t, bearer.PublicKey(rs.PublicKey()), anyIssuer()...)
+		m := newMiddleware(t, bearer.PublicKey(rs.PublicKey()), anyIssuerAnyAudience()...)
 		verify(t, m, rs.MustMint(nil))
-		m = newMiddleware(t, bearer.PublicKey(rs.PublicKey()), anyIssuer(bearer.WithAlgorithms("PS256"))...)
+		m = newMiddleware(t, bearer.PublicKey(rs.PublicKey()), anyIssuerAnyAudience(bearer.WithAlgorithms("PS256"))...)
 		if _, err := m.Verify(ctx, rs.MustMint(nil)); !errors.Is(err, bearer.ErrAlgorithm) {
 			t.Errorf("RS256 with WithAlgorithms(PS256): %v", err)
 		}

@@ -63,7 +63,7 @@ func TestCloseDuringHungFetch(t *testing.T) {
 
 	// A fetch timeout far longer than the test: Close must end the fetch,
 	// not wait for it.
-	m, err := bearer.New(bearer.RemoteJWKS(hung.URL, bearer.RemoteFetchTimeout(time.Hour)), anyIssuer(quiet)...)
+	m, err := bearer.New(bearer.RemoteJWKS(hung.URL, bearer.RemoteFetchTimeout(time.Hour)), anyIssuerAnyAudience(quiet)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,13 +101,13 @@ func TestFailedNewLeavesNoGoroutine(t *testing.T) {
 			bearer.TrustedIssuer{Issuer: srv.URL, Keys: bearer.RemoteJWKS(srv.JWKSURL)},
 		),
 	} {
-		if m, err := bearer.New(keys, anyIssuer(quiet)...); err == nil {
+		if m, err := bearer.New(keys, anyIssuerAnyAudience(quiet)...); err == nil {
 			m.Close()
 			t.Fatalf("%s: New succeeded", name)
 		}
 	}
 	// The source opens, then the middleware refuses the binding.
-	if m, err := bearer.New(bearer.Discover(srv.URL), anyIssuer(quiet, bearer.WithIssuer("https://other.example"))...); err == nil {
+	if m, err := bearer.New(bearer.Discover(srv.URL), anyIssuerAnyAudience(quiet, bearer.WithIssuer("https://other.example"))...); err == nil {
 		m.Close()
 		t.Fatal("New accepted WithIssuer against Discover")
 	}

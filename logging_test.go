@@ -19,7 +19,7 @@ import (
 func TestWithLoggerLogsEveryRequest(t *testing.T) {
 	iss := bearertest.MustIssuer(bearertest.HS256)
 	var l logs
-	m := newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithLogger(slog.New(&l)),
+	m := newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience(bearer.WithLogger(slog.New(&l)),
 		bearer.WithMode(bearer.CredentialsOptional), bearer.WithTokenCache(0))...)
 	mux := http.NewServeMux()
 	mux.Handle("/", whoami)
@@ -57,7 +57,7 @@ func TestNoLoggerNoRequestLogs(t *testing.T) {
 	defer slog.SetDefault(slog.Default())
 	slog.SetDefault(slog.New(&l))
 	iss := bearertest.MustIssuer(bearertest.HS256)
-	srv := serve(t, newMiddleware(t, iss.KeySource(), anyIssuer()...).Handler(whoami))
+	srv := serve(t, newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience()...).Handler(whoami))
 	call(t, srv.URL, bearerHeader(iss.MustMint(bearertest.Claims{"exp": 1})))
 	call(t, srv.URL, bearerHeader(iss.MustMint(nil)))
 	if got := l.all(); got != "" {
@@ -118,7 +118,7 @@ func TestDiscoveryFailureLogLine(t *testing.T) {
 func TestRemoteUnknownKidExplained(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := newIdP(t, bearertest.ES256)
-		m := newRemote(t, srv, nil, anyIssuer()...)
+		m := newRemote(t, srv, nil, anyIssuerAnyAudience()...)
 		mustReady(t, m)
 		tok, err := srv.MintWithHeader(map[string]any{"kid": "gone"}, nil)
 		if err != nil {

@@ -56,7 +56,7 @@ func TestResourceMetadata(t *testing.T) {
 }
 
 func TestResourceMetadataOff(t *testing.T) {
-	m := newMiddleware(t, bearertest.MustIssuer(bearertest.HS256).KeySource(), anyIssuer()...)
+	m := newMiddleware(t, bearertest.MustIssuer(bearertest.HS256).KeySource(), anyIssuerAnyAudience()...)
 	if m.ResourceMetadataURL() != "" {
 		t.Error("URL without WithResourceMetadata")
 	}
@@ -64,7 +64,7 @@ func TestResourceMetadataOff(t *testing.T) {
 		t.Errorf("handler without metadata: %d", got.status)
 	}
 	for _, resource := range []string{"", "api", "http://api.example.com", "https://api.example.com/?q=1", "https://api.example.com/#f", "https://:443/v1"} {
-		if _, err := bearer.New(bearer.Secret(make([]byte, 32)), anyIssuer(bearer.WithResourceMetadata(bearer.ResourceMetadata{Resource: resource}))...); err == nil {
+		if _, err := bearer.New(bearer.Secret(make([]byte, 32)), anyIssuerAnyAudience(bearer.WithResourceMetadata(bearer.ResourceMetadata{Resource: resource}))...); err == nil {
 			t.Errorf("resource %q accepted", resource)
 		}
 	}

@@ -283,19 +283,19 @@ func TestErrorsIs(t *testing.T) {
 }
 
 func TestRealmIsQuoted(t *testing.T) {
-	m := newMiddleware(t, bearertest.MustIssuer(bearertest.HS256).KeySource(), anyIssuer(bearer.WithRealm(`a "quoted" \ realm`))...)
+	m := newMiddleware(t, bearertest.MustIssuer(bearertest.HS256).KeySource(), anyIssuerAnyAudience(bearer.WithRealm(`a "quoted" \ realm`))...)
 	got := call(t, serve(t, m.Handler(whoami)).URL, nil)
 	if want := `Bearer realm="a \"quoted\" \\ realm"`; got.challenge != want {
 		t.Errorf("WWW-Authenticate = %s, want %s", got.challenge, want)
 	}
-	if _, err := bearer.New(bearer.Secret(make([]byte, 32)), anyIssuer(bearer.WithRealm("a\r\nSet-Cookie: x=y"))...); err == nil {
+	if _, err := bearer.New(bearer.Secret(make([]byte, 32)), anyIssuerAnyAudience(bearer.WithRealm("a\r\nSet-Cookie: x=y"))...); err == nil {
 		t.Error("New accepted a realm with CR LF")
 	}
 }
 
 func TestNoRealm(t *testing.T) {
 	iss := bearertest.MustIssuer(bearertest.HS256)
-	m := newMiddleware(t, iss.KeySource(), anyIssuer()...)
+	m := newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience()...)
 	srv := serve(t, m.Handler(whoami))
 	if got := call(t, srv.URL, nil); got.challenge != "Bearer" {
 		t.Errorf("no token: WWW-Authenticate = %q, want Bearer", got.challenge)
@@ -323,7 +323,7 @@ func TestAlgorithms(t *testing.T) {
 				sources["PublicKey"] = bearer.PublicKey(iss.PublicKey())
 			}
 			for name, src := range sources {
-				m := newMiddleware(t, src, anyIssuer(bearer.WithAlgorithms(string(alg)))...)
+				m := newMiddleware(t, src, anyIssuerAnyAudience(bearer.WithAlgorithms(string(alg)))...)
 				tok, err := m.Verify(context.Background(), iss.MustMint(bearertest.Claims{"sub": "alice"}))
 				if err != nil {
 					t.Fatalf("%s: %v", name, err)
@@ -343,7 +343,7 @@ func TestAlgorithms(t *testing.T) {
 // each sees its own claims.
 func TestConcurrentRequests(t *testing.T) {
 	iss := bearertest.MustIssuer(bearertest.EdDSA)
-	m := newMiddleware(t, iss.KeySource(), anyIssuer()...)
+	m := newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience()...)
 	srv := serve(t, m.Handler(whoami))
 	var wg sync.WaitGroup
 	for i := range 64 {
@@ -360,10 +360,10 @@ func TestConcurrentRequests(t *testing.T) {
 	wg.Wait()
 }
 
-// anyIssuer returns opts after the waivers of the issuer and audience
+// anyIssuerAnyAudience returns opts after the waivers of the issuer and audience
 // checks, for tests about other things: New requires both checks unless
 // waived, and these tests' tokens come from many issuers.
-func anyIssuer(opts ...bearer.Option) []bearer.Option {
+func anyIssuerAnyAudience(opts ...bearer.Option) []bearer.Option {
 	return append([]bearer.Option{bearer.WithoutIssuerCheck(), bearer.WithoutAudienceCheck()}, opts...)
 }
 
@@ -427,7 +427,7 @@ func TestErrorHandlerKeepsTheChallenge(t *testing.T) {
 			http.Header{"Www-Authenticate": {`Bearer realm="api"`, `DPoP realm="api", algs="ES256"`}}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			m := newMiddleware(t, c.keys, anyIssuer(append([]bearer.Option{bearer.WithRealm("api"), bearer.WithErrorHandler(problemJSON)}, c.opts...)...)...)
+			m := newMiddleware(t, c.keys, anyIssuerAnyAudience(append([]bearer.Option{bearer.WithRealm("api"), bearer.WithErrorHandler(problemJSON)}, c.opts...)...)...)
 			mux := http.NewServeMux()
 			mux.Handle("/", whoami)
 			mux.Handle("/admin", bearer.RequireScopes("admin")(whoami))
@@ -463,7 +463,7 @@ func TestErrorHandlerKeepsTheChallenge(t *testing.T) {
 // whatever its scopes.
 func TestRequireToken(t *testing.T) {
 	iss := bearertest.MustIssuer(bearertest.HS256)
-	m := newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithMode(bearer.CredentialsOptional), bearer.WithRealm("api"))...)
+	m := newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience(bearer.WithMode(bearer.CredentialsOptional), bearer.WithRealm("api"))...)
 	srv := serve(t, m.Handler(bearer.RequireToken(whoami)))
 	if got := call(t, srv.URL, nil); got.status != 401 || got.challenge != `Bearer realm="api"` {
 		t.Errorf("no token: %d %q", got.status, got.challenge)

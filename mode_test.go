@@ -54,7 +54,7 @@ func TestModes(t *testing.T) {
 			expect{200, "anonymous invalid_request malformed bearer credentials"}},
 	}
 	for _, c := range cases {
-		m := newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithMode(c.mode))...)
+		m := newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience(bearer.WithMode(c.mode))...)
 		srv := serve(t, m.Handler(reason))
 		for name, r := range map[string]struct {
 			header http.Header
@@ -66,14 +66,14 @@ func TestModes(t *testing.T) {
 			}
 		}
 	}
-	if _, err := bearer.New(iss.KeySource(), anyIssuer(bearer.WithMode(9))...); err == nil {
+	if _, err := bearer.New(iss.KeySource(), anyIssuerAnyAudience(bearer.WithMode(9))...); err == nil {
 		t.Error("New accepted an unknown mode")
 	}
 }
 
 func TestAllowFailedReason(t *testing.T) {
 	iss := bearertest.MustIssuer(bearertest.HS256)
-	m := newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithMode(bearer.AllowFailed))...)
+	m := newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience(bearer.WithMode(bearer.AllowFailed))...)
 	var seen *bearer.Error
 	srv := serve(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		seen, _ = bearer.ErrorFrom(r.Context())

@@ -104,7 +104,7 @@ func TestObserverHearsEachRequest(t *testing.T) {
 		}},
 	} {
 		rec := &recorder{}
-		m := newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithObserver(rec), bearer.WithMode(c.mode),
+		m := newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience(bearer.WithObserver(rec), bearer.WithMode(c.mode),
 			bearer.WithSkip(bearer.SkipPaths("/healthz")), bearer.WithTokenCache(0))...)
 		mux := http.NewServeMux()
 		mux.Handle("/", whoami)
@@ -118,7 +118,7 @@ func TestObserverHearsEachRequest(t *testing.T) {
 			}
 		}
 	}
-	if _, err := bearer.New(iss.KeySource(), anyIssuer(bearer.WithObserver(nil))...); err == nil {
+	if _, err := bearer.New(iss.KeySource(), anyIssuerAnyAudience(bearer.WithObserver(nil))...); err == nil {
 		t.Error("nil observer accepted")
 	}
 }
@@ -132,7 +132,7 @@ func TestNoObserverCostsNothing(t *testing.T) {
 	iss := bearertest.MustIssuer(bearertest.HS256)
 	tok := iss.MustMint(nil)
 	allocs := func(opts ...bearer.Option) float64 {
-		h := newMiddleware(t, iss.KeySource(), anyIssuer(opts...)...).Handler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+		h := newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience(opts...)...).Handler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 		r := httptest.NewRequest("GET", "/", nil)
 		r.Header.Set("Authorization", "Bearer "+tok)
 		w := httptest.NewRecorder()
@@ -166,7 +166,7 @@ func BenchmarkObserver(b *testing.B) {
 		{"log-info", []bearer.Option{bearer.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))}},
 	} {
 		b.Run(c.name, func(b *testing.B) {
-			m, err := bearer.New(iss.KeySource(), anyIssuer(c.opts...)...)
+			m, err := bearer.New(iss.KeySource(), anyIssuerAnyAudience(c.opts...)...)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -73,7 +73,7 @@ func TestRevokeToken(t *testing.T) {
 	clock := newClock(time.Unix(1_800_000_000, 0))
 	iss := bearertest.MustIssuer(bearertest.ES256, bearertest.WithClock(clock.Now))
 	rev := newMemoryRevoker(t, bearer.RevokerClock(clock.Now))
-	m := newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithRealm("api"), bearer.WithClock(clock.Now), bearer.WithRevocation(rev))...)
+	m := newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience(bearer.WithRealm("api"), bearer.WithClock(clock.Now), bearer.WithRevocation(rev))...)
 	srv := serve(t, m.Handler(whoami)).URL
 
 	a1 := iss.MustMint(bearertest.Claims{"sub": "alice", "jti": "a1"})
@@ -134,7 +134,7 @@ func TestRevokeIDKeepsLaterExpiry(t *testing.T) {
 	clock := newClock(t0)
 	iss := bearertest.MustIssuer(bearertest.ES256, bearertest.WithClock(clock.Now), bearertest.WithTTL(2*time.Hour))
 	rev := newMemoryRevoker(t, bearer.RevokerClock(clock.Now))
-	m := newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithRealm("api"), bearer.WithClock(clock.Now), bearer.WithRevocation(rev))...)
+	m := newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience(bearer.WithRealm("api"), bearer.WithClock(clock.Now), bearer.WithRevocation(rev))...)
 	srv := serve(t, m.Handler(whoami)).URL
 	tok := iss.MustMint(bearertest.Claims{"sub": "alice", "jti": "a1"})
 
@@ -159,7 +159,7 @@ func TestRevokeSubject(t *testing.T) {
 	clock := newClock(t0)
 	iss := bearertest.MustIssuer(bearertest.EdDSA, bearertest.WithClock(clock.Now))
 	rev := newMemoryRevoker(t, bearer.RevokerClock(clock.Now), bearer.RevokerMaxTokenLifetime(2*time.Hour))
-	m := newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithRealm("api"), bearer.WithClock(clock.Now), bearer.WithRevocation(rev))...)
+	m := newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience(bearer.WithRealm("api"), bearer.WithClock(clock.Now), bearer.WithRevocation(rev))...)
 	srv := serve(t, m.Handler(whoami)).URL
 
 	issued := func(sub string, iat time.Time) string {
@@ -213,7 +213,7 @@ func TestRevocationLapses(t *testing.T) {
 	clock := newClock(t0)
 	iss := bearertest.MustIssuer(bearertest.ES256, bearertest.WithClock(clock.Now), bearertest.WithTTL(10*time.Minute))
 	rev := newMemoryRevoker(t, bearer.RevokerClock(clock.Now), bearer.RevokerMaxTokenLifetime(time.Hour))
-	m := newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithClock(clock.Now), bearer.WithRevocation(rev))...)
+	m := newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience(bearer.WithClock(clock.Now), bearer.WithRevocation(rev))...)
 
 	tok := iss.MustMint(bearertest.Claims{"sub": "alice", "jti": "j1"})
 	if err := rev.RevokeToken(ctx, verify(t, m, tok)); err != nil {
@@ -268,7 +268,7 @@ func TestRevokerLeeway(t *testing.T) {
 	clock := newClock(t0)
 	iss := bearertest.MustIssuer(bearertest.ES256, bearertest.WithClock(clock.Now), bearertest.WithTTL(time.Minute))
 	rev := newMemoryRevoker(t, bearer.RevokerClock(clock.Now), bearer.RevokerLeeway(2*time.Minute))
-	m := newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithClock(clock.Now), bearer.WithLeeway(2*time.Minute), bearer.WithRevocation(rev))...)
+	m := newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience(bearer.WithClock(clock.Now), bearer.WithLeeway(2*time.Minute), bearer.WithRevocation(rev))...)
 	tok := iss.MustMint(bearertest.Claims{"jti": "j1"})
 	if err := rev.RevokeToken(ctx, verify(t, m, tok)); err != nil {
 		t.Fatal(err)
@@ -289,7 +289,7 @@ func TestRevocationFailurePolicy(t *testing.T) {
 	knows := revokerFunc(func(context.Context, *bearer.Token) (bool, error) { return true, cause })
 
 	t.Run("fail closed", func(t *testing.T) {
-		m := newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithRealm("api"), bearer.WithRevocation(failing))...)
+		m := newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience(bearer.WithRealm("api"), bearer.WithRevocation(failing))...)
 		got := call(t, serve(t, m.Handler(whoami)).URL, bearerHeader(good))
 		if got.status != 503 || got.challenge != "" || got.header.Get("Retry-After") != "1" {
 			t.Errorf("answer: %d, WWW-Authenticate %q, Retry-After %q", got.status, got.challenge, got.header.Get("Retry-After"))
@@ -303,7 +303,7 @@ func TestRevocationFailurePolicy(t *testing.T) {
 		}
 	})
 	t.Run("fail open", func(t *testing.T) {
-		m := newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithRevocation(failing), bearer.WithRevocationFailOpen())...)
+		m := newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience(bearer.WithRevocation(failing), bearer.WithRevocationFailOpen())...)
 		if got := call(t, serve(t, m.Handler(whoami)).URL, bearerHeader(good)); got.status != 200 || got.body != "alice " {
 			t.Errorf("answer: %d %s", got.status, got.body)
 		}
@@ -314,7 +314,7 @@ func TestRevocationFailurePolicy(t *testing.T) {
 			if open {
 				opts = append(opts, bearer.WithRevocationFailOpen())
 			}
-			m := newMiddleware(t, iss.KeySource(), anyIssuer(opts...)...)
+			m := newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience(opts...)...)
 			wantRevoked(t, serve(t, m.Handler(whoami)).URL, good)
 		})
 	}
@@ -379,11 +379,11 @@ func TestRevocationConfig(t *testing.T) {
 		"two Revokers":          {bearer.WithRevocation(rev), bearer.WithRevocation(rev)},
 		"fail open, no Revoker": {bearer.WithRevocationFailOpen()},
 	} {
-		if _, err := bearer.New(key, anyIssuer(opts...)...); err == nil {
+		if _, err := bearer.New(key, anyIssuerAnyAudience(opts...)...); err == nil {
 			t.Errorf("%s: no error", name)
 		}
 	}
-	if _, err := bearer.New(key, anyIssuer(bearer.WithRevocationFailOpen(), bearer.WithRevocation(rev))...); err != nil {
+	if _, err := bearer.New(key, anyIssuerAnyAudience(bearer.WithRevocationFailOpen(), bearer.WithRevocation(rev))...); err != nil {
 		t.Errorf("fail open before WithRevocation: %v", err)
 	}
 	for name, opt := range map[string]bearer.RevokerOption{
@@ -401,7 +401,7 @@ func TestRevocationListErrors(t *testing.T) {
 	ctx := context.Background()
 	iss := bearertest.MustIssuer(bearertest.ES256)
 	rev := newMemoryRevoker(t)
-	m := newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithExpiryOptional())...)
+	m := newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience(bearer.WithExpiryOptional())...)
 	exp := time.Now().Add(time.Hour)
 
 	if err := rev.RevokeToken(ctx, verify(t, m, iss.MustMint(bearertest.Claims{"sub": "alice"}))); !errors.Is(err, bearer.ErrNotRevocable) {
@@ -470,7 +470,7 @@ func TestRevocationConcurrent(t *testing.T) {
 	ctx := context.Background()
 	iss := bearertest.MustIssuer(bearertest.HS256)
 	rev := newMemoryRevoker(t)
-	m := newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithRevocation(rev))...)
+	m := newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience(bearer.WithRevocation(rev))...)
 	toks := make([]string, 64)
 	for i := range toks {
 		toks[i] = iss.MustMint(bearertest.Claims{"sub": fmt.Sprint("user", i%8), "jti": fmt.Sprint("j", i)})
@@ -517,8 +517,8 @@ func TestRevocationAllocations(t *testing.T) {
 		rev.RevokeSubject(ctx, iss.Issuer(), fmt.Sprint("user-", i), time.Now())
 	}
 	tok := iss.MustMint(bearertest.Claims{"sub": "alice", "jti": "j1"})
-	plain := newMiddleware(t, iss.KeySource(), anyIssuer()...)
-	revoking := newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithRevocation(rev))...)
+	plain := newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience()...)
+	revoking := newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience(bearer.WithRevocation(rev))...)
 	allocs := func(m *bearer.Middleware) float64 {
 		return testing.AllocsPerRun(200, func() {
 			if _, err := m.Verify(ctx, tok); err != nil {
@@ -539,7 +539,7 @@ func BenchmarkMemoryRevoker(b *testing.B) {
 		rev.RevokeID(ctx, iss.Issuer(), fmt.Sprint("other-", i), time.Now().Add(time.Hour))
 		rev.RevokeSubject(ctx, iss.Issuer(), fmt.Sprint("user-", i), time.Now())
 	}
-	m, _ := bearer.New(iss.KeySource(), anyIssuer(bearer.WithRevocation(rev))...)
+	m, _ := bearer.New(iss.KeySource(), anyIssuerAnyAudience(bearer.WithRevocation(rev))...)
 	defer m.Close()
 	tok, err := m.Verify(ctx, iss.MustMint(bearertest.Claims{"sub": "alice", "jti": "j1"}))
 	if err != nil {

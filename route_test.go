@@ -20,7 +20,7 @@ var preflightAnswer = http.HandlerFunc(func(w http.ResponseWriter, r *http.Reque
 
 func TestRouteRules(t *testing.T) {
 	iss := bearertest.MustIssuer(bearertest.HS256)
-	m := newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithSkip(bearer.SkipPaths("/healthz", "/public/")),
+	m := newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience(bearer.WithSkip(bearer.SkipPaths("/healthz", "/public/")),
 		bearer.WithSkip(bearer.SkipMethods(http.MethodHead)),
 		bearer.WithCORSPreflight(preflightAnswer))...)
 	srv := serve(t, m.Handler(reason))
@@ -152,12 +152,12 @@ func TestSkipPathsBadPrefix(t *testing.T) {
 
 func TestSkipLeavesContextAlone(t *testing.T) {
 	iss := bearertest.MustIssuer(bearertest.HS256)
-	m := newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithSkip(bearer.SkipPaths("/")))...)
+	m := newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience(bearer.WithSkip(bearer.SkipPaths("/")))...)
 	// A skipped request is not authenticated even when it has a token.
 	if got := call(t, serve(t, m.Handler(reason)).URL, bearerHeader(iss.MustMint(nil))); got.body != "no reason" {
 		t.Errorf("skipped request: %q", got.body)
 	}
-	if _, err := bearer.New(iss.KeySource(), anyIssuer(bearer.WithSkip(nil))...); err == nil {
+	if _, err := bearer.New(iss.KeySource(), anyIssuerAnyAudience(bearer.WithSkip(nil))...); err == nil {
 		t.Error("New accepted a nil skip rule")
 	}
 }

@@ -70,7 +70,7 @@ func TestTokenAccessors(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
 	clock := func() time.Time { return now }
 	iss := bearertest.MustIssuer(bearertest.RS256, bearertest.WithClock(clock), bearertest.WithAudience("a", "b"))
-	m := newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithClock(clock))...)
+	m := newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience(bearer.WithClock(clock))...)
 	raw := iss.MustMint(bearertest.Claims{
 		"sub": "alice", "jti": "id-1", "nbf": now.Add(-time.Minute).Unix(),
 		"scope":                      "read  write",
@@ -139,7 +139,7 @@ func equal(a, b any) bool {
 // name, for the registered claims as for Claim, and for duplicates.
 func TestEscapedNames(t *testing.T) {
 	iss := bearertest.MustIssuer(bearertest.HS256)
-	m := newMiddleware(t, iss.KeySource(), anyIssuer()...)
+	m := newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience()...)
 	sign := func(payload string) string {
 		tok, err := iss.Sign(nil, []byte(payload))
 		if err != nil {
@@ -183,7 +183,7 @@ func TestEscapedNames(t *testing.T) {
 
 func TestScopeClaims(t *testing.T) {
 	iss := bearertest.MustIssuer(bearertest.HS256)
-	m := newMiddleware(t, iss.KeySource(), anyIssuer()...)
+	m := newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience()...)
 	cases := []struct {
 		name   string
 		claims bearertest.Claims
@@ -232,7 +232,7 @@ func TestScopeClaims(t *testing.T) {
 // member of its exact name, the one the verifier and Claim read.
 func TestExactDecode(t *testing.T) {
 	iss := bearertest.MustIssuer(bearertest.HS256)
-	m := newMiddleware(t, iss.KeySource(), anyIssuer()...)
+	m := newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience()...)
 	sign := func(payload string) *bearer.Token {
 		tok, err := iss.Sign(nil, []byte(payload))
 		if err != nil {
@@ -310,7 +310,7 @@ func TestExactDecode(t *testing.T) {
 // verifier would read the first, encoding/json the last.
 func TestNestedDuplicates(t *testing.T) {
 	iss := bearertest.MustIssuer(bearertest.HS256)
-	m := newMiddleware(t, iss.KeySource(), anyIssuer()...)
+	m := newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience()...)
 	for _, payload := range []string{
 		`{"cnf":{"jkt":"a","jkt":"b"},"exp":9999999999}`,
 		`{"act":{"sub":"a","\u0073ub":"b"},"exp":9999999999}`,
@@ -343,7 +343,7 @@ func TestNestedDuplicates(t *testing.T) {
 // change what the next caller sees.
 func TestTokenIsImmutable(t *testing.T) {
 	iss := bearertest.MustIssuer(bearertest.HS256, bearertest.WithAudience("a", "b"))
-	m := newMiddleware(t, iss.KeySource(), anyIssuer()...)
+	m := newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience()...)
 	tok := verify(t, m, iss.MustMint(bearertest.Claims{"scp": []string{"x", "y"}, "roles": []string{"r"}, "obj": map[string]any{"k": "v"}}))
 
 	tok.Audience()[0] = "changed"
@@ -391,7 +391,7 @@ func TestContextAccessors(t *testing.T) {
 	}
 
 	iss := bearertest.MustIssuer(bearertest.ES256)
-	m := newMiddleware(t, iss.KeySource(), anyIssuer()...)
+	m := newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience()...)
 	var got claims
 	var sub string
 	var scopes []string
@@ -413,7 +413,7 @@ func TestTimeChecks(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
 	iss := bearertest.MustIssuer(bearertest.HS256, bearertest.WithClock(func() time.Time { return now }))
 	at := func(d time.Duration) *bearer.Middleware {
-		return newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithClock(func() time.Time { return now.Add(d) }))...)
+		return newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience(bearer.WithClock(func() time.Time { return now.Add(d) }))...)
 	}
 	exp := iss.MustMint(bearertest.Claims{"exp": now.Add(time.Minute).Unix()})
 	cases := []struct {
@@ -425,7 +425,7 @@ func TestTimeChecks(t *testing.T) {
 		{"before exp", at(59 * time.Second), exp, nil},
 		{"at exp, within default leeway", at(time.Minute + 29*time.Second), exp, nil},
 		{"at exp + leeway", at(time.Minute + bearer.DefaultLeeway), exp, bearer.ErrExpired},
-		{"no leeway, at exp", newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithLeeway(0), bearer.WithClock(func() time.Time { return now.Add(time.Minute) }))...), exp, bearer.ErrExpired},
+		{"no leeway, at exp", newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience(bearer.WithLeeway(0), bearer.WithClock(func() time.Time { return now.Add(time.Minute) }))...), exp, bearer.ErrExpired},
 		{"nbf within leeway", at(0), iss.MustMint(bearertest.Claims{"nbf": now.Add(20 * time.Second).Unix()}), nil},
 		{"nbf beyond leeway", at(0), iss.MustMint(bearertest.Claims{"nbf": now.Add(40 * time.Second).Unix()}), bearer.ErrNotYetValid},
 		{"iat beyond leeway", at(0), iss.MustMint(bearertest.Claims{"iat": now.Add(time.Hour).Unix()}), bearer.ErrNotYetValid},
@@ -436,7 +436,7 @@ func TestTimeChecks(t *testing.T) {
 		{"exp as RFC 3339", at(0), iss.MustMint(bearertest.Claims{"exp": "2030-01-01T00:00:00Z"}), bearer.ErrMalformed},
 		{"nbf as string", at(0), iss.MustMint(bearertest.Claims{"nbf": "0"}), bearer.ErrMalformed},
 		{"no exp", at(0), iss.MustMint(bearertest.Claims{"exp": nil}), bearer.ErrMissingClaim},
-		{"no exp, optional", newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithExpiryOptional(), bearer.WithClock(func() time.Time { return now }))...), iss.MustMint(bearertest.Claims{"exp": nil}), nil},
+		{"no exp, optional", newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience(bearer.WithExpiryOptional(), bearer.WithClock(func() time.Time { return now }))...), iss.MustMint(bearertest.Claims{"exp": nil}), nil},
 	}
 	for _, c := range cases {
 		_, err := c.m.Verify(context.Background(), c.tok)
@@ -455,7 +455,7 @@ func TestOptions(t *testing.T) {
 		verify(t, m, iss.MustMint(nil))
 	})
 	t.Run("token type", func(t *testing.T) {
-		m := newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithTokenType("application/AT+JWT"))...)
+		m := newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience(bearer.WithTokenType("application/AT+JWT"))...)
 		verify(t, m, mintHeader(t, iss, map[string]any{"typ": "at+jwt"}, nil))
 		verify(t, m, mintHeader(t, iss, map[string]any{"typ": "application/at+jwt"}, nil))
 		if _, err := m.Verify(ctx, mintHeader(t, iss, map[string]any{"typ": nil}, nil)); !errors.Is(err, bearer.ErrTokenType) {
@@ -463,7 +463,7 @@ func TestOptions(t *testing.T) {
 		}
 	})
 	t.Run("validator", func(t *testing.T) {
-		m := newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithValidator(func(_ context.Context, tok *bearer.Token) error {
+		m := newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience(bearer.WithValidator(func(_ context.Context, tok *bearer.Token) error {
 			if tok.Subject() == "mallory" {
 				return errors.New("internal detail: mallory is banned")
 			}
@@ -494,20 +494,20 @@ func TestOptions(t *testing.T) {
 	})
 	t.Run("max token size", func(t *testing.T) {
 		tok := iss.MustMint(bearertest.Claims{"pad": strings.Repeat("x", 300)})
-		m := newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithMaxTokenSize(len(tok)))...)
+		m := newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience(bearer.WithMaxTokenSize(len(tok)))...)
 		verify(t, m, tok)
 		big := iss.MustMint(bearertest.Claims{"pad": strings.Repeat("x", 301)})
 		if _, err := m.Verify(ctx, big); !errors.Is(err, bearer.ErrTooLarge) {
 			t.Errorf("over limit: %v", err)
 		}
 		huge := iss.MustMint(bearertest.Claims{"pad": strings.Repeat("x", bearer.DefaultMaxTokenSize)})
-		if _, err := newMiddleware(t, iss.KeySource(), anyIssuer()...).Verify(ctx, huge); !errors.Is(err, bearer.ErrTooLarge) {
+		if _, err := newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience()...).Verify(ctx, huge); !errors.Is(err, bearer.ErrTooLarge) {
 			t.Errorf("over default limit: %v", err)
 		}
 	})
 	t.Run("error handler", func(t *testing.T) {
 		var seen error
-		m := newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithErrorHandler(func(w http.ResponseWriter, r *http.Request, err error) {
+		m := newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience(bearer.WithErrorHandler(func(w http.ResponseWriter, r *http.Request, err error) {
 			seen = err
 			http.Error(w, "custom", http.StatusTeapot)
 		}))...)
@@ -523,8 +523,8 @@ func TestOptions(t *testing.T) {
 	})
 	t.Run("extractors", func(t *testing.T) {
 		tok := iss.MustMint(bearertest.Claims{"sub": "carol"})
-		cookie := newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithExtractor(bearer.FromCookie("session")))...)
-		query := newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithExtractor(bearer.FromQuery("access_token")))...)
+		cookie := newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience(bearer.WithExtractor(bearer.FromCookie("session")))...)
+		query := newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience(bearer.WithExtractor(bearer.FromQuery("access_token")))...)
 		if got := call(t, serve(t, cookie.Handler(whoami)).URL, http.Header{"Cookie": {"session=" + tok}}); got.body != "carol " {
 			t.Errorf("cookie: %d %q", got.status, got.body)
 		}
@@ -549,7 +549,7 @@ func TestOptions(t *testing.T) {
 
 func TestCredentialsOptional(t *testing.T) {
 	iss := bearertest.MustIssuer(bearertest.HS256)
-	m := newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithMode(bearer.CredentialsOptional), bearer.WithRealm("shop"))...)
+	m := newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience(bearer.WithMode(bearer.CredentialsOptional), bearer.WithRealm("shop"))...)
 	mux := http.NewServeMux()
 	mux.Handle("/", m.Handler(whoami))
 	mux.Handle("/admin", m.Handler(bearer.RequireScopes("admin")(whoami)))
@@ -599,7 +599,7 @@ func TestConfigErrors(t *testing.T) {
 		{"EC key with RS256 only", bearer.PublicKey(bearertest.MustIssuer(bearertest.ES256).PublicKey()), []bearer.Option{bearer.WithAlgorithms("RS256")}, nil},
 	}
 	for _, c := range cases {
-		m, err := bearer.New(c.src, anyIssuer(c.opts...)...)
+		m, err := bearer.New(c.src, anyIssuerAnyAudience(c.opts...)...)
 		if err == nil {
 			m.Close()
 			t.Errorf("%s: New succeeded", c.name)
@@ -615,23 +615,23 @@ func TestHMACAlgorithms(t *testing.T) {
 	secret := make([]byte, 64)
 	hs512 := bearertest.MustIssuer(bearertest.HS512)
 	// By default Secret verifies HS256 only.
-	m := newMiddleware(t, bearer.Secret(hs512.Secret()), anyIssuer()...)
+	m := newMiddleware(t, bearer.Secret(hs512.Secret()), anyIssuerAnyAudience()...)
 	if _, err := m.Verify(context.Background(), hs512.MustMint(nil)); !errors.Is(err, bearer.ErrAlgorithm) {
 		t.Errorf("HS512 by default: %v", err)
 	}
-	m = newMiddleware(t, bearer.Secret(hs512.Secret()), anyIssuer(bearer.WithAlgorithms("HS512"))...)
+	m = newMiddleware(t, bearer.Secret(hs512.Secret()), anyIssuerAnyAudience(bearer.WithAlgorithms("HS512"))...)
 	verify(t, m, hs512.MustMint(nil))
 
 	// The secret is copied: changing the caller's slice changes nothing.
 	hs256 := bearertest.MustIssuer(bearertest.HS256)
 	copy(secret, hs256.Secret())
-	m = newMiddleware(t, bearer.Secret(secret[:32]), anyIssuer()...)
+	m = newMiddleware(t, bearer.Secret(secret[:32]), anyIssuerAnyAudience()...)
 	secret[0] ^= 0xff
 	verify(t, m, hs256.MustMint(nil))
 }
 
 func TestAuthenticateWritesNothing(t *testing.T) {
-	m := newMiddleware(t, bearer.Secret(make([]byte, 32)), anyIssuer()...)
+	m := newMiddleware(t, bearer.Secret(make([]byte, 32)), anyIssuerAnyAudience()...)
 	w := httptest.NewRecorder()
 	r := httptest.NewRequest("GET", "/", nil)
 	if _, err := authenticate(m, r); err == nil {
@@ -653,7 +653,7 @@ func TestAuthenticateWritesNothing(t *testing.T) {
 // "absent": an exp of year 1 has expired, even where exp is optional.
 func TestNumericDateYearOne(t *testing.T) {
 	iss := bearertest.MustIssuer(bearertest.HS256)
-	m := newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithExpiryOptional())...)
+	m := newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience(bearer.WithExpiryOptional())...)
 	for _, exp := range []any{-62135596800, -62135596801, -1e18} {
 		if _, err := m.Verify(context.Background(), iss.MustMint(bearertest.Claims{"exp": exp})); !errors.Is(err, bearer.ErrExpired) {
 			t.Errorf("exp %v: %v, want ErrExpired", exp, err)
@@ -665,7 +665,7 @@ func TestNumericDateYearOne(t *testing.T) {
 // change the answer to the next request.
 func TestErrorsAreCopies(t *testing.T) {
 	iss := bearertest.MustIssuer(bearertest.HS256)
-	m := newMiddleware(t, iss.KeySource(), anyIssuer(bearer.WithMode(bearer.AllowFailed))...)
+	m := newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience(bearer.WithMode(bearer.AllowFailed))...)
 	expired := iss.MustMint(bearertest.Claims{"exp": 1})
 	_, err := m.Verify(context.Background(), expired)
 	var e *bearer.Error
@@ -695,7 +695,7 @@ func TestErrorsAreCopies(t *testing.T) {
 
 func TestHasScopesMany(t *testing.T) {
 	iss := bearertest.MustIssuer(bearertest.HS256)
-	m := newMiddleware(t, iss.KeySource(), anyIssuer()...)
+	m := newMiddleware(t, iss.KeySource(), anyIssuerAnyAudience()...)
 	var scopes []string
 	for i := range 70 {
 		scopes = append(scopes, fmt.Sprintf("s%d", i))
