@@ -111,3 +111,43 @@ func TestSameOptionTwiceIsNoConflict(t *testing.T) {
 		bearer.WithAccessTokenProfile(), bearer.WithTokenType("application/AT+JWT"), bearer.WithAccessTokenProfile(),
 		bearer.WithAudience("a"), bearer.WithAudience("b"))
 }
+
+// TestRemoteOptionsGivenTwice: a remote source's options conflict as the
+// middleware's do: a second value is an ErrConfig naming both, the same
+// value twice is none.
+func TestRemoteOptionsGivenTwice(t *testing.T) {
+	const url = "https://idp.example/jwks"
+	client := &http.Client{}
+	for name, opts := range map[string][]bearer.RemoteOption{
+		"RemoteFetchTimeout":    {bearer.RemoteFetchTimeout(time.Second), bearer.RemoteFetchTimeout(2 * time.Second)},
+		"RemoteMaxResponseSize": {bearer.RemoteMaxResponseSize(1 << 10), bearer.RemoteMaxResponseSize(1 << 20)},
+		"RemoteRefreshInterval": {bearer.RemoteRefreshInterval(time.Hour), bearer.RemoteRefreshInterval(2 * time.Hour)},
+		"RemoteRefreshLimits":   {bearer.RemoteRefreshLimits(time.Minute, time.Hour), bearer.RemoteRefreshLimits(time.Second, time.Hour)},
+		"RemoteMaxStaleness":    {bearer.RemoteMaxStaleness(time.Hour), bearer.RemoteMaxStaleness(0)},
+		"RemoteKeyMissCooldown": {bearer.RemoteKeyMissCooldown(time.Second), bearer.RemoteKeyMissCooldown(time.Minute)},
+		"RemoteKeyWait":         {bearer.RemoteKeyWait(time.Second), bearer.RemoteKeyWait(2 * time.Second)},
+		"RemoteRetryBackoff":    {bearer.RemoteRetryBackoff(time.Second, time.Minute), bearer.RemoteRetryBackoff(time.Second, time.Hour)},
+		"RemoteHTTPClient":      {bearer.RemoteHTTPClient(client), bearer.RemoteHTTPClient(&http.Client{})},
+	} {
+		for _, keys := range []bearer.KeySource{bearer.RemoteJWKS(url, opts...), bearer.Discover("https://idp.example", opts...)} {
+			m, err := bearer.New(keys, anyAudience(quiet)...)
+			if err == nil {
+				m.Close()
+				t.Errorf("%s twice: New succeeded", name)
+				continue
+			}
+			if !errors.Is(err, bearer.ErrConfig) || !strings.Contains(err.Error(), name) {
+				t.Errorf("%s twice: %v, want ErrConfig naming it", name, err)
+			}
+		}
+	}
+	m, err := bearer.New(bearer.RemoteJWKS(url,
+		bearer.RemoteFetchTimeout(time.Second), bearer.RemoteFetchTimeout(time.Second),
+		bearer.RemoteHTTPClient(client), bearer.RemoteHTTPClient(client),
+		bearer.RemoteRetryBackoff(time.Second, time.Minute), bearer.RemoteRetryBackoff(time.Second, time.Minute),
+	), anyIssuerAnyAudience(quiet)...)
+	if err != nil {
+		t.Fatalf("the same values twice: %v", err)
+	}
+	m.Close()
+}

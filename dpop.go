@@ -162,7 +162,7 @@ type dpopConfig struct {
 // WithDPoP enables DPoP (RFC 9449) as cfg says.
 func WithDPoP(cfg DPoP) Option {
 	return func(m *Middleware) error {
-		if err := m.setOnce("WithDPoP", ""); err != nil {
+		if err := m.given.once("WithDPoP", ""); err != nil {
 			return err
 		}
 		d := &dpopConfig{required: cfg.Required, window: cfg.Window, replay: cfg.Replay, nonces: cfg.Nonces}

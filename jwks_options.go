@@ -1,9 +1,11 @@
 package bearer
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 )
 
@@ -61,8 +63,8 @@ const maxKeyWaiters = 256
 // come within this of the provider's return.
 const noKeysMaxBackoff = 1500 * time.Millisecond
 
-// A RemoteOption configures RemoteJWKS or Discover. Bad values are
-// reported by New.
+// A RemoteOption configures RemoteJWKS or Discover. Bad values, and an
+// option given twice with different values, are reported by New.
 type RemoteOption func(c *remoteConfig) error
 
 type remoteConfig struct {
@@ -77,6 +79,7 @@ type remoteConfig struct {
 	wait                   time.Duration
 	minBackoff, maxBackoff time.Duration
 	insecureHTTP           bool // RemoteInsecureHTTPForDevelopment
+	given                  givenOptions
 }
 
 func newRemoteConfig(opts []RemoteOption) (*remoteConfig, error) {
@@ -100,6 +103,7 @@ func newRemoteConfig(opts []RemoteOption) (*remoteConfig, error) {
 			return nil, err
 		}
 	}
+	c.given = nil
 	if c.refreshSet && (c.refresh < c.minRefresh || c.refresh > c.maxRefresh) {
 		return nil, fmt.Errorf("bearer: refresh interval %v outside the refresh limits [%v, %v]", c.refresh, c.minRefresh, c.maxRefresh)
 	}
@@ -133,7 +137,7 @@ func RemoteHTTPClient(c *http.Client) RemoteOption {
 			return errors.New("bearer: nil http.Client")
 		}
 		rc.client = c
-		return nil
+		return rc.given.once("RemoteHTTPClient", fmt.Sprintf("%p", c))
 	}
 }
 
@@ -157,7 +161,7 @@ func RemoteInsecureHTTPForDevelopment() RemoteOption {
 func RemoteFetchTimeout(d time.Duration) RemoteOption {
 	return func(c *remoteConfig) error {
 		c.fetchTimeout = d
-		return positive("fetch timeout", d)
+		return cmp.Or(positive("fetch timeout", d), c.given.once("RemoteFetchTimeout", d.String()))
 	}
 }
 
@@ -169,7 +173,7 @@ func RemoteMaxResponseSize(n int64) RemoteOption {
 			return fmt.Errorf("bearer: max response size %d is not positive", n)
 		}
 		c.maxSize = n
-		return nil
+		return c.given.once("RemoteMaxResponseSize", strconv.FormatInt(n, 10))
 	}
 }
 
@@ -180,7 +184,7 @@ func RemoteMaxResponseSize(n int64) RemoteOption {
 func RemoteRefreshInterval(d time.Duration) RemoteOption {
 	return func(c *remoteConfig) error {
 		c.refresh, c.refreshSet = d, true
-		return positive("refresh interval", d)
+		return cmp.Or(positive("refresh interval", d), c.given.once("RemoteRefreshInterval", d.String()))
 	}
 }
 
@@ -189,7 +193,7 @@ func RemoteRefreshInterval(d time.Duration) RemoteOption {
 func RemoteRefreshLimits(min, max time.Duration) RemoteOption {
 	return func(c *remoteConfig) error {
 		c.minRefresh, c.maxRefresh = min, max
-		return span("refresh limits", min, max)
+		return cmp.Or(span("refresh limits", min, max), c.given.once("RemoteRefreshLimits", min.String()+", "+max.String()))
 	}
 }
 
@@ -202,7 +206,7 @@ func RemoteMaxStaleness(d time.Duration) RemoteOption {
 			return fmt.Errorf("bearer: max staleness %v is negative", d)
 		}
 		c.maxStale = d
-		return nil
+		return c.given.once("RemoteMaxStaleness", d.String())
 	}
 }
 
@@ -216,7 +220,7 @@ func RemoteMaxStaleness(d time.Duration) RemoteOption {
 func RemoteKeyMissCooldown(d time.Duration) RemoteOption {
 	return func(c *remoteConfig) error {
 		c.cooldown = d
-		return positive("key miss cooldown", d)
+		return cmp.Or(positive("key miss cooldown", d), c.given.once("RemoteKeyMissCooldown", d.String()))
 	}
 }
 
@@ -228,7 +232,7 @@ func RemoteKeyMissCooldown(d time.Duration) RemoteOption {
 func RemoteKeyWait(d time.Duration) RemoteOption {
 	return func(c *remoteConfig) error {
 		c.wait = d
-		return positive("key wait", d)
+		return cmp.Or(positive("key wait", d), c.given.once("RemoteKeyWait", d.String()))
 	}
 }
 
@@ -238,6 +242,6 @@ func RemoteKeyWait(d time.Duration) RemoteOption {
 func RemoteRetryBackoff(min, max time.Duration) RemoteOption {
 	return func(c *remoteConfig) error {
 		c.minBackoff, c.maxBackoff = min, max
-		return span("retry backoff", min, max)
+		return cmp.Or(span("retry backoff", min, max), c.given.once("RemoteRetryBackoff", min.String()+", "+max.String()))
 	}
 }

@@ -34,7 +34,7 @@ type ResourceMetadata struct {
 // without query or fragment.
 func WithResourceMetadata(md ResourceMetadata) Option {
 	return func(m *Middleware) error {
-		if err := m.setOnce("WithResourceMetadata", ""); err != nil {
+		if err := m.given.once("WithResourceMetadata", ""); err != nil {
 			return err
 		}
 		u, err := checkURL(md.Resource)

@@ -52,7 +52,7 @@ type Middleware struct {
 	observer       Observer          // WithObserver, joined with the logger's by New
 	logger         *slog.Logger      // WithLogger; nil: requests are not logged
 	onErrorSet     bool              // WithErrorHandler: onError needs the headers set for it
-	given          map[string]string // options given, for setOnce; nil after New
+	given          givenOptions // options given, for their conflicts; nil after New
 
 	revoker            Revoker // WithRevocation
 	revocationFailOpen bool

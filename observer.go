@@ -226,7 +226,7 @@ func WithLogger(l *slog.Logger) Option {
 		if l == nil {
 			return errors.New("bearer: WithLogger(nil): pass a *slog.Logger; one with slog.DiscardHandler silences the logs")
 		}
-		if err := m.setOnce("WithLogger", fmt.Sprintf("%p", l)); err != nil {
+		if err := m.given.once("WithLogger", fmt.Sprintf("%p", l)); err != nil {
 			return err
 		}
 		m.logger = l
@@ -331,7 +331,7 @@ func WithObserver(o Observer) Option {
 		if o == nil {
 			return errors.New("bearer: WithObserver(nil): pass an Observer, or leave the option out")
 		}
-		if err := m.setOnce("WithObserver", ""); err != nil {
+		if err := m.given.once("WithObserver", ""); err != nil {
 			return err
 		}
 		m.observer = o

@@ -13,23 +13,27 @@ import (
 // An Option configures a Middleware in New.
 type Option func(m *Middleware) error
 
-// setOnce records that the option name was given, with value. Given again
+// givenOptions records the options given to one constructor (New,
+// RemoteJWKS, Discover), by name, with their values.
+type givenOptions map[string]string
+
+// once records that the option name was given, with value. Given again
 // with another value it is a conflict, an ErrConfig: options never
 // silently override each other. Value "" (a function, which cannot be
 // compared) conflicts with any second one. Options that add to a list
 // (WithIssuer, WithAudience, WithValidator ...) do not call it.
-func (m *Middleware) setOnce(name, value string) error {
-	prev, given := m.given[name]
+func (g *givenOptions) once(name, value string) error {
+	prev, given := (*g)[name]
 	if given && (value == "" || prev != value) {
 		if value == "" {
 			return fmt.Errorf("%w: %s given twice; give it once", ErrConfig, name)
 		}
 		return fmt.Errorf("%w: %s(%s) after %s(%s); give one", ErrConfig, name, value, name, prev)
 	}
-	if m.given == nil {
-		m.given = make(map[string]string)
+	if *g == nil {
+		*g = make(givenOptions)
 	}
-	m.given[name] = value
+	(*g)[name] = value
 	return nil
 }
 
@@ -91,7 +95,7 @@ func WithLeeway(d time.Duration) Option {
 		if d < 0 {
 			return fmt.Errorf("bearer: WithLeeway(%s): the leeway cannot be negative", d)
 		}
-		if err := m.setOnce("WithLeeway", d.String()); err != nil {
+		if err := m.given.once("WithLeeway", d.String()); err != nil {
 			return err
 		}
 		m.leeway = d
@@ -112,7 +116,7 @@ func WithAlgorithms(names ...string) Option {
 		if algs == 0 {
 			return errors.New("bearer: WithAlgorithms needs at least one algorithm")
 		}
-		if err := m.setOnce("WithAlgorithms", algs.String()); err != nil {
+		if err := m.given.once("WithAlgorithms", algs.String()); err != nil {
 			return err
 		}
 		m.env.allow = algs
@@ -127,7 +131,7 @@ func WithExtractor(e Extractor) Option {
 		if e == nil {
 			return errors.New("bearer: WithExtractor(nil): pass an Extractor, or leave the option out for AuthorizationHeader()")
 		}
-		if err := m.setOnce("WithExtractor", ""); err != nil {
+		if err := m.given.once("WithExtractor", ""); err != nil {
 			return err
 		}
 		m.extract = e
@@ -148,7 +152,7 @@ func WithErrorHandler(h ErrorHandler) Option {
 		if h == nil {
 			return errors.New("bearer: WithErrorHandler(nil): pass an ErrorHandler, or leave the option out for WriteError")
 		}
-		if err := m.setOnce("WithErrorHandler", ""); err != nil {
+		if err := m.given.once("WithErrorHandler", ""); err != nil {
 			return err
 		}
 		m.onError, m.onErrorSet = h, true
@@ -163,7 +167,7 @@ func WithMode(mode Mode) Option {
 		if mode > AllowFailed {
 			return fmt.Errorf("bearer: WithMode(%d): not a Mode; use Required, CredentialsOptional or AllowFailed", mode)
 		}
-		if err := m.setOnce("WithMode", mode.String()); err != nil {
+		if err := m.given.once("WithMode", mode.String()); err != nil {
 			return err
 		}
 		m.mode = mode
@@ -179,7 +183,7 @@ func WithScopeClaim(name string) Option {
 		if name == "" {
 			return errors.New("bearer: WithScopeClaim(\"\"): name the claim that holds the scopes")
 		}
-		if err := m.setOnce("WithScopeClaim", name); err != nil {
+		if err := m.given.once("WithScopeClaim", name); err != nil {
 			return err
 		}
 		m.scopeClaim = name
@@ -207,7 +211,7 @@ func WithRealm(realm string) Option {
 		if strings.ContainsFunc(realm, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 			return fmt.Errorf("bearer: WithRealm(%q): a realm cannot hold control characters", realm)
 		}
-		if err := m.setOnce("WithRealm", realm); err != nil {
+		if err := m.given.once("WithRealm", realm); err != nil {
 			return err
 		}
 		m.realm = realm
@@ -244,7 +248,7 @@ func WithClock(now func() time.Time) Option {
 		if now == nil {
 			return errors.New("bearer: WithClock(nil): pass a clock, or leave the option out for time.Now")
 		}
-		if err := m.setOnce("WithClock", ""); err != nil {
+		if err := m.given.once("WithClock", ""); err != nil {
 			return err
 		}
 		m.clock = now
@@ -260,7 +264,7 @@ func WithTokenType(typ string) Option {
 		if typ = normalizeType(typ); typ == "" {
 			return errors.New("bearer: WithTokenType(\"\"): name the typ tokens must have, such as \"at+jwt\"")
 		}
-		if err := m.setOnce("WithTokenType", typ); err != nil {
+		if err := m.given.once("WithTokenType", typ); err != nil {
 			return err
 		}
 		m.tokenType = typ
@@ -275,7 +279,7 @@ func WithMaxTokenSize(n int) Option {
 		if n <= 0 {
 			return fmt.Errorf("bearer: WithMaxTokenSize(%d): the size must be positive", n)
 		}
-		if err := m.setOnce("WithMaxTokenSize", strconv.Itoa(n)); err != nil {
+		if err := m.given.once("WithMaxTokenSize", strconv.Itoa(n)); err != nil {
 			return err
 		}
 		m.maxSize = n
@@ -305,7 +309,7 @@ func WithTokenCache(entries int) Option {
 		if entries < 0 {
 			return fmt.Errorf("bearer: WithTokenCache(%d): the size cannot be negative; 0 turns the cache off", entries)
 		}
-		if err := m.setOnce("WithTokenCache", strconv.Itoa(entries)); err != nil {
+		if err := m.given.once("WithTokenCache", strconv.Itoa(entries)); err != nil {
 			return err
 		}
 		m.cacheEntries = entries
