@@ -187,16 +187,25 @@ func noUsableKey(n int, skipped []skippedKey) error {
 // one "bearer: " prefix: "bearer: issuer "x": key too weak: ...", not
 // "bearer: issuer "x": bearer: key too weak: ...". errors.Is and As see err.
 func within(where string, err error) error {
-	return &contextError{"bearer: " + where + ": " + strings.TrimPrefix(err.Error(), "bearer: "), err}
+	return &contextError{"bearer: " + where + ": " + strings.TrimPrefix(err.Error(), "bearer: "), []error{err}}
+}
+
+// failedAt is err, the cause of a failure of kind (a sentinel), at where:
+// "bearer: fetch failed: https://…/jwks: no usable key ...", not
+// "bearer: fetch failed: https://…/jwks: bearer: no usable key ...".
+// errors.Is and As see both kind and err.
+func failedAt(kind error, where string, err error) error {
+	msg := kind.Error() + ": " + where + ": " + strings.TrimPrefix(err.Error(), "bearer: ")
+	return &contextError{msg, []error{kind, err}}
 }
 
 type contextError struct {
-	msg string
-	err error
+	msg  string
+	errs []error
 }
 
-func (e *contextError) Error() string { return e.msg }
-func (e *contextError) Unwrap() error { return e.err }
+func (e *contextError) Error() string   { return e.msg }
+func (e *contextError) Unwrap() []error { return e.errs }
 
 // The answers of WithRevocation.
 var (

@@ -682,7 +682,7 @@ func (st *remoteStore) fetchKeys(ctx context.Context, trigger FetchTrigger, old 
 		if err == nil {
 			st.validators = validatorsOf(a.header)
 		} else {
-			err = fmt.Errorf("%w: %s: %w (%d keys in the set)", ErrFetch, shown, err, raw)
+			err = failedAt(ErrFetch, shown, fmt.Errorf("%w (%d keys in the set)", err, raw))
 		}
 		e.Keys = len(keys)
 	default: // 304: the keys we have are still good

@@ -475,8 +475,16 @@ func TestBadAnswersAreFailedFetches(t *testing.T) {
 				obs := newEvents()
 				m := newRemote(t, srv, nil, anyIssuerAnyAudience(bearer.WithObserver(obs))...)
 				wantUnavailable(t, send(m, srv.MustMint(nil)), "")
-				if e := obs.lastFetch(); e.Err == nil || !strings.Contains(e.Err.Error(), c.err) || e.Keys != 0 {
-					t.Fatalf("fetch event %+v, want an error with %q", e, c.err)
+				e := obs.lastFetch()
+				if e.Err == nil || !strings.Contains(e.Err.Error(), c.err) || e.Keys != 0 || !errors.Is(e.Err, bearer.ErrFetch) {
+					t.Fatalf("fetch event %+v, want an ErrFetch with %q", e, c.err)
+				}
+				// One "bearer:" prefix, however many causes the error has.
+				if n := strings.Count(e.Err.Error(), "bearer:"); n != 1 {
+					t.Fatalf("fetch error %q says bearer: %d times", e.Err, n)
+				}
+				if c.err == "no usable key" && !errors.Is(e.Err, bearer.ErrNoUsableKey) {
+					t.Fatalf("fetch error %v, want ErrNoUsableKey too", e.Err)
 				}
 				m.Close() // without keys it would retry every second for the hour below
 
