@@ -49,9 +49,9 @@ type Middleware struct {
 	anyAudience    bool   // WithoutAudienceCheck
 	anyIssuer      bool   // WithoutIssuerCheck
 	dpop           *dpopConfig
-	observer       Observer          // WithObserver, joined with the logger's by New
-	logger         *slog.Logger      // WithLogger; nil: requests are not logged
-	onErrorSet     bool              // WithErrorHandler: onError needs the headers set for it
+	observer       Observer     // WithObserver, joined with the logger's by New
+	logger         *slog.Logger // WithLogger; nil: requests are not logged
+	onErrorSet     bool         // WithErrorHandler: onError needs the headers set for it
 	given          givenOptions // options given, for their conflicts; nil after New
 
 	revoker            Revoker // WithRevocation
