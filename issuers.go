@@ -133,7 +133,7 @@ func (ms *multiStore) keys(ctx context.Context, q keyQuery) ([]*verifyKey, error
 func (ms *multiStore) ready(ctx context.Context, wait bool) error {
 	for iss, s := range ms.byIssuer {
 		if err := s.ready(ctx, wait); err != nil {
-			return fmt.Errorf("bearer: issuer %q: %w", iss, err)
+			return within(fmt.Sprintf("issuer %q", iss), err)
 		}
 	}
 	return nil
@@ -149,7 +149,7 @@ func (ms *multiStore) refetch(ctx context.Context) error {
 		wg.Go(func() {
 			if err := s.refetch(ctx); err != nil {
 				mu.Lock()
-				errs = append(errs, fmt.Errorf("bearer: issuer %q: %w", iss, err))
+				errs = append(errs, within(fmt.Sprintf("issuer %q", iss), err))
 				mu.Unlock()
 			}
 		})

@@ -429,8 +429,9 @@ func TestRefreshIssuersAndStatic(t *testing.T) {
 			t.Fatalf("Refresh fetched %d and %d times, want once each", a.Keys.Requests()-na, b.Keys.Requests()-nb)
 		}
 		b.Keys.Fail(http.StatusBadGateway)
-		if err := m.Refresh(context.Background()); !errors.Is(err, bearer.ErrFetch) || !strings.Contains(err.Error(), b.URL) {
-			t.Fatalf("Refresh with b failing: %v, want b's ErrFetch", err)
+		if err := m.Refresh(context.Background()); !errors.Is(err, bearer.ErrFetch) || !strings.Contains(err.Error(), b.URL) ||
+			strings.Count(err.Error(), "bearer:") != 1 {
+			t.Fatalf("Refresh with b failing: %v, want b's ErrFetch, with one bearer: prefix", err)
 		}
 		sm := newMiddleware(t, static.KeySource(), anyIssuerAnyAudience()...)
 		if err := sm.Refresh(context.Background()); err != nil {
