@@ -240,7 +240,7 @@ func (s *introspectionSource) open(env sourceEnv) (keyStore, error) {
 	if cfg.client != nil {
 		client = *cfg.client
 	} else {
-		st.own = http.DefaultTransport.(*http.Transport).Clone()
+		st.own = ownTransport()
 		client.Transport = st.own
 	}
 	client.Timeout = 0 // the per-call context decides
@@ -507,20 +507,20 @@ func (st *introspectionStore) post(ctx context.Context, endpoint, issuer, raw st
 	}
 	resp, err := st.client.Do(req)
 	if err != nil {
-		return "", errIntrospection(fmt.Errorf("%s: %w", endpoint, err), 0)
+		return "", errIntrospection(fmt.Errorf("%s: %w", redact(endpoint), redactError(err)), 0)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
-		return "", errIntrospection(fmt.Errorf("%s: status %d", endpoint, resp.StatusCode),
+		return "", errIntrospection(fmt.Errorf("%s: status %d", redact(endpoint), resp.StatusCode),
 			parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()))
 	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, st.cfg.maxSize+1))
 	if err != nil {
-		return "", errIntrospection(fmt.Errorf("%s: reading the answer: %w", endpoint, err), 0)
+		return "", errIntrospection(fmt.Errorf("%s: reading the answer: %w", redact(endpoint), err), 0)
 	}
 	if int64(len(b)) > st.cfg.maxSize {
-		return "", errIntrospection(fmt.Errorf("%s: answer larger than %d bytes", endpoint, st.cfg.maxSize), 0)
+		return "", errIntrospection(fmt.Errorf("%s: answer larger than %d bytes", redact(endpoint), st.cfg.maxSize), 0)
 	}
 	return string(b), nil
 }
@@ -575,22 +575,22 @@ func (st *introspectionStore) discoverEndpoint(ctx context.Context) (string, err
 	req.Header.Set("Accept", "application/json")
 	resp, err := st.client.Do(req)
 	if err != nil {
-		return "", fmt.Errorf("%w: %w", ErrFetch, err)
+		return "", fmt.Errorf("%w: %w", ErrFetch, redactError(err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("%w: %s: status %d", ErrFetch, u, resp.StatusCode)
+		return "", fmt.Errorf("%w: %s: status %d", ErrFetch, redact(u), resp.StatusCode)
 	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, st.cfg.maxSize+1))
 	if err != nil || int64(len(b)) > st.cfg.maxSize {
-		return "", fmt.Errorf("%w: %s: unreadable or over-size document", ErrFetch, u)
+		return "", fmt.Errorf("%w: %s: unreadable or over-size document", ErrFetch, redact(u))
 	}
 	meta, ok := readDiscovery(string(b))
 	if !ok {
 		return "", fmt.Errorf("%w: malformed metadata (not a JSON object, a member named twice, or a member not a string)", ErrFetch)
 	}
 	if meta.Issuer != st.issuer {
-		return "", fmt.Errorf("%w: %q, not %q", ErrIssuerMismatch, meta.Issuer, st.issuer)
+		return "", fmt.Errorf("%w: %q, not %q", ErrIssuerMismatch, redact(meta.Issuer), redact(st.issuer))
 	}
 	if meta.IntrospectionEndpoint == "" {
 		return "", fmt.Errorf("%w: metadata has no introspection_endpoint", ErrFetch)

@@ -145,17 +145,24 @@ type fetcher struct {
 	warn     func(url string)
 }
 
+// ownTransport is the transport of a source that was given no
+// http.Client: a copy of http.DefaultTransport's settings, closed with the
+// source. DefaultTransport may have been replaced by another RoundTripper
+// (instrumentation does): then plain defaults, with the environment's proxy.
+func ownTransport() *http.Transport {
+	if t, ok := http.DefaultTransport.(*http.Transport); ok {
+		return t.Clone()
+	}
+	return &http.Transport{Proxy: http.ProxyFromEnvironment}
+}
+
 func newFetcher(c *remoteConfig) *fetcher {
 	f := &fetcher{timeout: c.fetchTimeout, maxSize: c.maxSize, insecure: c.insecureHTTP}
 	var client http.Client
 	if c.client != nil {
 		client = *c.client
 	} else {
-		if t, ok := http.DefaultTransport.(*http.Transport); ok {
-			f.own = t.Clone()
-		} else {
-			f.own = &http.Transport{Proxy: http.ProxyFromEnvironment}
-		}
+		f.own = ownTransport()
 		client.Transport = f.own
 	}
 	client.Timeout = 0 // the per-attempt context decides

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -153,4 +154,25 @@ func TestCredentialsRedactedErrors(t *testing.T) {
 		t.Fatalf("New refused %d of 6 bad URLs", len(newErrs))
 	}
 	s.check(t, append(newErrs, readyErr, verifyErr)...)
+}
+
+// Introspection endpoints are URLs too: their credentials never reach an
+// error either, whether the call fails to connect or the issuer's metadata
+// cannot be read.
+func TestCredentialsRedactedIntrospection(t *testing.T) {
+	s := newShown()
+	var errs []error
+	logs := []bearer.Option{bearer.WithLogger(s.logger()), bearer.WithObserver(s)}
+	for src, trust := range map[bearer.KeySource]func(...bearer.Option) []bearer.Option{
+		bearer.Introspection(withCredentials("http://127.0.0.1:1/introspect")): anyIssuerAnyAudience,
+		bearer.IntrospectionDiscover(withCredentials("http://127.0.0.1:1")):    anyAudience, // it binds the issuer
+	} {
+		m := newMiddleware(t, src, trust(logs...)...)
+		_, err := m.Verify(context.Background(), "an-opaque-token")
+		if !errors.Is(err, bearer.ErrIntrospectionUnavailable) && !errors.Is(err, bearer.ErrKeysUnavailable) {
+			t.Fatalf("Verify: %v, want the endpoint unavailable", err)
+		}
+		errs = append(errs, err, errors.Unwrap(err))
+	}
+	s.check(t, errs...)
 }
