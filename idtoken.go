@@ -1,7 +1,6 @@
 package bearer
 
 import (
-	"context"
 	"errors"
 	"slices"
 
@@ -31,13 +30,14 @@ var errIDToken = invalidToken(ErrIDToken, "id token not accepted")
 // audience is the client it was issued to, an access token's the API);
 // or when its provider labels it so: token_use "id" (Cognito) or typ
 // "ID" (Keycloak's typ claim, not the header).
+//
+// The check reads the token's bytes only, so it runs once per token, with
+// the claim checks, and not again on the verified-token cache's hits.
 func WithoutIDTokens() Option {
-	return WithValidator(func(_ context.Context, t *Token) error {
-		if isIDToken(t) {
-			return errIDToken
-		}
+	return func(m *Middleware) error {
+		m.refuseIDTokens = true
 		return nil
-	})
+	}
 }
 
 // isIDToken reports whether the claims of t mark an ID token.

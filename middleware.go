@@ -46,6 +46,7 @@ type Middleware struct {
 	metadata       *ResourceMetadata
 	metadataURL    string // the resource_metadata challenge parameter
 	profile        bool   // WithAccessTokenProfile
+	refuseIDTokens bool   // WithoutIDTokens
 	anyAudience    bool   // WithoutAudienceCheck
 	anyIssuer      bool   // WithoutIssuerCheck
 	dpop           *dpopConfig

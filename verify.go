@@ -190,6 +190,9 @@ func (m *Middleware) checkClaims(t *Token) error {
 			return missingClaim(name)
 		}
 	}
+	if m.refuseIDTokens && isIDToken(t) {
+		return errIDToken
+	}
 	return nil
 }
 
