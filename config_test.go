@@ -91,6 +91,8 @@ func TestConfigurationErrorsExplainThemselves(t *testing.T) {
 			t.Errorf("%s: New accepted it", c.name)
 		case c.is != nil && !errors.Is(err, c.is):
 			t.Errorf("%s: %v is not %v", c.name, err, c.is)
+		case !errors.Is(err, bearer.ErrConfig):
+			t.Errorf("%s: %v is not ErrConfig: every error of New is", c.name, err)
 		case !strings.Contains(err.Error(), c.text):
 			t.Errorf("%s:\n%s\nwant\n%s", c.name, err, c.text)
 		case strings.Count(err.Error(), "bearer:") != 1:

@@ -65,9 +65,9 @@ var (
 	ErrInsufficientScope = errors.New("bearer: insufficient scope")
 )
 
-// ErrConfig is wrapped by the errors New returns for a configuration that
-// cannot be used as given: a missing audience or issuer, options that
-// conflict. The message says how to fix it.
+// ErrConfig is matched by every error New returns: a configuration that
+// cannot be used as given (a missing audience or issuer, options that
+// conflict, a bad value, a key too weak). The message says how to fix it.
 var ErrConfig = errors.New("bearer: configuration")
 
 // OAuth error codes used in Error.Code (RFC 6750 §3.1, RFC 6749 §4.1.2.1).
@@ -197,6 +197,15 @@ func within(where string, err error) error {
 func failedAt(kind error, where string, err error) error {
 	msg := kind.Error() + ": " + where + ": " + strings.TrimPrefix(err.Error(), "bearer: ")
 	return &contextError{msg, []error{kind, err}}
+}
+
+// configError makes err, an error of New, match ErrConfig as well as its
+// own sentinels, with its message unchanged.
+func configError(err error) error {
+	if errors.Is(err, ErrConfig) {
+		return err
+	}
+	return &contextError{err.Error(), []error{ErrConfig, err}}
 }
 
 type contextError struct {

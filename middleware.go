@@ -93,9 +93,20 @@ func (mode Mode) String() string {
 }
 
 // New returns a Middleware that verifies tokens with the keys of keys. A bad
-// configuration is an error, never a panic. Call Close when done with it: a
-// remote key source runs in the background.
+// configuration is an error, never a panic: it matches ErrConfig, and the
+// more specific sentinel where there is one (ErrWeakKey, ErrInsecureURL
+// ...). Call Close when done with it: a remote key source runs in the
+// background.
 func New(keys KeySource, opts ...Option) (*Middleware, error) {
+	m, err := build(keys, opts)
+	if err != nil {
+		return nil, configError(err)
+	}
+	return m, nil
+}
+
+// build is New, with errors that need not match ErrConfig yet.
+func build(keys KeySource, opts []Option) (*Middleware, error) {
 	if keys == nil {
 		return nil, errors.New("bearer: nil KeySource")
 	}
