@@ -98,7 +98,8 @@ type discoveryDocument struct {
 	Issuer, JWKSURI, IntrospectionEndpoint string
 }
 
-// readDiscovery reads issuer and jwks_uri with the strict scanner.
+// readDiscovery reads issuer, jwks_uri and introspection_endpoint with the
+// strict scanner.
 func readDiscovery(doc string) (discoveryDocument, bool) {
 	var d discoveryDocument
 	var s strictjson.Scanner

@@ -39,7 +39,8 @@
 // service: it needs WithAudience and WithIssuer (Discover,
 // IntrospectionDiscover and Issuers bind the issuer), unless WithoutAudienceCheck or WithoutIssuerCheck waive the
 // check by name. exp is required unless WithExpiryOptional, the key decides the
-// algorithm, remote keys come over https only, and options that conflict
+// algorithm, remote keys come over https only (plain http on loopback, for
+// tests, or with RemoteInsecureHTTPForDevelopment), and options that conflict
 // are an error (ErrConfig), never a silent override.
 //
 // # Verification
@@ -107,8 +108,9 @@
 // token may be fine. Without keys, failed fetches are retried every 0.75
 // to 1.5 s (or at the provider's Retry-After), so that keys come soon
 // after the provider does. Every Retry-After says when a retry can
-// succeed, and is at most 30 s. Middleware.Refresh fetches at once, for an
-// operator who must stop a withdrawn key before the next refresh. Close
+// succeed, and is at most 30 s. Middleware.Refresh fetches now, within the
+// key-miss budget, for an operator who must stop a withdrawn key before
+// the next refresh. Close
 // stops the background work.
 //
 // Credentials in a source's URL (https://user:password@…, which net/http sends as

@@ -101,7 +101,9 @@ func Introspection(endpoint string, opts ...IntrospectionOption) KeySource {
 // IntrospectionDiscover is Introspection with the endpoint read from
 // issuerURL's metadata: its /.well-known/openid-configuration, whose
 // issuer must be exactly issuerURL and whose introspection_endpoint is
-// used (RFC 8414 §2). It binds the issuer, as Discover does: WithIssuer is
+// used (OpenID Connect Discovery 1.0; a server that publishes only RFC 8414
+// metadata at /.well-known/oauth-authorization-server is not read: use
+// Introspection with its endpoint). It binds the issuer, as Discover does: WithIssuer is
 // not needed. The document is read on the first opaque token, and read
 // again on the next one while it could not be had.
 func IntrospectionDiscover(issuerURL string, opts ...IntrospectionOption) KeySource {

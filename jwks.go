@@ -18,7 +18,8 @@ import (
 //
 // New checks the configuration, starts the first fetch and returns without
 // waiting for it; Middleware.Ready waits for the keys, Middleware.Check
-// reports whether they are there, Middleware.Refresh fetches at once, and
+// reports whether they are there, Middleware.Refresh fetches now (within
+// the key-miss budget), and
 // Close stops the background work. How the source refreshes, rotates,
 // fails and bounds its fetches is in the package documentation, "Remote
 // keys".
@@ -365,7 +366,9 @@ func (st *remoteStore) retryIn(now time.Time) time.Duration {
 func (st *remoteStore) retryLocked(now time.Time) time.Duration {
 	switch {
 	case st.inflight != nil:
-		// Discover may take two fetches, each bounded by the timeout.
+		// The fetch under way ends within the timeout; for Discover's first
+		// round the key set's fetch may follow, and the Retry-After it
+		// then gives is the floor of one second.
 		return st.inflight.started.Add(st.cfg.fetchTimeout).Sub(now)
 	case st.wanted != nil:
 		return st.startAt(now).Sub(now)

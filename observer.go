@@ -61,7 +61,7 @@ const (
 	KeyMissFound       KeyMissOutcome = iota + 1 // a fetch brought the key
 	KeyMissUnknown                               // a set fetched after the token arrived lacks it: 401
 	KeyMissRateLimited                           // no fetch within the key wait (budget, Retry-After, waiters): 503
-	KeyMissTimeout                               // the fetch took longer than the key wait: 503
+	KeyMissTimeout                               // the fetch took longer than the key wait, or the request's context ended: 503
 	KeyMissUnavailable                           // no keys could be had: 503
 )
 

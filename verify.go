@@ -15,7 +15,11 @@ import (
 // HTTP request (gRPC, websockets, queues). Every error is an *Error wrapping
 // a sentinel.
 //
-// The steps, in order: size limit; the verified-token cache (a hit goes
+// A token that is not a compact JWS (an opaque token) goes to the key
+// source's introspection endpoint, if it has one (Introspection), and is
+// checked as the endpoint's answer says; otherwise it is malformed.
+//
+// The steps for a JWT, in order: size limit; the verified-token cache (a hit goes
 // straight to the per-request checks); JWS compact parse with the header
 // (crit and "none" refused there); the alg allowlist and typ; the
 // unverified issuer, which selects the keys; key lookup; signature; only

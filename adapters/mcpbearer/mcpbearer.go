@@ -13,7 +13,8 @@
 //		bearer.WithResourceMetadata(bearer.ResourceMetadata{Resource: "https://mcp.example.com/mcp"}))
 //	tools := mcpbearer.WithToolScopes(map[string][]string{"delete_file": {"files:write"}})
 //	server.AddReceivingMiddleware(mcpbearer.ToolMiddleware(tools))
-//	mux.Handle(bearer.ResourceMetadataPath, m.ResourceMetadataHandler())
+//	md, _ := url.Parse(m.ResourceMetadataURL()) // /.well-known/oauth-protected-resource/mcp
+//	mux.Handle("GET "+md.Path, m.ResourceMetadataHandler())
 //	mux.Handle("/mcp", mcpbearer.Handler(m, mcp.NewStreamableHTTPHandler(getServer, nil), tools))
 //
 // # The SDK's TokenInfo

@@ -30,8 +30,8 @@ import (
 // stack grow without limit.
 const MaxNesting = 10000
 
-// Scanner iterates the members of a JSON object. The zero Scanner is done;
-// Reset starts it.
+// Scanner iterates the members of a JSON object; Reset starts it. Next on
+// a zero Scanner reports no member, and Valid is false.
 type Scanner struct {
 	data    string
 	pos     int

@@ -23,7 +23,8 @@
 // Revoked answers tokens it does not know to be revoked with ErrStale, and
 // the middleware applies its policy: 503 by default (fail closed), or
 // acceptance with bearer.WithRevocationFailOpen. Tokens known to be revoked
-// stay refused either way. Revoke, Unrevoke and List return Redis's error.
+// stay refused either way. RevokeToken, RevokeID, RevokeSubject and
+// Unrevoke return Redis's error.
 //
 // Recovery needs no restart: the Revoker reconnects with backoff,
 // subscribes again and then reloads the whole list, since messages
@@ -164,7 +165,7 @@ func WithMaxStaleness(d time.Duration) Option {
 	}
 }
 
-// WithMaxTokenLifetime is bearer.MaxTokenLifetime: how long a revocation by
+// WithMaxTokenLifetime is bearer.RevokerMaxTokenLifetime: how long a revocation by
 // subject lasts after its cut-off (default bearer.DefaultMaxTokenLifetime).
 // Give every instance the same.
 func WithMaxTokenLifetime(d time.Duration) Option {
