@@ -676,13 +676,13 @@ func EachString(v string, fn func(string)) bool {
 	if !IsStringArray(v) {
 		return false
 	}
-	var text arena
+	var text arena // only when some string has an escape to undo
+	if strings.IndexByte(v, '\\') >= 0 {
+		text = make(arena, 0, len(v))
+	}
 	i := skipSpace(v, 1)
 	for v[i] != ']' {
 		end := skipString(v, i)
-		if text == nil && strings.IndexByte(v[i:], '\\') >= 0 {
-			text = make(arena, 0, len(v)-i)
-		}
 		fn(text.unquote(v[i:end]))
 		if i = skipSpace(v, end); v[i] == ',' {
 			i = skipSpace(v, i+1)
