@@ -10,8 +10,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -193,8 +195,18 @@ func TestIntrospectionFaults(t *testing.T) {
 		srv.Introspection.Serve([]byte(garbage))
 		wantIntrospectionUnavailable(garbage, "2")
 	}
-	srv.Introspection.Redirect("https://evil.example/introspect")
+	// A redirect is never followed: the token would go to another server.
+	var elsewhere atomic.Int32
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		elsewhere.Add(1)
+		w.Write([]byte(`{"active":true,"sub":"mallory","exp":9999999999}`))
+	}))
+	defer other.Close()
+	srv.Introspection.Redirect(other.URL + "/introspect")
 	wantIntrospectionUnavailable("redirect", "2")
+	if n := elsewhere.Load(); n != 0 {
+		t.Fatalf("the redirect was followed: %d requests elsewhere", n)
+	}
 	srv.Introspection.Recover()
 	wantOK(t, send(m, tok), "alice")
 	if _, err := m.Verify(t.Context(), srv.MintOpaque(nil)); err != nil {
@@ -246,11 +258,20 @@ func TestIntrospectionCache(t *testing.T) {
 		wantOK(t, send(m, short), "bob")
 		requests(5)
 
-		// A full cache keeps its bound: 20 tokens in 8 entries.
-		for i := range 20 {
-			wantOK(t, send(m, srv.MintOpaque(bearertest.Claims{"sub": fmt.Sprint(i)})), fmt.Sprint(i))
+		// A full cache keeps its bound: of 20 tokens, at most 8 are
+		// answered from it the second time.
+		many := make([]string, 20)
+		for i := range many {
+			many[i] = srv.MintOpaque(bearertest.Claims{"sub": fmt.Sprint(i)})
+			wantOK(t, send(m, many[i]), fmt.Sprint(i))
 		}
 		requests(25)
+		for i, tok := range many {
+			wantOK(t, send(m, tok), fmt.Sprint(i))
+		}
+		if n := srv.Introspection.Requests(); n < 25+12 {
+			t.Fatalf("%d introspection requests after sending 20 tokens twice, want at least %d: the cache holds more than 8", n, 25+12)
+		}
 	})
 }
 
