@@ -104,7 +104,7 @@ func (fs fieldNames) match(name string) ([]field, error) {
 		return nil, nil // no field: encoding/json ignores the member
 	}
 	for _, f := range class {
-		if f.name != class[0].name || f.name != name {
+		if f.name != name {
 			return nil, fmt.Errorf("bearer: claim %q would decode into the field named %q: names must match exactly", name, f.name)
 		}
 	}

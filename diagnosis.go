@@ -200,8 +200,10 @@ func (m *Middleware) keyRejected(err error, t *Token) error {
 			return fmt.Sprintf("%s is not in the key set", kidOf(t))
 		})
 	}
-	kids, total := l.keyIDs(t.iss)
+	// The key set is listed when the cause is read (a log line, at once),
+	// not for each refusal: a flood of made-up kids pays for no list.
 	return because(errUnknownKey, func() string {
+		kids, total := l.keyIDs(t.iss)
 		return fmt.Sprintf("%s is not in the key set, which holds %d key(s) with kids %s", kidOf(t), total, receivedList(kids))
 	})
 }

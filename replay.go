@@ -41,7 +41,7 @@ func NewMemoryReplayCache(maxEntries int) ReplayCache {
 	return &memoryReplay{
 		max:         maxEntries,
 		perKey:      max(maxEntries/replayShare, 1),
-		seen:        make(map[string]time.Time),
+		seen:        make(map[string]struct{}),
 		perKeyCount: make(map[string]int),
 	}
 }
@@ -49,9 +49,9 @@ func NewMemoryReplayCache(maxEntries int) ReplayCache {
 type memoryReplay struct {
 	mu          sync.Mutex
 	max, perKey int
-	seen        map[string]time.Time // id → until
-	perKeyCount map[string]int       // live ids of each key
-	lapse       replayQueue          // the ids of seen, soonest lapse first
+	seen        map[string]struct{} // the ids kept; their lapse is in lapse
+	perKeyCount map[string]int      // live ids of each key
+	lapse       replayQueue         // the ids of seen, soonest lapse first
 }
 
 func (c *memoryReplay) Remember(_ context.Context, p ProofID) (bool, error) {
@@ -69,7 +69,7 @@ func (c *memoryReplay) Remember(_ context.Context, p ProofID) (bool, error) {
 		return false, ErrReplayKeyQuota
 	}
 	key := id[:len(p.Key)] // shares id's bytes
-	c.seen[id] = p.Until
+	c.seen[id] = struct{}{}
 	c.perKeyCount[key]++
 	heap.Push(&c.lapse, replayEntry{id: id, key: key, until: p.Until})
 	return true, nil
