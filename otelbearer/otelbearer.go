@@ -152,18 +152,30 @@ func (o *Observer) AccessDenied(ctx context.Context, _ *bearer.Token, e *bearer.
 
 // option returns the attributes of e's answer, with extra, made once per
 // code and description and kept in cache.
+// Keys are comparable structs, not joined strings: a rejected request,
+// the path an attacker drives, allocates nothing to find its attributes.
 func (o *Observer) option(cache *sync.Map, e *bearer.Error, extra ...attribute.KeyValue) metric.AddOption {
-	key := e.Code + "\x00" + e.Description
+	key := answerKey{e.Code, e.Description, false}
 	if opt, ok := cache.Load(key); ok {
 		return opt.(metric.AddOption)
 	}
 	reason := e.Description
 	if o.reasons.Add(1) > maxReasons {
-		reason, key = "other", e.Code+"\x00\x00other"
+		reason, key = "other", answerKey{e.Code, "", true}
+		if opt, ok := cache.Load(key); ok {
+			return opt.(metric.AddOption)
+		}
 	}
 	attrs := append(extra, attribute.String("bearer.error", code(e)), attribute.String("bearer.reason", reason))
 	opt, _ := cache.LoadOrStore(key, metric.WithAttributeSet(attribute.NewSet(attrs...)))
 	return opt.(metric.AddOption)
+}
+
+// answerKey names the attributes of one answer; other marks the set of
+// every reason past maxReasons.
+type answerKey struct {
+	code, description string
+	other             bool
 }
 
 func code(e *bearer.Error) string {

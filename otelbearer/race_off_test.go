@@ -1,0 +1,5 @@
+//go:build !race
+
+package otelbearer_test
+
+const raceEnabled = false
