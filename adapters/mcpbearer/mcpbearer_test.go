@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/bearerauth/bearer"
 	"github.com/bearerauth/bearer/adapters/mcpbearer"
@@ -63,14 +64,21 @@ type server struct {
 
 func newServer(t *testing.T, opts ...mcpbearer.Option) *server {
 	t.Helper()
+	return newServerWith(t, nil, opts...)
+}
+
+// newServerWith is newServer with more options for the core middleware.
+func newServerWith(t *testing.T, core []bearer.Option, opts ...mcpbearer.Option) *server {
+	t.Helper()
 	s := &server{issuer: bearertest.MustIssuer(bearertest.ES256)}
 	var h http.Handler
 	s.url = answertest.Serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
 	s.resource = s.url + "/mcp"
-	m, err := bearer.New(s.issuer.KeySource(),
+	m, err := bearer.New(s.issuer.KeySource(), append([]bearer.Option{
 		bearer.WithIssuer(s.issuer.Issuer()),
 		bearer.WithAudience(s.resource),
-		bearer.WithResourceMetadata(bearer.ResourceMetadata{Resource: s.resource, ScopesSupported: []string{"admin"}}))
+		bearer.WithResourceMetadata(bearer.ResourceMetadata{Resource: s.resource, ScopesSupported: []string{"admin"}}),
+	}, core...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -453,5 +461,31 @@ func TestTokenOutsideAuthorization(t *testing.T) {
 	body, _ := io.ReadAll(res.Body)
 	if res.StatusCode != http.StatusOK || string(body) != "alice" {
 		t.Errorf("%d %s", res.StatusCode, body)
+	}
+}
+
+// The core decides on exp, with its leeway and WithExpiryOptional; the
+// SDK, which also looks at the expiry of the TokenInfo it is given, must
+// not refuse a token the core accepted.
+func TestExpiryIsTheCoresToJudge(t *testing.T) {
+	for name, c := range map[string]struct {
+		core  []bearer.Option
+		claim any
+	}{
+		"no exp, WithExpiryOptional":        {[]bearer.Option{bearer.WithExpiryOptional()}, nil},
+		"expired 10 s ago, within a minute": {[]bearer.Option{bearer.WithLeeway(time.Minute)}, time.Now().Add(-10 * time.Second).Unix()},
+	} {
+		t.Run(name, func(t *testing.T) {
+			s := newServerWith(t, c.core)
+			tok := s.token(t, "alice", "", bearertest.Claims{"exp": c.claim})
+			cs, _, err := s.connect(t, tok)
+			if err != nil {
+				t.Fatalf("connect: %v", err)
+			}
+			defer cs.Close()
+			if got, err := call(t, cs, "echo"); err != nil || got != "alice" {
+				t.Fatalf("echo: %q, %v", got, err)
+			}
+		})
 	}
 }
