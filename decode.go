@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"sync"
 	"unicode"
 
 	"github.com/bearerauth/bearer/internal/strictjson"
@@ -29,7 +30,7 @@ var (
 // exactNames checks that the JSON text data decodes into a value of type
 // typ with exact member names only.
 type exactNames struct {
-	fields map[reflect.Type]fieldNames // the struct types met so far
+	fields *sync.Map // reflect.Type → fieldNames: the struct types met so far
 }
 
 // fieldNames are the JSON names of a struct type's fields, including
@@ -112,15 +113,15 @@ func (fs fieldNames) match(name string) ([]field, error) {
 }
 
 func (c *exactNames) fieldsOf(t reflect.Type) fieldNames {
-	if fs, ok := c.fields[t]; ok {
-		return fs
+	if c.fields == nil {
+		c.fields = new(sync.Map)
+	}
+	if fs, ok := c.fields.Load(t); ok {
+		return fs.(fieldNames)
 	}
 	fs := make(fieldNames)
 	collectFields(fs, t, map[reflect.Type]bool{})
-	if c.fields == nil {
-		c.fields = make(map[reflect.Type]fieldNames)
-	}
-	c.fields[t] = fs
+	c.fields.Store(t, fs) // fs is never changed once stored
 	return fs
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 )
 
@@ -60,6 +61,7 @@ type Middleware struct {
 
 	cacheEntries int
 	cache        *tokenCache // nil when disabled
+	claimTypes   sync.Map    // reflect.Type → fieldNames, for Decode and ClaimsFrom
 }
 
 // Mode says what happens to requests without a valid token.

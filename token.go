@@ -157,7 +157,13 @@ func member(object, name string) (any, bool) {
 // make every member of that name an error.) Types that decode themselves
 // (json.Unmarshaler, encoding.TextUnmarshaler) are not looked into.
 func (t *Token) Decode(v any) error {
-	var names exactNames
+	// The field names of a type are found once per middleware, as
+	// encoding/json caches its own per type: handlers decode into the
+	// same claims type on every request.
+	names := exactNames{}
+	if t.m != nil {
+		names.fields = &t.m.claimTypes
+	}
 	if err := names.check(t.payload, reflect.TypeOf(v)); err != nil {
 		return err
 	}
