@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"slices"
 	"sync"
@@ -53,10 +52,7 @@ func (s *remoteSource) start(env sourceEnv) (*remoteStore, error) {
 	if s.discover && (u.RawQuery != "" || u.Fragment != "") {
 		return nil, fmt.Errorf("bearer: issuer URL %q has a query or fragment", redact(s.url))
 	}
-	logger := env.logger
-	if logger == nil {
-		logger = slog.Default()
-	}
+	logger := env.logger // open's: every sharing middleware's, never nil
 	st := &remoteStore{
 		cfg:      cfg,
 		fetch:    newFetcher(cfg),

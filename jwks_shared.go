@@ -23,10 +23,9 @@ type sharedStores struct {
 	stores map[algSet]*sharedRemote
 }
 
-// sharedRemote is one store and the middlewares that use it.
+// sharedRemote is one store and the middlewares that use it, one sink each.
 type sharedRemote struct {
 	st    *remoteStore
-	users int
 	sinks *sinks
 }
 
@@ -60,13 +59,12 @@ func (s *remoteSource) open(env sourceEnv) (keyStore, error) {
 		}
 		sh.stores[env.allow] = r
 	}
-	r.users++
 	h := &remoteHandle{remoteStore: r.st}
 	h.release = func() error {
 		sh.mu.Lock()
 		defer sh.mu.Unlock()
 		r.sinks.remove(id)
-		if r.users--; r.users > 0 {
+		if len(r.sinks.all()) > 0 { // another middleware still uses it
 			return nil
 		}
 		delete(sh.stores, env.allow)
